@@ -1,0 +1,92 @@
+"""Accounts and API tokens: argon2 password hashes, tokens stored as SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from pwdlib import PasswordHash
+from sqlmodel import Session, select
+
+from countersign.errors import DomainError
+from countersign.models import ApiToken, Role, User, utcnow
+from countersign.policy import PARTY_KEYS
+
+_hasher = PasswordHash.recommended()  # argon2id
+# Verifying against this when the e-mail is unknown keeps sign-in timing flat.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(DomainError):
+    """An account cannot be created or used as asked."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_user(
+    session: Session, email: str, role: str, password: str, name: str | None = None, party: str | None = None
+) -> User:
+    email = email.strip().lower()
+    if "@" not in email:
+        raise AccountError(f"{email!r} is not an e-mail address")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise AccountError(f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}") from None
+    if role == Role.REP and party not in PARTY_KEYS:
+        raise AccountError(f"a rep needs --party, one of {', '.join(PARTY_KEYS)}")
+    if role != Role.REP and party:
+        raise AccountError("only reps belong to a party")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if session.exec(select(User).where(User.email == email)).first():
+        raise AccountError(f"an account for {email} exists already")
+    user = User(email=email, name=name or email.split("@")[0], role=role.value, party=party,
+                password_hash=hash_password(password), created_at=utcnow())
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None or not user.active:
+        _hasher.verify(password, _DUMMY_HASH)
+        return None
+    valid, new_hash = _hasher.verify_and_update(password, user.password_hash)
+    if not valid:
+        return None
+    if new_hash:
+        user.password_hash = new_hash
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, email: str) -> str:
+    """A new API token for `email`; only its hash is stored, so show it once."""
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise AccountError(f"no account for {email}")
+    token = "cs_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=utcnow()))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.exec(
+        select(ApiToken).where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_used_at = utcnow()
+    return user

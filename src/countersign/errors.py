@@ -1,0 +1,34 @@
+"""Domain errors. The core raises these; only the edges (API, workflow
+validators) translate them into HTTP statuses or Temporal failures."""
+
+
+class DomainError(Exception):
+    """Base class: `str(error)` is a message a person can act on."""
+
+
+class PolicyError(DomainError):
+    """The routing policy file is invalid."""
+
+
+class NotPendingParty(DomainError):
+    """The party has no open slot in the current stage (wrong or closed party)."""
+
+
+class StaleVersion(DomainError):
+    """The decision names a version that is not the current one."""
+
+
+class ProposalClosed(DomainError):
+    """The proposal has concluded or was withdrawn; nothing more can change."""
+
+
+class NotAwaitingChanges(DomainError):
+    """A resubmission arrived while no changes were requested."""
+
+
+class NothingToAcknowledge(DomainError):
+    """The lead acknowledged conditions but none are open."""
+
+
+class InvalidDecision(DomainError):
+    """The decision is malformed (e.g. a rejection without a reason)."""

@@ -1,0 +1,289 @@
+"""The data model: stored tables and the shapes the API accepts and returns.
+
+Tables are the read model and the append-only records (decisions, audit
+entries). The process itself lives in the workflow; activities alone write
+proposal state, decisions and audit entries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_validator
+from sqlalchemy import JSON, Column, DateTime, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from countersign.policy import PARTY_KEYS
+from countersign.routing import Verdict
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(nullable: bool = True, **kwargs) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, **kwargs))
+
+
+def _json(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+
+
+class Role(StrEnum):
+    LEAD = "lead"
+    REP = "rep"
+    COMPLIANCE = "compliance"
+    ADMIN = "admin"
+
+
+class LaunchScope(StrEnum):
+    INTERNAL_SANDBOX = "internal_sandbox"
+    PILOT = "pilot"
+    BROAD_ROLLOUT = "broad_rollout"
+
+
+LAUNCH_SCOPE_ALIASES = {"sandbox": "internal_sandbox", "internal": "internal_sandbox",
+                        "pilot_market": "pilot", "broad": "broad_rollout", "rollout": "broad_rollout"}
+
+# -- tables ----------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True, max_length=254)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    party: str | None = Field(default=None, max_length=40)
+    password_hash: str
+    active: bool = True
+    created_at: datetime = _ts(nullable=False)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)  # SHA-256 hex of the token
+    created_at: datetime = _ts(nullable=False)
+    last_used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+
+
+class ProposalNumber(SQLModel, table=True):
+    """Hands out proposal ids before the workflow that stores the proposal starts."""
+
+    __tablename__ = "proposal_number"
+    id: int | None = Field(default=None, primary_key=True)
+    allocated_at: datetime = _ts(nullable=False)
+
+
+class Proposal(SQLModel, table=True):
+    id: int = Field(primary_key=True)
+    owner_id: int = Field(foreign_key="user.id", index=True)
+    title: str
+    capability: str
+    parties: list[str] = _json(nullable=False)
+    status: str = Field(index=True, max_length=30)
+    version: int
+    stage: str
+    pending: list[str] = _json(nullable=False)
+    outcome_scope: list[str] | None = _json()
+    next_due_at: datetime | None = _ts()
+    last_step: int = 0  # the workflow step last applied; makes activity retries harmless
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class ProposalVersion(SQLModel, table=True):
+    __tablename__ = "proposal_version"
+    __table_args__ = (UniqueConstraint("proposal_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    number: int
+    content: dict = _json(nullable=False)  # the ProposalSubmit body, as submitted
+    submitted_by: str
+    submitted_at: datetime = _ts(nullable=False)
+
+
+class PartyReview(SQLModel, table=True):
+    """Read model: one party's state in one stage (rewritten at every step)."""
+
+    __tablename__ = "party_review"
+    __table_args__ = (UniqueConstraint("proposal_id", "stage_index", "party"),)
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    stage_index: int
+    stage: str
+    party: str = Field(index=True)
+    state: str
+    current: bool  # True for the proposal's current per-party view
+    due_at: datetime | None = _ts()
+    decided_by: str | None = None
+    decided_at: datetime | None = _ts()
+    comment: str | None = None
+    version: int | None = None
+
+
+class Decision(SQLModel, table=True):
+    """Every accepted decision, append-only; `decision_id` makes a retry count once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: str = Field(unique=True, max_length=100)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    version: int
+    stage: str
+    party: str
+    decision: Verdict
+    comment: str | None = None
+    actor: str
+    decided_at: datetime = _ts(nullable=False)
+
+
+class ConditionRecord(SQLModel, table=True):
+    __tablename__ = "condition"
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    party: str
+    text: str
+    version: int
+    acknowledged: bool = False
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only, hash chained per proposal (see countersign.audit)."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (UniqueConstraint("proposal_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int | None = Field(default=None, index=True)
+    seq: int
+    kind: str = Field(index=True)
+    at: datetime = _ts(nullable=False)
+    actor: str | None = None
+    party: str | None = None
+    detail: dict = _json(nullable=False)
+    prev_hash: str
+    hash: str
+
+
+# -- API shapes ------------------------------------------------------------
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Checklist(BaseModel):
+    """The responsible-AI checklist (DESIGN.md); every answer is required."""
+
+    model_config = ConfigDict(extra="forbid")
+    agreements: Annotated[Text, StringConstraints(max_length=5000)]
+    artist_choice: Annotated[Text, StringConstraints(max_length=5000)]
+    compensation: Annotated[Text, StringConstraints(max_length=5000)]
+    attribution: Annotated[Text, StringConstraints(max_length=5000)]
+    safeguards: Annotated[Text, StringConstraints(max_length=5000)]
+
+
+CHECKLIST_QUESTIONS = {
+    "agreements": "Upfront agreements: which licences or agreements cover this use?",
+    "artist_choice": "Artist choice: how do artists and rights holders opt in or out?",
+    "compensation": "Compensation: how are rights holders and artists paid?",
+    "attribution": "Artist-fan connection and credit: attribution and labelling of AI output?",
+    "safeguards": "Safeguards: against impersonation, voice cloning and unauthorised copies?",
+}
+
+
+def _scope_alias(value: Any) -> Any:
+    return LAUNCH_SCOPE_ALIASES.get(value, value) if isinstance(value, str) else value
+
+
+class ProposalSubmit(BaseModel):
+    """A proposal as a lead submits it (the body of submit and resubmit)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: Annotated[Text, StringConstraints(max_length=200)]
+    summary: Annotated[Text, StringConstraints(max_length=10000)]
+    capability: Annotated[Text, StringConstraints(max_length=80)]
+    parties: list[str] = list(PARTY_KEYS)
+    data_sources: Annotated[Text, StringConstraints(max_length=5000)]
+    launch_scope: Annotated[LaunchScope, BeforeValidator(_scope_alias)]
+    requested_decision_date: date | None = None
+    checklist: Checklist
+
+    @field_validator("parties")
+    @classmethod
+    def _known_parties(cls, parties: list[str]) -> list[str]:
+        if not parties:
+            raise ValueError("name at least one party whose catalog the product touches")
+        unknown = [p for p in parties if p not in PARTY_KEYS]
+        if unknown:
+            raise ValueError(f"unknown parties {unknown}; choose from {', '.join(PARTY_KEYS)}")
+        return [p for p in PARTY_KEYS if p in parties]  # canonical order, no repeats
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Verdict
+    comment: Annotated[str, StringConstraints(max_length=5000)] = ""
+    decision_id: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")] | None = None
+
+
+class WithdrawIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(max_length=5000)] = ""
+
+
+class PartyOut(BaseModel):
+    state: str
+    due_at: datetime | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    comment: str | None = None
+
+
+class ConditionOut(BaseModel):
+    party: str
+    text: str
+    version: int
+    acknowledged: bool
+
+
+class ProposalOut(BaseModel):
+    id: int
+    title: str
+    owner: str
+    status: str
+    version: int
+    stage: str
+    workflow_id: str
+    capability: str
+    parties: dict[str, PartyOut]
+    conditions: list[ConditionOut]
+    outcome_scope: list[str] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class VersionOut(BaseModel):
+    proposal_id: int
+    number: int
+    submitted_by: str
+    submitted_at: datetime
+    content: ProposalSubmit

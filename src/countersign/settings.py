@@ -1,0 +1,56 @@
+"""Settings, from the environment and an optional `.env` file (API.md)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COUNTERSIGN_", env_file=".env", extra="ignore")
+
+    environment: str = Field("development", pattern="^(development|production)$")
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: SQLite in the data dir
+    policy: Path | None = None  # default: the shipped policy (DESIGN.md)
+    secret_key: str | None = None  # signs sessions and e-mailed links
+    smtp_url: str | None = None  # smtp://user:pass@host:port; unset: mail goes to the outbox table
+    mail_from: str = "countersign@localhost"
+    base_url: str = "http://127.0.0.1:8000"  # for links in e-mail
+    task_queue: str = "countersign"
+    temporal_address: str | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "COUNTERSIGN_TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = Field(
+        "default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "COUNTERSIGN_TEMPORAL_NAMESPACE")
+    )
+    temporal_ui_url: str | None = None  # link proposals to their workflow in Temporal's Web UI
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.environment == "production" and (self.secret_key or "").lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("COUNTERSIGN_SECRET_KEY must be set to a long random value in production")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'countersign.sqlite3').resolve()}"
+
+    @cached_property
+    def session_secret(self) -> str:
+        """The configured secret; in development, one kept in the data dir so
+        sessions survive a restart without anyone having to set it."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,57 @@
+"""Builders for test data: users, proposal bodies and small policies."""
+
+from __future__ import annotations
+
+from countersign.accounts import create_user
+from countersign.db import transaction
+from countersign.models import ProposalSubmit, User
+from countersign.policy import PARTY_KEYS, Policy, load_policy, parse_policy
+
+PASSWORD = "correct horse battery"
+
+
+def submission(**overrides) -> dict:
+    body = {
+        "title": "AI remix studio",
+        "summary": "Fans remix licensed stems inside the app.",
+        "capability": "remix",
+        "parties": list(PARTY_KEYS),
+        "data_sources": "Licensed stems supplied by each label; no user uploads.",
+        "launch_scope": "pilot",
+        "checklist": {
+            "agreements": "Covered by the 2026 stem licence.",
+            "artist_choice": "Artists opt in per release.",
+            "compensation": "Pro-rata share of remix revenue.",
+            "attribution": "Original artists credited; output labelled AI-assisted.",
+            "safeguards": "No voice models; watermarking of every export.",
+        },
+    }
+    body.update(overrides)
+    return ProposalSubmit.model_validate(body).model_dump(mode="json")
+
+
+def user(engine, role: str, party: str | None = None, email: str | None = None) -> User:
+    email = email or (f"rep.{party}@example.com" if party else f"{role}@example.com")
+    with transaction(engine) as session:
+        return create_user(session, email, role, PASSWORD, party=party)
+
+
+def all_users(engine) -> dict[str, User]:
+    users = {"lead": user(engine, "lead"), "compliance": user(engine, "compliance"), "admin": user(engine, "admin")}
+    for party in PARTY_KEYS:
+        users[party] = user(engine, "rep", party)
+    return users
+
+
+def policy(*stages: dict, allow_partial: bool = False) -> Policy:
+    """The shipped parties with the given stages (default: one all-approve stage)."""
+    base = load_policy()
+    raw = {
+        "allow_partial": allow_partial,
+        "parties": {
+            key: {"name": p.name, "timezone": p.timezone, "holidays": p.holidays, "escalation": p.escalation}
+            for key, p in base.parties.items()
+        },
+        "stages": list(stages) or [{"name": "Review", "rule": "all", "due": "10 business days"}],
+    }
+    return parse_policy(raw, "test policy")

@@ -1,0 +1,93 @@
+"""ProposalWorkflow on the time-skipping test server, with a real worker and database."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import pytest
+from sqlmodel import Session, select
+
+from countersign import errors
+from countersign.models import AuditEntry, Decision, Proposal
+from countersign.policy import PARTY_KEYS
+from tests import factories
+from workflows import client as wf
+from workflows.messages import DecisionRequest, ProposalInput, WithdrawRequest
+
+_ids = itertools.count(1)
+
+
+async def start(env, engine, task_queue, policy=None, **overrides) -> int:
+    proposal_id = next(_ids) + uuid.uuid4().int % 10**8
+    factories.user(engine, "lead") if not _has_user(engine, "lead@example.com") else None
+    body = factories.submission(**overrides)
+    await wf.start_proposal(
+        env.client, task_queue, ProposalInput(proposal_id, "lead@example.com", body, policy or factories.policy())
+    )
+    return proposal_id
+
+
+def _has_user(engine, email) -> bool:
+    from countersign.models import User
+
+    with Session(engine) as s:
+        return s.exec(select(User).where(User.email == email)).first() is not None
+
+
+def decision(party, verdict="approve", comment="", version=1):
+    return DecisionRequest(party, verdict, comment, version, f"rep.{party}@example.com")
+
+
+async def test_all_five_approve(temporal_env, engine, task_queue, worker):
+    pid = await start(temporal_env, engine, task_queue)
+    with Session(engine) as s:
+        stored = s.get(Proposal, pid)
+        assert stored.status == "in_review" and stored.pending == list(PARTY_KEYS)
+    for party in PARTY_KEYS:
+        result = await wf.decide(temporal_env.client, pid, decision(party), str(uuid.uuid4()))
+    assert result.status == "approved"
+    assert await temporal_env.client.get_workflow_handle(f"proposal-{pid}").result() == "approved"
+    with Session(engine) as s:
+        assert s.get(Proposal, pid).status == "approved"
+        assert len(s.exec(select(Decision).where(Decision.proposal_id == pid)).all()) == 5
+        kinds = [e.kind for e in s.exec(select(AuditEntry).where(AuditEntry.proposal_id == pid).order_by(AuditEntry.seq))]
+        assert kinds == ["submitted", "routed"] + ["decided"] * 5 + ["concluded"]
+
+
+async def test_validators_refuse_bad_decisions(temporal_env, engine, task_queue, worker):
+    pid = await start(temporal_env, engine, task_queue, parties=["sony", "merlin"])
+    with pytest.raises(errors.NotPendingParty, match="does not touch warner"):
+        await wf.decide(temporal_env.client, pid, decision("warner"), "d1")
+    with pytest.raises(errors.StaleVersion, match="version 2"):
+        await wf.decide(temporal_env.client, pid, decision("sony", version=2), "d2")
+    with pytest.raises(errors.InvalidDecision, match="reason"):
+        await wf.decide(temporal_env.client, pid, decision("sony", "reject"), "d3")
+    await wf.decide(temporal_env.client, pid, decision("sony"), "d4")
+    with pytest.raises(errors.NotPendingParty, match="already decided"):
+        await wf.decide(temporal_env.client, pid, decision("sony", "reject", "no"), "d5")
+
+
+async def test_same_decision_id_counts_once(temporal_env, engine, task_queue, worker):
+    pid = await start(temporal_env, engine, task_queue, parties=["sony", "merlin"])
+    first = await wf.decide(temporal_env.client, pid, decision("sony"), "same-id")
+    again = await wf.decide(temporal_env.client, pid, decision("sony"), "same-id")
+    assert first == again
+    with Session(engine) as s:
+        assert len(s.exec(select(Decision).where(Decision.proposal_id == pid)).all()) == 1
+
+
+async def test_reject_concludes_rejected(temporal_env, engine, task_queue, worker):
+    pid = await start(temporal_env, engine, task_queue)
+    result = await wf.decide(temporal_env.client, pid, decision("warner", "reject", "No voice features."), "r1")
+    assert result.status == "rejected"
+    with pytest.raises(errors.ProposalClosed):
+        await wf.decide(temporal_env.client, pid, decision("sony"), "r2")
+
+
+async def test_withdraw(temporal_env, engine, task_queue, worker):
+    pid = await start(temporal_env, engine, task_queue)
+    result = await wf.withdraw(temporal_env.client, pid, WithdrawRequest("lead@example.com", "Scope changed"))
+    assert result.status == "withdrawn"
+    with Session(engine) as s:
+        assert s.get(Proposal, pid).status == "withdrawn"
