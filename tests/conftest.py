@@ -4,19 +4,26 @@ local PostgreSQL, truncated), and a worker on a fresh task queue."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sysconfig
 import uuid
 from pathlib import Path
 
+import httpx
+import hypothesis  # noqa: F401  (imported before any worker thread runs: see workflows/sandbox.py)
 import pytest
 import pytest_asyncio
 import sqlalchemy
 from sqlmodel import SQLModel
 from temporalio.testing import WorkflowEnvironment
 
-from countersign.db import make_engine, migrate
+from api.app import create_app
+from countersign.accounts import create_token
+from countersign.db import make_engine, migrate, transaction
+from countersign.models import ProposalNumber, utcnow
+from countersign.settings import Settings
 from tests import factories
 from workflows.worker import build_worker
 from workflows import search_attributes as sa
@@ -57,10 +64,26 @@ def postgres_url() -> str:
     admin.dispose()
 
 
+_id_blocks = itertools.count(1)
+
+
+def _start_ids_apart(engine) -> None:
+    """Every test's proposals get ids of their own, so workflow ids
+    (`proposal-<id>`) never meet on the session's shared Temporal server."""
+    first = next(_id_blocks) * 100_000
+    with transaction(engine) as session:
+        session.add(ProposalNumber(id=first, allocated_at=utcnow()))
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"SELECT setval('proposal_number_id_seq', {first})")
+
+
 def _sqlite_engine(template: Path, tmp_path: Path):
     path = tmp_path / "countersign.sqlite3"
     shutil.copy(template, path)
-    return make_engine(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}")
+    _start_ids_apart(engine)
+    return engine
 
 
 def _postgres_engine(url: str):
@@ -68,6 +91,7 @@ def _postgres_engine(url: str):
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    _start_ids_apart(engine)
     return engine
 
 
@@ -109,3 +133,40 @@ def task_queue() -> str:
 async def worker(temporal_env, engine, task_queue):
     async with build_worker(temporal_env.client, engine, task_queue, factories.policy()) as running:
         yield running
+
+
+@pytest.fixture
+def settings(tmp_path, task_queue):
+    return Settings(data_dir=tmp_path, secret_key="test-secret-" + uuid.uuid4().hex, task_queue=task_queue,
+                    policy=factories.ONE_STAGE, environment="development")
+
+
+@pytest.fixture
+def users(engine):
+    return factories.all_users(engine)
+
+
+@pytest_asyncio.fixture
+async def app(settings, temporal_env, engine, worker):
+    """The whole web app against the test server, a real worker and the test database."""
+    application = create_app(settings, temporal=temporal_env.client, engine=engine)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest_asyncio.fixture
+async def api(app, engine, users):
+    """`api(role)` is an HTTP client signed in with that user's API token."""
+    clients = []
+
+    def client_for(who: str) -> httpx.AsyncClient:
+        with transaction(engine) as session:
+            token = create_token(session, users[who].email)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                   headers={"Authorization": f"Bearer {token}"})
+        clients.append(client)
+        return client
+
+    yield client_for
+    for client in clients:
+        await client.aclose()

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from countersign import errors
+from countersign.queries import workflow_id
 from countersign.routing import Status
 from workflows import search_attributes as sa
 from workflows.messages import (
@@ -32,10 +33,6 @@ from workflows.proposal import ProposalWorkflow
 
 class WorkflowUnavailable(errors.DomainError):
     """Temporal could not be reached or refused the call for a reason of its own."""
-
-
-def workflow_id(proposal_id: int) -> str:
-    return f"proposal-{proposal_id}"
 
 
 async def connect(address: str, namespace: str) -> Client:

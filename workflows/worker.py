@@ -7,17 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from countersign import calendar
 from countersign.policy import Policy, load_policy
+from workflows import sandbox
 from workflows.activities import ProposalActivities
 from workflows.proposal import ProposalWorkflow
-
-# Deterministic modules the workflow may share with the host instead of
-# re-importing them into every sandboxed run: our own core (pure code) and
-# the libraries it uses for dates, holidays and data classes.
-PASSTHROUGH = ("countersign", "workflows", "holidays", "dateutil", "pydantic", "sqlmodel", "sqlalchemy")
 
 # Open proposals wait weeks on timers; a bounded cache keeps memory flat and
 # evicted workflows are replayed from history when they wake.
@@ -38,8 +33,6 @@ def build_worker(client: Client, engine: Engine, task_queue: str, policy: Policy
         activities=[activities.record_step],
         activity_executor=ThreadPoolExecutor(max_workers=16),
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=sandbox.runner(),
         **options,
     )

@@ -16,6 +16,7 @@ _hasher = PasswordHash.recommended()  # argon2id
 # Verifying against this when the e-mail is unknown keeps sign-in timing flat.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 MIN_PASSWORD_LENGTH = 10
+LAST_USED_RESOLUTION = 60  # seconds
 
 
 class AccountError(DomainError):
@@ -88,5 +89,7 @@ def user_for_token(session: Session, token: str) -> User | None:
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > LAST_USED_RESOLUTION:
+        row.last_used_at = now  # to the minute: a write per request would cost more than it tells
     return user

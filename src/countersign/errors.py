@@ -32,3 +32,15 @@ class NothingToAcknowledge(DomainError):
 
 class InvalidDecision(DomainError):
     """The decision is malformed (e.g. a rejection without a reason)."""
+
+
+class NotFound(DomainError):
+    """No such thing, or not one the caller may know exists."""
+
+
+class Forbidden(DomainError):
+    """The caller's role may not take this action."""
+
+
+class Conflict(DomainError):
+    """The request clashes with what is stored (e.g. a reused decision id)."""

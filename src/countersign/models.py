@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PositiveInt, StringConstraints, field_validator
 from sqlalchemy import JSON, Column, DateTime, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -243,6 +243,7 @@ class DecisionIn(BaseModel):
     decision: Verdict
     comment: Annotated[str, StringConstraints(max_length=5000)] = ""
     decision_id: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")] | None = None
+    version: PositiveInt | None = None  # the version reviewed; refused once it is stale
 
 
 class WithdrawIn(BaseModel):

@@ -1,0 +1,74 @@
+"""What a signed-in user asks Countersign to do, shared by the JSON API and
+the forms: authorize, then hand the change to the proposal's workflow.
+
+Nothing here writes proposal state: the workflow's activities do. Each
+function returns once the change is stored, so a caller may read it back.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session, select
+from temporalio.client import Client
+
+from countersign.access import Action, require
+from countersign.errors import Conflict, InvalidDecision
+from countersign.models import Decision, DecisionIn, ProposalNumber, ProposalSubmit, User, utcnow
+from countersign.policy import Policy
+from countersign.queries import get_visible
+from workflows import client as wf
+from workflows.messages import (
+    AcknowledgeRequest,
+    DecisionRequest,
+    ProposalInput,
+    ResubmitRequest,
+    WithdrawRequest,
+)
+
+
+async def submit(session: Session, temporal: Client, task_queue: str, policy: Policy, user: User,
+                 body: ProposalSubmit) -> int:
+    require(user, Action.SUBMIT)
+    number = ProposalNumber(allocated_at=utcnow())
+    session.add(number)
+    session.commit()  # an unused number is harmless; a half-stored proposal is not
+    content = body.model_dump(mode="json")
+    await wf.start_proposal(temporal, task_queue, ProposalInput(number.id, user.email, content, policy))
+    return number.id
+
+
+async def decide(session: Session, temporal: Client, user: User, proposal_id: int, body: DecisionIn) -> None:
+    proposal = get_visible(session, user, proposal_id)
+    require(user, Action.DECIDE, proposal)
+    decision_id = body.decision_id or str(uuid.uuid4())
+    earlier = session.exec(select(Decision).where(Decision.decision_id == decision_id)).first()
+    if earlier is not None:
+        if (earlier.proposal_id, earlier.party) != (proposal_id, user.party):
+            raise Conflict(f"decision id {decision_id} was used for another decision; send a new one")
+        return  # the same decision, sent again: it counts once
+    request = DecisionRequest(user.party, body.decision.value, body.comment, body.version or proposal.version,
+                              user.email)
+    await wf.decide(temporal, proposal_id, request, decision_id)
+
+
+async def resubmit(session: Session, temporal: Client, user: User, proposal_id: int, body: ProposalSubmit) -> None:
+    proposal = get_visible(session, user, proposal_id)
+    require(user, Action.RESUBMIT, proposal)
+    if body.parties != proposal.parties:
+        raise InvalidDecision(
+            "a new version cannot change which parties' catalogs it touches; withdraw this proposal and submit a new one"
+        )
+    await wf.resubmit(temporal, proposal_id, ResubmitRequest(user.email, body.model_dump(mode="json")))
+
+
+async def withdraw(session: Session, temporal: Client, user: User, proposal_id: int, reason: str) -> None:
+    proposal = get_visible(session, user, proposal_id)
+    require(user, Action.WITHDRAW, proposal)
+    await wf.withdraw(temporal, proposal_id, WithdrawRequest(user.email, reason))
+
+
+async def acknowledge(session: Session, temporal: Client, user: User, proposal_id: int) -> None:
+    proposal = get_visible(session, user, proposal_id)
+    require(user, Action.ACKNOWLEDGE, proposal)
+    await wf.acknowledge(temporal, proposal_id, AcknowledgeRequest(user.email))

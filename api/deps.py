@@ -1,0 +1,74 @@
+"""Request dependencies, as `Annotated` aliases the routes declare."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+from temporalio.client import Client
+
+from countersign.accounts import user_for_token
+from countersign.models import User
+from countersign.policy import Policy
+from countersign.settings import Settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_policy(request: Request) -> Policy:
+    return request.app.state.policy
+
+
+def get_temporal(request: Request) -> Client:
+    return request.app.state.temporal
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+PolicyDep = Annotated[Policy, Depends(get_policy)]
+TemporalClientDep = Annotated[Client, Depends(get_temporal)]
+
+_bearer = HTTPBearer(auto_error=False, description="A per-user API token from `countersign tokens create`")
+
+
+def api_user(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
+    user = user_for_token(session, credentials.credentials) if credentials else None
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a valid API token is required: send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    session.commit()  # keeps the token's last-used time
+    return user
+
+
+ApiUser = Annotated[User, Depends(api_user)]
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies; answered with a redirect to the login page."""
+
+
+def page_user(request: Request, session: SessionDep) -> User:
+    user_id = request.session.get("user_id")
+    user = session.get(User, user_id) if user_id else None
+    if user is None or not user.active or request.session.get("epoch") != user.password_hash[-16:]:
+        request.session.clear()
+        raise LoginRequired()
+    return user
+
+
+PageUser = Annotated[User, Depends(page_user)]

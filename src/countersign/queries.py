@@ -1,0 +1,136 @@
+"""Reads of the read model, shaped for the API and the pages."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from countersign.access import visible
+from countersign.errors import NotFound
+from countersign.models import (
+    ConditionOut,
+    ConditionRecord,
+    PartyOut,
+    PartyReview,
+    Proposal,
+    ProposalOut,
+    ProposalVersion,
+    Role,
+    User,
+    VersionOut,
+)
+
+
+def workflow_id(proposal_id: int) -> str:
+    return f"proposal-{proposal_id}"
+
+
+def get_visible(session: Session, user: User, proposal_id: int) -> Proposal:
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None or not visible(user, proposal):
+        raise NotFound(f"no proposal {proposal_id}")
+    return proposal
+
+
+def list_visible(
+    session: Session,
+    user: User,
+    status: str | None = None,
+    party: str | None = None,
+    stage: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[Proposal]:
+    query = select(Proposal)
+    if user.role == Role.LEAD:
+        query = query.where(Proposal.owner_id == user.id)
+    elif user.role == Role.REP:
+        query = query.where(_touches(user.party))
+    if status:
+        query = query.where(Proposal.status == status)
+    if party:
+        query = query.where(_touches(party))
+    if stage:
+        query = query.where(Proposal.stage == stage)
+    query = query.order_by(col(Proposal.updated_at).desc(), col(Proposal.id).desc()).offset(offset).limit(limit)
+    return list(session.exec(query))
+
+
+def _touches(party: str):
+    """Proposals that touch `party`'s catalog: each touched party has a current row."""
+    return (
+        select(PartyReview.id)
+        .where(PartyReview.proposal_id == Proposal.id, PartyReview.party == party, PartyReview.current)
+        .exists()
+    )
+
+
+def inbox(session: Session, party: str) -> list[Proposal]:
+    """Proposals waiting on `party`, soonest due first."""
+    query = (
+        select(Proposal)
+        .join(PartyReview, PartyReview.proposal_id == Proposal.id)
+        .where(
+            PartyReview.party == party,
+            PartyReview.current,
+            PartyReview.state == "pending",
+            Proposal.status == "in_review",
+        )
+        .order_by(col(PartyReview.due_at).asc(), col(Proposal.id))
+    )
+    return list(session.exec(query))
+
+
+def to_public(session: Session, proposal: Proposal) -> ProposalOut:
+    owner = session.get(User, proposal.owner_id)
+    rows = session.exec(
+        select(PartyReview).where(PartyReview.proposal_id == proposal.id, PartyReview.current)
+    ).all()
+    by_party = {row.party: row for row in rows}
+    parties = {
+        party: PartyOut(
+            state=row.state, due_at=row.due_at, decided_by=row.decided_by, decided_at=row.decided_at,
+            comment=row.comment,
+        )
+        for party in proposal.parties
+        if (row := by_party.get(party)) is not None
+    }
+    conditions = session.exec(
+        select(ConditionRecord).where(ConditionRecord.proposal_id == proposal.id).order_by(ConditionRecord.id)
+    ).all()
+    return ProposalOut(
+        id=proposal.id,
+        title=proposal.title,
+        owner=owner.email,
+        status=proposal.status,
+        version=proposal.version,
+        stage=proposal.stage,
+        workflow_id=workflow_id(proposal.id),
+        capability=proposal.capability,
+        parties=parties,
+        conditions=[ConditionOut(party=c.party, text=c.text, version=c.version, acknowledged=c.acknowledged)
+                    for c in conditions],
+        outcome_scope=proposal.outcome_scope,
+        created_at=proposal.created_at,
+        updated_at=proposal.updated_at,
+    )
+
+
+def stage_matrix(session: Session, proposal_id: int) -> list[tuple[str, dict[str, PartyReview]]]:
+    """Every stage opened so far, with each party's row in it."""
+    rows = session.exec(
+        select(PartyReview).where(PartyReview.proposal_id == proposal_id).order_by(PartyReview.stage_index)
+    ).all()
+    stages: dict[int, tuple[str, dict[str, PartyReview]]] = {}
+    for row in rows:
+        stages.setdefault(row.stage_index, (row.stage, {}))[1][row.party] = row
+    return [stages[i] for i in sorted(stages)]
+
+
+def get_version(session: Session, proposal_id: int, number: int) -> VersionOut:
+    row = session.exec(
+        select(ProposalVersion).where(ProposalVersion.proposal_id == proposal_id, ProposalVersion.number == number)
+    ).first()
+    if row is None:
+        raise NotFound(f"proposal {proposal_id} has no version {number}")
+    return VersionOut(proposal_id=proposal_id, number=row.number, submitted_by=row.submitted_by,
+                      submitted_at=row.submitted_at, content=row.content)

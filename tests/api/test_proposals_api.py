@@ -1,0 +1,101 @@
+"""The JSON API (API.md) through HTTP, against a real worker and test server."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from countersign.policy import PARTY_KEYS
+from tests import factories
+
+
+async def submit(api, **overrides) -> dict:
+    response = await api("lead").post("/api/v1/proposals", json=factories.submission(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_submit_returns_the_stored_proposal(api):
+    proposal = await submit(api)
+    assert proposal["status"] == "in_review"
+    assert proposal["version"] == 1
+    assert proposal["workflow_id"] == f"proposal-{proposal['id']}"
+    assert proposal["owner"] == "lead@example.com"
+    assert set(proposal["parties"]) == set(PARTY_KEYS)
+    assert all(p["state"] == "pending" and p["due_at"] for p in proposal["parties"].values())
+
+
+async def test_all_five_labels_approve(api):
+    proposal = await submit(api)
+    for party in PARTY_KEYS:
+        response = await api(party).post(f"/api/v1/proposals/{proposal['id']}/decisions",
+                                         json={"decision": "approve", "comment": "ok"})
+        assert response.status_code == 201, response.text
+    final = (await api("compliance").get(f"/api/v1/proposals/{proposal['id']}")).json()
+    assert final["status"] == "approved"
+    assert final["parties"]["sony"]["decided_by"] == "rep.sony@example.com"
+
+
+async def test_double_submitted_decision_counts_once(api):
+    proposal = await submit(api, parties=["sony", "warner"])
+    body = {"decision": "approve", "comment": "fine", "decision_id": str(uuid.uuid4())}
+    sony = api("sony")
+    first = await sony.post(f"/api/v1/proposals/{proposal['id']}/decisions", json=body)
+    second = await sony.post(f"/api/v1/proposals/{proposal['id']}/decisions", json=body)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["parties"] == second.json()["parties"]
+    other = await sony.post(f"/api/v1/proposals/{proposal['id']}/decisions",
+                            json={"decision": "reject", "comment": "changed my mind"})
+    assert other.status_code == 409
+    assert "already decided" in other.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ({"checklist": {"agreements": "x"}}, "artist_choice"),
+        ({"title": "   "}, "title"),
+        ({"parties": ["emi"]}, "unknown parties"),
+        ({"launch_scope": "everywhere"}, "launch_scope"),
+    ],
+)
+async def test_submit_refuses_bad_input_with_a_message(api, body, fragment):
+    response = await api("lead").post("/api/v1/proposals", json={**factories.submission(), **body})
+    assert response.status_code == 422
+    assert fragment in response.text
+
+
+async def test_roles_and_parties(api):
+    proposal = await submit(api, parties=["sony"])
+    url = f"/api/v1/proposals/{proposal['id']}"
+    assert (await api("sony").post("/api/v1/proposals", json=factories.submission())).status_code == 403
+    assert (await api("warner").get(url)).status_code == 404  # not its catalog: existence is private
+    assert (await api("compliance").post(f"{url}/decisions", json={"decision": "approve"})).status_code == 403
+    assert (await api("lead").post(f"{url}/decisions", json={"decision": "approve"})).status_code == 403
+    assert (await api("sony").post(f"{url}/decisions", json={"decision": "reject"})).status_code == 422
+    assert (await api("compliance").get(url)).status_code == 200
+    unauthenticated = await api("sony").get(url, headers={"Authorization": "Bearer nope"})
+    assert unauthenticated.status_code == 401
+
+
+async def test_withdraw_and_inbox(api):
+    proposal = await submit(api, parties=["merlin", "believe"])
+    inbox = (await api("merlin").get("/api/v1/inbox")).json()
+    assert [p["id"] for p in inbox] == [proposal["id"]]
+    assert (await api("sony").get("/api/v1/inbox")).json() == []
+    response = await api("lead").post(f"/api/v1/proposals/{proposal['id']}/withdraw", json={"reason": "Paused"})
+    assert response.status_code == 200 and response.json()["status"] == "withdrawn"
+    assert (await api("merlin").get("/api/v1/inbox")).json() == []
+    again = await api("lead").post(f"/api/v1/proposals/{proposal['id']}/withdraw", json={"reason": "Paused"})
+    assert again.status_code == 409
+
+
+async def test_versions_and_list_filters(api):
+    proposal = await submit(api, parties=["sony"])
+    version = (await api("lead").get(f"/api/v1/proposals/{proposal['id']}/versions/1")).json()
+    assert version["content"]["title"] == "AI remix studio"
+    assert (await api("lead").get(f"/api/v1/proposals/{proposal['id']}/versions/2")).status_code == 404
+    listed = (await api("compliance").get("/api/v1/proposals", params={"party": "sony", "status": "in_review"})).json()
+    assert [p["id"] for p in listed] == [proposal["id"]]
+    assert (await api("compliance").get("/api/v1/proposals", params={"party": "warner"})).json() == []
