@@ -7,19 +7,35 @@ decision (if any) and the audit entries together, or nothing.
 from __future__ import annotations
 
 from sqlalchemy import Engine, delete
-from sqlmodel import Session, select
+from sqlmodel import Session, and_, col, or_, select
 from temporalio import activity
 
 from countersign import audit
 from countersign.db import transaction
-from countersign.models import ConditionRecord, Decision, PartyReview, Proposal, ProposalVersion, User
+from countersign.models import (
+    ConditionRecord,
+    Decision,
+    OutboxMail,
+    PartyReview,
+    Proposal,
+    ProposalVersion,
+    Role,
+    User,
+)
+from countersign.notifications import Audience, mails_for
+from countersign.policy import PartyConfig
 from countersign.routing import PartyView
 from workflows.messages import StepRecord
 
 
+MAIL_EVENTS = frozenset({"routed", "resubmitted", "reminded", "escalated", "changes_requested", "concluded"})
+
+
 class ProposalActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, parties: dict[str, PartyConfig], base_url: str) -> None:
         self._engine = engine
+        self._parties = parties  # for time zones and escalation contacts in mail
+        self._base_url = base_url
 
     @activity.defn
     def record_step(self, record: StepRecord) -> None:
@@ -35,7 +51,17 @@ class ProposalActivities:
                 self._add_decision(session, record)
             for event in record.events:
                 audit.append(session, record.proposal_id, event.kind, event.at, event.actor, event.party, event.detail)
+            self._queue_mail(session, proposal, record)
             self._write_snapshot(session, proposal, record)
+
+    def _queue_mail(self, session: Session, proposal: Proposal, record: StepRecord) -> None:
+        if not any(event.kind in MAIL_EVENTS for event in record.events):
+            return
+        audience = _audience(session, proposal)
+        for mail in mails_for(record.events, proposal.id, proposal.title, audience, self._parties, self._base_url):
+            session.add(OutboxMail(proposal_id=proposal.id, kind=mail.kind, recipient=mail.recipient,
+                                   subject=mail.subject, body=mail.body, created_at=record.at,
+                                   next_attempt_at=record.at))
 
     def _create(self, session: Session, record: StepRecord) -> Proposal:
         owner = session.exec(select(User).where(User.email == record.created_by)).one()
@@ -113,6 +139,21 @@ class ProposalActivities:
         for condition in snapshot.conditions:
             session.add(ConditionRecord(proposal_id=proposal.id, party=condition.party, text=condition.text,
                                         version=condition.version, acknowledged=condition.acknowledged))
+
+
+def _audience(session: Session, proposal: Proposal) -> Audience:
+    owner = session.get(User, proposal.owner_id)
+    users = session.exec(
+        select(User).where(
+            User.active,
+            or_(User.role == Role.COMPLIANCE, and_(User.role == Role.REP, col(User.party).in_(proposal.parties))),
+        ).order_by(User.email)
+    ).all()
+    reps: dict[str, list[str]] = {}
+    for user in users:
+        if user.role == Role.REP:
+            reps.setdefault(user.party, []).append(user.email)
+    return Audience(owner.email, reps, [u.email for u in users if u.role == Role.COMPLIANCE])
 
 
 def _party_row(proposal_id: int, index: int, stage: str, view: PartyView, current: bool) -> PartyReview:

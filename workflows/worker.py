@@ -23,9 +23,11 @@ MAX_CACHED_WORKFLOWS = 2000
 DEFAULT_CALENDARS = {party.holidays for party in load_policy().parties.values()}
 
 
-def build_worker(client: Client, engine: Engine, task_queue: str, policy: Policy, **options) -> Worker:
+def build_worker(client: Client, engine: Engine, task_queue: str, policy: Policy,
+                 base_url: str = "http://127.0.0.1:8000", **options) -> Worker:
+    """`base_url` is the web app's address, for links in e-mail."""
     calendar.preload({party.holidays for party in policy.parties.values()} | DEFAULT_CALENDARS)
-    activities = ProposalActivities(engine)
+    activities = ProposalActivities(engine, policy.parties, base_url)
     return Worker(
         client,
         task_queue=task_queue,

@@ -185,6 +185,27 @@ class AuditEntry(SQLModel, table=True):
     hash: str
 
 
+class OutboxMail(SQLModel, table=True):
+    """E-mail waiting to go out, written in the same transaction as its cause.
+
+    The mail dispatcher sends and marks it; without SMTP configured it stays
+    here for admins to read.
+    """
+
+    __tablename__ = "outbox_mail"
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int | None = Field(default=None, index=True)
+    kind: str  # the audit event kind that caused it: routed, reminded, escalated, ...
+    recipient: str
+    subject: str
+    body: str
+    created_at: datetime = _ts(nullable=False)
+    next_attempt_at: datetime = _ts(nullable=False, index=True)
+    attempts: int = 0
+    sent_at: datetime | None = _ts()
+    last_error: str | None = None
+
+
 # -- API shapes ------------------------------------------------------------
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 08:42:16.625042
+Create Date: 2026-11-25 08:48:22.043489
 """
 
 from alembic import op
@@ -35,6 +35,24 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_entry_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entry_proposal_id'), ['proposal_id'], unique=False)
+
+    op.create_table('outbox_mail',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('proposal_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('body', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', countersign.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', countersign.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('sent_at', countersign.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('outbox_mail', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_mail_next_attempt_at'), ['next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_mail_proposal_id'), ['proposal_id'], unique=False)
 
     op.create_table('proposal_number',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -191,6 +209,11 @@ def downgrade() -> None:
 
     op.drop_table('user')
     op.drop_table('proposal_number')
+    with op.batch_alter_table('outbox_mail', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_mail_proposal_id'))
+        batch_op.drop_index(batch_op.f('ix_outbox_mail_next_attempt_at'))
+
+    op.drop_table('outbox_mail')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entry_proposal_id'))
         batch_op.drop_index(batch_op.f('ix_audit_entry_kind'))

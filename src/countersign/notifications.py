@@ -1,0 +1,106 @@
+"""Who hears about what, by e-mail: pure formatting from audit events.
+
+The activity that records a workflow step calls `mails_for` with the step's
+events and writes the result to the outbox in the same transaction, so a
+reminder is never sent for a step that was not stored, nor lost for one that
+was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from countersign.policy import PartyConfig
+from countersign.routing import Event
+
+
+@dataclass(frozen=True)
+class Mail:
+    recipient: str
+    subject: str
+    body: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Audience:
+    """The people a proposal's mail can go to."""
+
+    owner: str
+    reps: dict[str, list[str]]  # party -> rep e-mails
+    compliance: list[str]
+
+
+def local_time(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %Y, %H:%M %Z")
+
+
+def mails_for(
+    events: list[Event],
+    proposal_id: int,
+    title: str,
+    audience: Audience,
+    parties: dict[str, PartyConfig],
+    base_url: str,
+) -> list[Mail]:
+    link = f"{base_url.rstrip('/')}/proposals/{proposal_id}"
+    comments = {e.party: e.detail.get("comment", "") for e in events if e.kind == "decided"}
+    mails: list[Mail] = []
+
+    def to_reps(party: str, subject: str, lines: list[str], kind: str) -> None:
+        for rep in audience.reps.get(party, []):
+            mails.append(Mail(rep, subject, "\n".join(lines), kind))
+
+    def decision_needed(party: str, due_at: datetime, stage: str, kind: str) -> None:
+        config = parties.get(party)
+        due = local_time(due_at, config.timezone) if config else due_at.isoformat()
+        to_reps(party, f"Decision needed: {title}", [
+            f"'{title}' waits on {config.name if config else party}'s decision in '{stage}'.",
+            f"Due: {due}.", "", f"Decide here: {link}/decide",
+        ], kind)
+
+    for event in events:
+        detail = event.detail
+        if event.kind == "routed" and detail.get("due"):
+            for item in detail["due"].split(","):
+                party, _, due = item.partition("=")
+                decision_needed(party, datetime.fromisoformat(due), detail["stage"], event.kind)
+        elif event.kind == "resubmitted" and detail.get("reopened"):
+            for party in detail["reopened"].split(","):
+                to_reps(party, f"New version to review: {title}", [
+                    f"Version {detail['version']} of '{title}' reopens '{detail['stage']}' for your label.",
+                    "", f"Review it here: {link}/decide",
+                ], event.kind)
+        elif event.kind == "reminded":
+            config = parties.get(event.party)
+            due = datetime.fromisoformat(detail["due_at"])
+            to_reps(event.party, f"Reminder: {title} is due {local_time(due, config.timezone) if config else due}", [
+                f"'{title}' still waits on your label's decision in '{detail['stage']}'.",
+                f"Due: {local_time(due, config.timezone) if config else due.isoformat()}.",
+                "", f"Decide here: {link}/decide",
+            ], event.kind)
+        elif event.kind == "escalated":
+            config = parties.get(event.party)
+            name = config.name if config else event.party
+            recipients = ([config.escalation] if config and config.escalation else []) + audience.compliance
+            grace = datetime.fromisoformat(detail["grace_ends_at"])
+            body = "\n".join([
+                f"{name} has not decided on '{title}' in '{detail['stage']}', due "
+                f"{local_time(datetime.fromisoformat(detail['due_at']), config.timezone if config else 'UTC')}.",
+                f"The grace period ends {local_time(grace, config.timezone if config else 'UTC')}; "
+                "after that the proposal expires.", "", link,
+            ])
+            for recipient in recipients:
+                mails.append(Mail(recipient, f"Overdue: {name} on {title}", body, event.kind))
+        elif event.kind == "changes_requested":
+            mails.append(Mail(audience.owner, f"Changes requested: {title}", "\n".join([
+                f"{event.party} asks for changes to version {detail.get('version')} of '{title}':",
+                "", comments.get(event.party, ""), "", f"Edit and resubmit: {link}/resubmit",
+            ]), event.kind))
+        elif event.kind == "concluded":
+            status = detail["status"].replace("_", " ")
+            mails.append(Mail(audience.owner, f"{title}: {status}", f"'{title}' has concluded: {status}.\n\n{link}",
+                              event.kind))
+    return mails
