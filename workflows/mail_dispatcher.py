@@ -110,8 +110,7 @@ class MailDispatcher:
                     .where(OutboxMail.id == mail.id, OutboxMail.next_attempt_at == mail.next_attempt_at)
                     .values(next_attempt_at=now + LEASE, attempts=OutboxMail.attempts + 1)
                 )
-                if result.rowcount == 1:
-                    mail.attempts += 1
+                if result.rowcount == 1:  # the session object now shows the new lease and attempt count
                     claimed.append(mail)
             session.commit()
             return claimed

@@ -1,0 +1,90 @@
+"""The outbox dispatcher against a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import socket
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlmodel import Session, select
+
+from countersign.models import OutboxMail, utcnow
+from workflows.mail_dispatcher import MailDispatcher, SmtpTarget
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+def queue(engine, n=2):
+    with Session(engine) as session:
+        for i in range(n):
+            session.add(OutboxMail(kind="reminded", recipient=f"rep{i}@example.com", subject=f"Reminder {i}",
+                                   body="Due soon.", created_at=utcnow(), next_attempt_at=utcnow()))
+        session.commit()
+
+
+def outbox(engine) -> list[OutboxMail]:
+    with Session(engine) as session:
+        return list(session.exec(select(OutboxMail).order_by(OutboxMail.id)))
+
+
+async def test_sends_due_mail_once(engine, smtp_server):
+    controller, inbox = smtp_server
+    queue(engine)
+    dispatcher = MailDispatcher(engine, f"smtp://127.0.0.1:{controller.port}", "countersign@example.com")
+    assert await dispatcher.send_due() == 2
+    assert await dispatcher.send_due() == 0
+    assert sorted(m.rcpt_tos[0] for m in inbox.messages) == ["rep0@example.com", "rep1@example.com"]
+    assert b"Subject: Reminder 0" in inbox.messages[0].content or b"Subject: Reminder 1" in inbox.messages[0].content
+    assert all(m.sent_at is not None and m.attempts == 1 for m in outbox(engine))
+
+
+async def test_a_server_that_is_down_is_retried_later(engine, smtp_server):
+    controller, inbox = smtp_server
+    queue(engine, 1)
+    down = MailDispatcher(engine, f"smtp://127.0.0.1:{free_port()}", "countersign@example.com")
+    assert await down.send_due() == 0
+    [mail] = outbox(engine)
+    assert mail.sent_at is None and mail.attempts == 1 and mail.last_error
+    assert mail.next_attempt_at > utcnow() + timedelta(seconds=3)  # backed off, not hammering
+
+    up = MailDispatcher(engine, f"smtp://127.0.0.1:{controller.port}", "countersign@example.com")
+    assert await up.send_due() == 0  # not due yet
+    with Session(engine) as session:
+        row = session.get(OutboxMail, mail.id)
+        row.next_attempt_at = utcnow()
+        session.commit()
+    assert await up.send_due() == 1
+    assert len(inbox.messages) == 1
+    assert outbox(engine)[0].attempts == 2
+
+
+def test_smtp_url_parsing():
+    target = SmtpTarget("smtps://user%40x:p%3Ass@mail.example:2465")
+    assert (target.hostname, target.port, target.use_tls) == ("mail.example", 2465, True)
+    assert (target.username, target.password) == ("user@x", "p:ss")
+    assert SmtpTarget("smtp://mail.example?starttls=1").start_tls
+    with pytest.raises(ValueError, match="smtp://"):
+        SmtpTarget("http://mail.example")
