@@ -25,6 +25,7 @@ from countersign.db import make_engine, migrate, transaction
 from countersign.models import ProposalNumber, utcnow
 from countersign.settings import Settings
 from tests import factories
+from tests.live_server import LiveServer
 from workflows.worker import build_worker
 from workflows import search_attributes as sa
 
@@ -170,3 +171,19 @@ async def api(app, engine, users):
     yield client_for
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def live_server(temporal_env, sqlite_template, tmp_path_factory):
+    """A live server (web app + worker on a real port) with the test users,
+    shared by the session's browser and schemathesis tests."""
+    data_dir = tmp_path_factory.mktemp("live")
+    engine = _sqlite_engine(sqlite_template, data_dir)
+    factories.all_users(engine)
+    settings = Settings(data_dir=data_dir, secret_key="live-" + uuid.uuid4().hex, policy=factories.ONE_STAGE,
+                        task_queue=f"live-{uuid.uuid4().hex[:8]}")
+    server = LiveServer(temporal_env.client.service_client.config.target_host, engine, settings).start()
+    server.engine = engine
+    yield server
+    server.stop()
+    engine.dispose()
