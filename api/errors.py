@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from countersign import errors
 from countersign.accounts import AccountError
@@ -20,6 +23,26 @@ STATUS_FOR = {
     errors.NothingToAcknowledge: 409,
     AccountError: 422,
     WorkflowUnavailable: 503,
+}
+
+
+class ErrorOut(BaseModel):
+    detail: str | list[dict[str, Any]]
+
+
+def _documented(description: str) -> dict:
+    return {"model": ErrorOut, "description": description}
+
+
+# Documented on every JSON route, so clients (and schemathesis) know them.
+ERROR_RESPONSES = {
+    400: _documented("The request body is not valid JSON"),
+    401: _documented("No valid API token was sent"),
+    403: _documented("The caller's role may not take this action"),
+    404: _documented("No such proposal, or not one the caller may see"),
+    409: _documented("The proposal's state does not allow this now (decided, closed, stale version)"),
+    422: _documented("The input is invalid; the detail says which field and why"),
+    503: _documented("The workflow service is unavailable; try again"),
 }
 
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
 
 from api import commands
+from api.errors import ERROR_RESPONSES
 from api.deps import ApiUser, PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from countersign import queries
 from countersign.access import Action, require
 from countersign.models import DecisionIn, ProposalOut, ProposalSubmit, VersionOut, WithdrawIn
 from countersign.routing import Status
 
-router = APIRouter(prefix="/proposals", tags=["proposals"])
+# Ids are 32-bit integers in every supported database.
+ProposalId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The proposal's id")]
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="A version number, from 1")]
+
+router = APIRouter(prefix="/proposals", tags=["proposals"], responses=ERROR_RESPONSES)
 
 
 def _read_back(session, user, proposal_id: int) -> ProposalOut:
@@ -34,51 +41,51 @@ def list_proposals(
     party: str | None = Query(None, max_length=40),
     stage: str | None = Query(None, max_length=200),
     limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=2**31 - 1),
 ) -> list[ProposalOut]:
     rows = queries.list_visible(session, user, status and status.value, party, stage, limit, offset)
     return [queries.to_public(session, row) for row in rows]
 
 
 @router.get("/{proposal_id}", response_model=ProposalOut)
-def get_proposal(proposal_id: int, user: ApiUser, session: SessionDep) -> ProposalOut:
+def get_proposal(proposal_id: ProposalId, user: ApiUser, session: SessionDep) -> ProposalOut:
     return queries.to_public(session, queries.get_visible(session, user, proposal_id))
 
 
 @router.post("/{proposal_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
-async def decide(proposal_id: int, body: DecisionIn, user: ApiUser, session: SessionDep,
+async def decide(proposal_id: ProposalId, body: DecisionIn, user: ApiUser, session: SessionDep,
                  temporal: TemporalClientDep) -> ProposalOut:
     await commands.decide(session, temporal, user, proposal_id, body)
     return _read_back(session, user, proposal_id)
 
 
 @router.post("/{proposal_id}/resubmit", response_model=ProposalOut)
-async def resubmit(proposal_id: int, body: ProposalSubmit, user: ApiUser, session: SessionDep,
+async def resubmit(proposal_id: ProposalId, body: ProposalSubmit, user: ApiUser, session: SessionDep,
                    temporal: TemporalClientDep) -> ProposalOut:
     await commands.resubmit(session, temporal, user, proposal_id, body)
     return _read_back(session, user, proposal_id)
 
 
 @router.post("/{proposal_id}/withdraw", response_model=ProposalOut)
-async def withdraw(proposal_id: int, body: WithdrawIn, user: ApiUser, session: SessionDep,
+async def withdraw(proposal_id: ProposalId, body: WithdrawIn, user: ApiUser, session: SessionDep,
                    temporal: TemporalClientDep) -> ProposalOut:
     await commands.withdraw(session, temporal, user, proposal_id, body.reason)
     return _read_back(session, user, proposal_id)
 
 
 @router.post("/{proposal_id}/acknowledge", response_model=ProposalOut)
-async def acknowledge(proposal_id: int, user: ApiUser, session: SessionDep, temporal: TemporalClientDep) -> ProposalOut:
+async def acknowledge(proposal_id: ProposalId, user: ApiUser, session: SessionDep, temporal: TemporalClientDep) -> ProposalOut:
     await commands.acknowledge(session, temporal, user, proposal_id)
     return _read_back(session, user, proposal_id)
 
 
 @router.get("/{proposal_id}/versions/{number}", response_model=VersionOut)
-def get_version(proposal_id: int, number: int, user: ApiUser, session: SessionDep) -> VersionOut:
+def get_version(proposal_id: ProposalId, number: VersionNumber, user: ApiUser, session: SessionDep) -> VersionOut:
     queries.get_visible(session, user, proposal_id)
     return queries.get_version(session, proposal_id, number)
 
 
-inbox_router = APIRouter(tags=["inbox"])
+inbox_router = APIRouter(tags=["inbox"], responses=ERROR_RESPONSES)
 
 
 @inbox_router.get("/inbox", response_model=list[ProposalOut])

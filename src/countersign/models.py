@@ -258,6 +258,13 @@ class ProposalSubmit(BaseModel):
             raise ValueError(f"unknown parties {unknown}; choose from {', '.join(PARTY_KEYS)}")
         return [p for p in PARTY_KEYS if p in parties]  # canonical order, no repeats
 
+    @field_validator("requested_decision_date")
+    @classmethod
+    def _not_in_the_past(cls, value: date | None) -> date | None:
+        if value is not None and value < datetime.now(UTC).date():
+            raise ValueError("the requested decision date must be today or later")
+        return value
+
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
