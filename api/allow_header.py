@@ -31,10 +31,15 @@ class AllowHeader:
         await self.app(scope, receive, send_with_allow)
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def _methods_for(scope: Scope) -> set[str]:
-    methods: set[str] = set()
-    for route in scope["app"].router.routes:
-        match, _ = route.matches({**scope, "method": "GET"})
-        if match != Match.NONE and getattr(route, "methods", None):
-            methods |= route.methods
-    return methods
+    """Ask the router, method by method, which ones fully match the path (the
+    router nests included routers, so asking beats walking its internals)."""
+    routes = scope["app"].router.routes
+    return {
+        method
+        for method in HTTP_METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in routes)
+    }
