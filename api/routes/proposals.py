@@ -44,7 +44,7 @@ def list_proposals(
     offset: int = Query(0, ge=0, le=2**31 - 1),
 ) -> list[ProposalOut]:
     rows = queries.list_visible(session, user, status and status.value, party, stage, limit, offset)
-    return [queries.to_public(session, row) for row in rows]
+    return queries.to_public_many(session, rows)
 
 
 @router.get("/{proposal_id}", response_model=ProposalOut)
@@ -91,5 +91,5 @@ inbox_router = APIRouter(tags=["inbox"], responses=ERROR_RESPONSES)
 @inbox_router.get("/inbox", response_model=list[ProposalOut])
 def inbox(user: ApiUser, session: SessionDep) -> list[ProposalOut]:
     require(user, Action.INBOX)
-    return [queries.to_public(session, row) for row in queries.inbox(session, user.party)]
+    return queries.to_public_many(session, queries.inbox(session, user.party))
 

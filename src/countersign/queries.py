@@ -81,34 +81,47 @@ def inbox(session: Session, party: str) -> list[Proposal]:
 
 
 def to_public(session: Session, proposal: Proposal) -> ProposalOut:
-    owner = session.get(User, proposal.owner_id)
-    rows = session.exec(
-        select(PartyReview).where(PartyReview.proposal_id == proposal.id, PartyReview.current)
-    ).all()
-    by_party = {row.party: row for row in rows}
-    parties = {
-        party: PartyOut(
-            state=row.state, due_at=row.due_at, decided_by=row.decided_by, decided_at=row.decided_at,
-            comment=row.comment,
+    return to_public_many(session, [proposal])[0]
+
+
+def to_public_many(session: Session, proposals: list[Proposal]) -> list[ProposalOut]:
+    """The API shape of many proposals, with one query per table, not per proposal."""
+    if not proposals:
+        return []
+    ids = [p.id for p in proposals]
+    owners = {u.id: u.email for u in session.exec(select(User).where(col(User.id).in_({p.owner_id for p in proposals})))}
+    rows: dict[int, dict[str, PartyReview]] = {}
+    for row in session.exec(select(PartyReview).where(col(PartyReview.proposal_id).in_(ids), PartyReview.current)):
+        rows.setdefault(row.proposal_id, {})[row.party] = row
+    conditions: dict[int, list[ConditionOut]] = {}
+    for c in session.exec(
+        select(ConditionRecord).where(col(ConditionRecord.proposal_id).in_(ids)).order_by(ConditionRecord.id)
+    ):
+        conditions.setdefault(c.proposal_id, []).append(
+            ConditionOut(party=c.party, text=c.text, version=c.version, acknowledged=c.acknowledged)
         )
+    return [_public(p, owners[p.owner_id], rows.get(p.id, {}), conditions.get(p.id, [])) for p in proposals]
+
+
+def _public(proposal: Proposal, owner: str, by_party: dict[str, PartyReview],
+            conditions: list[ConditionOut]) -> ProposalOut:
+    parties = {
+        party: PartyOut(state=row.state, due_at=row.due_at, decided_by=row.decided_by, decided_at=row.decided_at,
+                        comment=row.comment)
         for party in proposal.parties
         if (row := by_party.get(party)) is not None
     }
-    conditions = session.exec(
-        select(ConditionRecord).where(ConditionRecord.proposal_id == proposal.id).order_by(ConditionRecord.id)
-    ).all()
     return ProposalOut(
         id=proposal.id,
         title=proposal.title,
-        owner=owner.email,
+        owner=owner,
         status=proposal.status,
         version=proposal.version,
         stage=proposal.stage,
         workflow_id=workflow_id(proposal.id),
         capability=proposal.capability,
         parties=parties,
-        conditions=[ConditionOut(party=c.party, text=c.text, version=c.version, acknowledged=c.acknowledged)
-                    for c in conditions],
+        conditions=conditions,
         outcome_scope=proposal.outcome_scope,
         created_at=proposal.created_at,
         updated_at=proposal.updated_at,
