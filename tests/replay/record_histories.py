@@ -1,0 +1,211 @@
+"""Record the Temporal event histories that tests/replay/test_replay.py replays.
+
+    .venv/bin/python -m tests.replay.record_histories [--only KIND ...]
+
+Each kind of run (approve, reject, changes then resubmit, conditions then
+acknowledge, expiry, withdraw, partial approval, and one left in flight) is
+driven on the time-skipping test server with a real worker and a throwaway
+SQLite database, and its history is written to
+tests/replay/histories/<kind>.json.
+
+These files stand for proposals already running in production. The replay
+test fails when workflow code (or the routing core it calls) would make a
+different decision from one of them: that is the point. Do NOT rerun this
+script to make a failing replay test pass. A change to workflow behaviour
+must keep old histories replaying, by branching on `workflow.patched("id")`
+(see the README, "Changing workflow code"); then rerun this script only for
+the new kinds of run you want guarded too (`--only KIND`), keeping the old
+files beside them. Re-record an existing history only when the change is
+*meant* to break in-flight proposals and none are running anywhere (for
+example before the first release, or after every old run has concluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sysconfig
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from countersign.db import make_engine, migrate, transaction
+from countersign.models import ProposalNumber, utcnow
+from countersign.policy import Policy, load_policy
+from countersign.queries import workflow_id
+from tests import factories
+from workflows import client as wf
+from workflows import search_attributes as sa
+from workflows.messages import AcknowledgeRequest, DecisionRequest, ProposalInput, ResubmitRequest, WithdrawRequest
+from workflows.worker import build_worker
+
+HISTORIES = Path(__file__).parent / "histories"
+TEST_SERVER = Path(sysconfig.get_path("scripts")) / "temporal-test-server"
+LEAD = "lead@example.com"
+ALL = ["sony", "universal", "warner", "merlin", "believe"]
+
+
+@dataclass
+class Run:
+    """One proposal being driven: its id, the client and the database."""
+
+    env: WorkflowEnvironment
+    engine: Engine
+    task_queue: str
+    policy: Policy
+    proposal_id: int = 0
+
+    @property
+    def client(self) -> Client:
+        return self.env.client
+
+    @property
+    def handle(self) -> WorkflowHandle:
+        return self.client.get_workflow_handle(workflow_id(self.proposal_id))
+
+    async def start(self, parties: list[str]) -> None:
+        with transaction(self.engine) as session:
+            number = ProposalNumber(allocated_at=utcnow())
+            session.add(number)
+            session.flush()
+            self.proposal_id = number.id
+        body = factories.submission(parties=parties)
+        await wf.start_proposal(self.client, self.task_queue, ProposalInput(self.proposal_id, LEAD, body, self.policy))
+
+    async def decide(self, party: str, verdict: str = "approve", comment: str = "", version: int = 1) -> str:
+        request = DecisionRequest(party, verdict, comment, version, f"rep.{party}@example.com")
+        result = await wf.decide(self.client, self.proposal_id, request, f"decision-{uuid.uuid4()}")
+        return result.status
+
+
+# -- the kinds of run ------------------------------------------------------
+
+
+async def approve(run: Run) -> None:
+    """The shipped three-stage policy, every label approving every stage."""
+    await run.start(ALL)
+    for _stage in range(3):
+        for party in ALL:
+            status = await run.decide(party)
+    assert status == "approved", status
+
+
+async def reject(run: Run) -> None:
+    await run.start(ALL)
+    await run.decide("sony")
+    await run.decide("universal", "reject", "Our catalog is not licensed for this.")
+    assert await run.handle.result() == "rejected"
+
+
+async def changes_resubmit(run: Run) -> None:
+    await run.start(["sony", "warner", "merlin"])
+    await run.decide("sony")
+    assert await run.decide("warner", "request_changes", "Name the licence.") == "changes_requested"
+    await run.env.sleep(timedelta(days=20))  # deadlines pause while the lead edits
+    body = factories.submission(parties=["sony", "warner", "merlin"], title="AI remix studio v2")
+    await wf.resubmit(run.client, run.proposal_id, ResubmitRequest(LEAD, body))
+    await run.decide("warner", version=2)
+    assert await run.decide("merlin", version=2) == "approved"
+
+
+async def conditions(run: Run) -> None:
+    await run.start(["sony", "believe"])
+    await run.decide("sony", "approve_with_conditions", "Credit the producers.")
+    assert await run.decide("believe") == "in_review"  # waits for the lead
+    result = await wf.acknowledge(run.client, run.proposal_id, AcknowledgeRequest(LEAD))
+    assert result.status == "approved", result
+
+
+async def expiry(run: Run) -> None:
+    """Reminders, escalation and expiry, all from timers."""
+    await run.start(["sony", "believe"])
+    await run.decide("sony")
+    await run.env.sleep(timedelta(days=30))
+    assert await run.handle.result() == "expired"
+
+
+async def withdraw(run: Run) -> None:
+    await run.start(ALL)
+    await run.decide("merlin")
+    await wf.withdraw(run.client, run.proposal_id, WithdrawRequest(LEAD, "Launch cancelled."))
+    assert await run.handle.result() == "withdrawn"
+
+
+async def partial(run: Run) -> None:
+    await run.start(["sony", "universal", "merlin"])
+    await run.decide("universal", "reject", "Not for our catalog.")
+    await run.decide("sony")
+    await run.decide("merlin")
+    await run.decide("sony")
+    assert await run.decide("merlin") == "approved_partial"
+
+
+async def in_flight(run: Run) -> None:
+    """Still open when recorded: two decisions in, the first reminders sent."""
+    await run.start(ALL)
+    await run.decide("sony")
+    await run.decide("warner", "approve_with_conditions", "Label the output as AI-assisted.")
+    await run.env.sleep(timedelta(days=11))  # 7+ business days everywhere: reminders go out
+
+
+def partial_policy() -> Policy:
+    return factories.policy({"name": "Rights", "due": "10 business days"},
+                            {"name": "Legal", "due": "5 business days"}, allow_partial=True)
+
+
+KINDS: dict[str, tuple[Callable[[Run], Awaitable[None]], Callable[[], Policy]]] = {
+    "approve": (approve, load_policy),
+    "reject": (reject, factories.policy),
+    "changes_resubmit": (changes_resubmit, factories.policy),
+    "conditions": (conditions, factories.policy),
+    "expiry": (expiry, factories.policy),
+    "withdraw": (withdraw, factories.policy),
+    "partial": (partial, partial_policy),
+    "in_flight": (in_flight, factories.policy),
+}
+
+
+async def record(kinds: list[str], out: Path = HISTORIES) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'record.sqlite3'}")
+        migrate(engine)
+        factories.all_users(engine)
+        env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(TEST_SERVER))
+        try:
+            await sa.register(env.client, "default")
+            for kind in kinds:
+                drive, make_policy = KINDS[kind]
+                policy = make_policy()
+                run = Run(env, engine, f"record-{kind}-{uuid.uuid4().hex[:8]}", policy)
+                async with build_worker(env.client, engine, run.task_queue, policy):
+                    await drive(run)
+                    history = await run.handle.fetch_history()
+                path = out / f"{kind}.json"
+                path.write_text(history.to_json() + "\n")
+                written.append(path)
+                print(f"{kind}: {len(history.events)} events -> {path}")
+        finally:
+            await env.shutdown()
+            engine.dispose()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", choices=list(KINDS), help="record these kinds only")
+    parser.add_argument("--out", type=Path, default=HISTORIES, help="directory for the .json files")
+    args = parser.parse_args()
+    asyncio.run(record(args.only or list(KINDS), args.out))
+
+
+if __name__ == "__main__":
+    main()
