@@ -29,7 +29,8 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|PWD|TOKEN|(^|_)KEY($|_)", re.I
 # ${NAME:?message} or ${NAME?message}: required, no default to fall back on.
 REQUIRED_INTERPOLATION = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:?\?[^}]*\}$")
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
-CLI_TYPE = {  # temporalio's indexed value types, as `temporal operator search-attribute create --type` names them
+# temporalio's indexed value types, as `temporal operator search-attribute create --type` names them
+CLI_TYPE = {
     "TEXT": "Text", "KEYWORD": "Keyword", "INT": "Int", "DOUBLE": "Double",
     "BOOL": "Bool", "DATETIME": "Datetime", "KEYWORD_LIST": "KeywordList",
 }
@@ -238,7 +239,8 @@ def test_search_attributes_are_registered_on_the_apps_namespace(services):
     assert "temporal operator search-attribute create" in script
     for key in search_attributes.ALL:
         expected = f"{key.name}={CLI_TYPE[key.indexed_value_type.name]}"
-        assert re.search(rf"^\s*{re.escape(expected)}\s*$", script, re.MULTILINE), f"{expected} not registered"
+        line = rf"^\s*{re.escape(expected)}\s*$"
+        assert re.search(line, script, re.MULTILINE), f"{expected} not registered"
     assert environment(setup)["TEMPORAL_NAMESPACE"] == environment(services["web"])["TEMPORAL_NAMESPACE"]
     assert environment(setup)["TEMPORAL_NAMESPACE"] == environment(services["worker"])["TEMPORAL_NAMESPACE"]
     assert "already exists" in script  # a second `up` must not fail
@@ -341,7 +343,8 @@ def test_no_literal_secret_values(compose, services):
         for key, value in environment(service).items():
             value = value or ""
             if SECRET_NAME.search(key):
-                assert REQUIRED_INTERPOLATION.match(value), f"{name}: {key} must be ${{VAR:?...}}, not a literal"
+                assert REQUIRED_INTERPOLATION.match(value), \
+                    f"{name}: {key} must be ${{VAR:?...}}, not a literal"
             if "://" in value:
                 password = urlsplit(value).password
                 if password is not None:
