@@ -7,13 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from countersign.db import transaction
 from countersign.models import AuditEntry, Decision, Proposal, ProposalNumber
 from countersign.routing import Verdict
 from tests import factories
 
+# Ids clear of the blocks conftest reserves per test (multiples of 100,000).
+IDS = [4_242_421, 4_242_422, 4_242_423]
 PARIS_NOON = datetime(2026, 3, 29, 12, 0, 0, 123456, tzinfo=ZoneInfo("Europe/Paris"))  # the day clocks go forward
 
 
@@ -31,7 +33,7 @@ def add_proposal(engine, **fields) -> int:
 def test_aware_datetimes_come_back_equal_and_in_utc(any_engine):
     moments = [PARIS_NOON, datetime(2027, 1, 1, tzinfo=timezone(timedelta(hours=-5))), datetime.now(UTC)]
     with transaction(any_engine) as session:
-        rows = [ProposalNumber(id=10_000_000 + i, allocated_at=at) for i, at in enumerate(moments)]
+        rows = [ProposalNumber(id=pid, allocated_at=at) for pid, at in zip(IDS, moments)]
         session.add_all(rows)
     with Session(any_engine) as session:
         stored = [session.get(ProposalNumber, row.id).allocated_at for row in rows]
@@ -42,7 +44,7 @@ def test_aware_datetimes_come_back_equal_and_in_utc(any_engine):
 def test_naive_datetimes_are_refused(any_engine):
     with pytest.raises(sqlalchemy.exc.StatementError, match="naive datetime"):
         with transaction(any_engine) as session:
-            session.add(ProposalNumber(id=10_000_100, allocated_at=datetime(2026, 1, 1)))
+            session.add(ProposalNumber(id=IDS[0], allocated_at=datetime(2026, 1, 1)))
 
 
 def test_datetimes_order_and_compare_as_instants(any_engine):
@@ -50,14 +52,13 @@ def test_datetimes_order_and_compare_as_instants(any_engine):
     tokyo = datetime(2026, 6, 1, 8, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # 23:00 UTC the day before
     london = datetime(2026, 6, 1, 0, 30, tzinfo=ZoneInfo("Europe/London"))  # 23:30 UTC the day before
     with transaction(any_engine) as session:
-        session.add_all([ProposalNumber(id=10_000_201, allocated_at=london),
-                         ProposalNumber(id=10_000_202, allocated_at=tokyo)])
+        session.add_all([ProposalNumber(id=IDS[0], allocated_at=london), ProposalNumber(id=IDS[1], allocated_at=tokyo)])
     with Session(any_engine) as session:
-        query = select(ProposalNumber.id).where(ProposalNumber.id > 10_000_200)
+        query = select(ProposalNumber.id).where(col(ProposalNumber.id).in_(IDS))
         ordered = session.exec(query.order_by(ProposalNumber.allocated_at)).all()
         later = session.exec(query.where(ProposalNumber.allocated_at > tokyo)).all()
-    assert ordered == [10_000_202, 10_000_201]
-    assert later == [10_000_201]
+    assert ordered == [IDS[1], IDS[0]]
+    assert later == [IDS[0]]
 
 
 def test_json_columns_round_trip(any_engine):

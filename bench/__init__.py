@@ -1,0 +1,1 @@
+"""Benchmarks: scripts to rerun by hand (not run by CI). See each module's docstring."""

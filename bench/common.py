@@ -1,0 +1,107 @@
+"""Helpers shared by the benchmarks: ports, fresh databases, memory, statistics."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sysconfig
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sysconfig.get_path("scripts"))
+ONE_STAGE_POLICY = ROOT / "tests" / "policies" / "one_stage.toml"
+POSTGRES_URL = os.environ.get("COUNTERSIGN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port(below: int = 65536, also_free: tuple[int, ...] = ()) -> int:
+    """A port free now, lower than `below`, with port + each of `also_free` free too
+    (the embedded Temporal server's Web UI takes its port + 1000)."""
+    for _ in range(1000):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port < below and all(_is_free(port + offset) for offset in also_free):
+            return port
+    raise RuntimeError("no free port found")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def fresh_postgres(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the local server, dropped afterwards."""
+    admin = sqlalchemy.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"),
+                                     isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process, from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (p99 of 1,000 values is the 990th smallest)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, -(-len(ordered) * fraction // 1))  # ceil
+    return ordered[int(rank) - 1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes, from /proc/<pid>/task/*/children."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+class CpuMeter:
+    """CPU used by named processes between `start()` and `stop()`, as a share of one core."""
+
+    def __init__(self, processes: dict[str, int]) -> None:
+        self.processes = processes
+        self._before: dict[str, float] = {}
+        self._started = 0.0
+        self.shares: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._started = time.perf_counter()
+        self._before = {name: cpu_seconds(pid) for name, pid in self.processes.items()}
+
+    def stop(self) -> dict[str, float]:
+        elapsed = time.perf_counter() - self._started
+        self.shares = {name: (cpu_seconds(pid) - self._before[name]) / elapsed for name, pid in self.processes.items()}
+        return self.shares

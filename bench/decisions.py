@@ -1,0 +1,455 @@
+"""Decisions per second and decision latency: Countersign against the raw engine.
+
+    .venv/bin/python -m bench.decisions [--proposals 200] [--concurrency 10] [--database sqlite|postgresql]
+                                        [--profile FILE]
+
+Starts the whole service with `countersign up` on a temporary data dir and
+free ports (policy: tests/policies/one_stage.toml, one stage in which all
+five labels decide), creates a lead and one rep per label with the CLI, and
+then, in the same run and against the same Temporal dev server, measures
+
+(a) the raw engine: bench/raw_workflow.py, a minimal five-party workflow
+    taking five Updates, driven straight through the Temporal client with an
+    in-process worker (SDK defaults) on a task queue of its own;
+(b) Countersign: proposals submitted through the JSON API, then approved by
+    all five labels through the JSON API.
+
+Each side first opens all its proposals (workflows), then decides them with
+`--concurrency` proposals in flight, each decided by its five labels one
+after another. Decisions per second = decisions / wall time of the deciding
+phase; a decision's round trip is one `execute_update` call (a) or one
+`POST /api/v1/proposals/{id}/decisions` (b). Prints both, the ratios and
+whether the targets of issue 7 are met (Countersign >= 0.6 x raw decisions/s,
+p99 <= 2 x raw p99), then one JSON line.
+
+`--database postgresql` creates a fresh database on the local PostgreSQL
+(COUNTERSIGN_BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test)
+and hands it to the service as COUNTERSIGN_DATABASE_URL. `--profile FILE`
+records the service process with py-spy (on PATH, or --py-spy) during
+(b)'s deciding phase and prints where the time goes (bench/profile_summary.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import AsyncExitStack, ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bench import profile_summary
+from bench.common import BIN, ONE_STAGE_POLICY, ROOT, CpuMeter, children, free_port, fresh_postgres, percentile
+from bench.raw_workflow import PARTIES, RawDecision, RawFivePartyApproval, RawInput
+from countersign.queries import workflow_id as proposal_workflow_id
+
+LEAD = "bench.lead@example.com"
+PASSWORD = "bench password, not secret"
+SUBMISSION = {
+    "title": "AI remix studio",
+    "summary": "Fans remix licensed stems inside the app.",
+    "capability": "remix",
+    "parties": list(PARTIES),
+    "data_sources": "Licensed stems supplied by each label; no user uploads.",
+    "launch_scope": "pilot",
+    "checklist": {
+        "agreements": "Covered by the 2026 stem licence.",
+        "artist_choice": "Artists opt in per release.",
+        "compensation": "Pro-rata share of remix revenue.",
+        "attribution": "Original artists credited; output labelled AI-assisted.",
+        "safeguards": "No voice models; watermarking of every export.",
+    },
+}
+
+
+@dataclass
+class Figures:
+    decisions: int = 0
+    seconds: float = 0.0
+    opened_per_second: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    workflow_ids: list[str] = field(default_factory=list)
+    steps: dict[str, list[float]] = field(default_factory=dict)  # from histories: see `timeline`
+    cpu: dict[str, float] = field(default_factory=dict)  # share of one core per process, deciding phase
+
+    @property
+    def per_second(self) -> float:
+        return self.decisions / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> dict:
+        return {
+            "decisions": self.decisions,
+            "seconds": round(self.seconds, 3),
+            "decisions_per_second": round(self.per_second, 1),
+            "p50_ms": round(percentile(self.latencies, 0.50) * 1000, 1),
+            "p99_ms": round(percentile(self.latencies, 0.99) * 1000, 1),
+            "opened_per_second": round(self.opened_per_second, 1),
+        }
+
+
+async def in_parallel(items: list, concurrency: int, work) -> None:
+    """Run `work(item)` for every item, `concurrency` at a time."""
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in items:
+        queue.put_nowait(item)
+
+    async def runner() -> None:
+        while not queue.empty():
+            await work(queue.get_nowait())
+
+    await asyncio.gather(*(runner() for _ in range(concurrency)))
+
+
+# -- the service -----------------------------------------------------------
+
+
+class Service:
+    """`countersign up` in a process group of its own, and its CLI."""
+
+    def __init__(self, data_dir: Path, database_url: str | None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.temporal_port = free_port(below=64536, also_free=(1000,))  # its Web UI: port + 1000
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.temporal_address = f"127.0.0.1:{self.temporal_port}"
+        self.env = os.environ | {
+            "COUNTERSIGN_DATA_DIR": str(data_dir),
+            "COUNTERSIGN_POLICY": str(ONE_STAGE_POLICY),
+            "COUNTERSIGN_ENVIRONMENT": "development",
+        }
+        self.env.pop("TEMPORAL_ADDRESS", None)  # the embedded dev server, always
+        if database_url:
+            self.env["COUNTERSIGN_DATABASE_URL"] = database_url
+        self.log = data_dir / "countersign-up.log"
+        self.process: subprocess.Popen | None = None
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run([str(BIN / "countersign"), *args], input=stdin, env=self.env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            raise RuntimeError(f"countersign {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return done.stdout
+
+    async def start(self, timeout: float = 120) -> None:
+        self.process = subprocess.Popen(
+            [str(BIN / "countersign"), "up", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
+             "--port", str(self.port), "--temporal-port", str(self.temporal_port)],
+            env=self.env, cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as http:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"countersign up exited with {self.process.returncode}:\n{self.log.read_text()}")
+                try:
+                    if (await http.get(f"{self.base_url}/api/v1/proposals")).status_code == 401:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.25)
+        raise RuntimeError(f"countersign up did not answer in {timeout:.0f}s:\n{self.log.read_text()}")
+
+    def processes(self) -> dict[str, int]:
+        found = {"countersign up (web + worker)": self.process.pid}
+        for pid in children(self.process.pid):
+            if "temporal" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
+                found["Temporal dev server"] = pid
+        return found
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the group we started, and only it
+            self.process.wait()
+
+    def add_user(self, email: str, role: str, party: str | None = None) -> str:
+        """Adds the account and returns a new API token for it."""
+        args = ["users", "add", "--email", email, "--role", role, "--password-stdin"]
+        if party:
+            args += ["--party", party]
+        self.cli(*args, stdin=PASSWORD + "\n")
+        return self.cli("tokens", "create", "--email", email).strip().splitlines()[-1].strip()
+
+
+# -- (a) the raw engine ----------------------------------------------------
+
+
+async def raw_engine(address: str, proposals: int, concurrency: int, warmup: int, sample: int,
+                     meter: CpuMeter) -> Figures:
+    client = await Client.connect(address)
+    task_queue = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    figures = Figures()
+
+    async def open_run(index: int) -> str:
+        workflow_id = f"bench-raw-{task_queue}-{index}"
+        await client.start_workflow(RawFivePartyApproval.run, RawInput(), id=workflow_id, task_queue=task_queue)
+        return workflow_id
+
+    async def decide_all(workflow_id: str, measured: bool = True) -> None:
+        handle = client.get_workflow_handle(workflow_id)
+        for party in PARTIES:
+            started = time.perf_counter()
+            await handle.execute_update(RawFivePartyApproval.decide, RawDecision(party), id=f"{workflow_id}-{party}")
+            if measured:
+                figures.latencies.append(time.perf_counter() - started)
+        if measured:
+            figures.decisions += len(PARTIES)
+
+    async with Worker(client, task_queue=task_queue, workflows=[RawFivePartyApproval]):
+        for index in range(warmup):
+            await decide_all(await open_run(-1 - index), measured=False)
+        ids: list[str] = []
+
+        async def open_one(index: int) -> None:
+            ids.append(await open_run(index))
+
+        started = time.perf_counter()
+        await in_parallel(list(range(proposals)), concurrency, open_one)
+        figures.opened_per_second = proposals / (time.perf_counter() - started)
+        meter.start()
+        started = time.perf_counter()
+        await in_parallel(ids, concurrency, decide_all)
+        figures.seconds = time.perf_counter() - started
+        figures.cpu = meter.stop()
+        for workflow_id in ids[:5]:
+            assert set(await client.get_workflow_handle(workflow_id).result()) == set(PARTIES)
+    figures.workflow_ids = ids[:: max(1, len(ids) // sample)]
+    figures.steps = await timeline(client, figures.workflow_ids, opened_by_update=False)
+    return figures
+
+
+# -- (b) Countersign through its JSON API ----------------------------------
+
+
+async def countersign(service: Service, tokens: dict[str, str], proposals: int, concurrency: int, warmup: int,
+                      sample: int, meter: CpuMeter, profiler: Profiler | None) -> Figures:
+    figures = Figures()
+    async with AsyncExitStack() as stack:
+        limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+        clients = {
+            who: await stack.enter_async_context(httpx.AsyncClient(
+                base_url=f"{service.base_url}/api/v1", headers={"Authorization": f"Bearer {token}"},
+                timeout=120, limits=limits))
+            for who, token in tokens.items()
+        }
+
+        async def submit() -> int:
+            response = await clients["lead"].post("/proposals", json=SUBMISSION)
+            if response.status_code != 201:
+                raise RuntimeError(f"submit answered {response.status_code}: {response.text}")
+            return response.json()["id"]
+
+        async def decide_all(proposal_id: int, measured: bool = True) -> None:
+            for party in PARTIES:
+                body = {"decision": "approve", "decision_id": f"bench-{proposal_id}-{party}", "version": 1}
+                started = time.perf_counter()
+                response = await clients[party].post(f"/proposals/{proposal_id}/decisions", json=body)
+                elapsed = time.perf_counter() - started
+                if response.status_code != 201:
+                    raise RuntimeError(f"decision answered {response.status_code}: {response.text}")
+                if measured:
+                    figures.latencies.append(elapsed)
+            if measured:
+                figures.decisions += len(PARTIES)
+            if response.json()["status"] != "approved":
+                raise RuntimeError(f"proposal {proposal_id} ended {response.json()['status']}, not approved")
+
+        for _ in range(warmup):
+            await decide_all(await submit(), measured=False)
+        ids: list[int] = []
+
+        async def submit_one(_index: int) -> None:
+            ids.append(await submit())
+
+        started = time.perf_counter()
+        await in_parallel(list(range(proposals)), concurrency, submit_one)
+        figures.opened_per_second = proposals / (time.perf_counter() - started)
+        if profiler:
+            profiler.start()
+        meter.start()
+        started = time.perf_counter()
+        await in_parallel(ids, concurrency, decide_all)
+        figures.seconds = time.perf_counter() - started
+        figures.cpu = meter.stop()
+        if profiler:
+            profiler.stop()
+    client = await Client.connect(service.temporal_address)
+    figures.workflow_ids = [proposal_workflow_id(pid) for pid in ids[:: max(1, len(ids) // sample)]]
+    figures.steps = await timeline(client, figures.workflow_ids, opened_by_update=True)
+    return figures
+
+
+class Profiler:
+    """py-spy recording the service's processes (collapsed stacks)."""
+
+    def __init__(self, py_spy: str, pid: int, output: Path) -> None:
+        self.command = [py_spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw",
+                        "--rate", "200", "--output", str(output)]
+        self.output = output
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)  # let it attach before the measured phase
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        _, errors = self.process.communicate(timeout=120)
+        if not self.output.exists():
+            raise RuntimeError(f"py-spy wrote no profile:\n{errors}")
+
+
+# -- where a decision's time goes, from the server's event times ----------
+
+STEP_NAMES = {
+    ("WORKFLOW_EXECUTION_UPDATE_COMPLETED", "WORKFLOW_TASK_SCHEDULED"):
+        "outside Temporal: client, HTTP and web app between one decision and the next",
+    ("WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED"): "workflow task waits for the worker to take it",
+    ("WORKFLOW_TASK_STARTED", "WORKFLOW_TASK_COMPLETED"): "worker runs the workflow task (and reports back)",
+    ("ACTIVITY_TASK_STARTED", "ACTIVITY_TASK_COMPLETED"): "activity: dispatched, record_step run, reported",
+    ("ACTIVITY_TASK_SCHEDULED", "ACTIVITY_TASK_STARTED"): "activity waits for the worker to take it",
+}
+
+
+async def timeline(client: Client, workflow_ids: list[str], opened_by_update: bool) -> dict[str, list[float]]:
+    """Seconds between consecutive history events, per kind of step, over the
+    deciding phase: from the first decision's workflow task to the last update.
+    `opened_by_update`: the run's first update (Countersign's `stored`) is
+    part of opening it, not a decision."""
+    steps: dict[str, list[float]] = {}
+    for workflow_id in workflow_ids:
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        events = [(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_"), e.event_time.ToDatetime())
+                  for e in history.events]
+        kinds = [kind for kind, _ in events]
+        opened = kinds.index("WORKFLOW_EXECUTION_UPDATE_COMPLETED" if opened_by_update else "WORKFLOW_TASK_COMPLETED")
+        first = kinds.index("WORKFLOW_TASK_SCHEDULED", opened)
+        last = len(kinds) - 1 - kinds[::-1].index("WORKFLOW_EXECUTION_UPDATE_COMPLETED")
+        for (before, at_before), (kind, at) in zip(events[first:last], events[first + 1:last + 1]):
+            name = STEP_NAMES.get((before, kind), f"{before} -> {kind}")
+            steps.setdefault(name, []).append((at - at_before).total_seconds())
+    return steps
+
+
+def print_timeline(title: str, figures: Figures) -> None:
+    decisions = len(figures.workflow_ids) * len(PARTIES)
+    if not decisions:
+        return
+    total = sum(sum(values) for values in figures.steps.values())
+    print(f"\n{title}: where a decision's time goes, from the event times of {len(figures.workflow_ids)} "
+          "histories (ms per decision)")
+    print("  CPU while deciding, share of one core: "
+          + "; ".join(f"{name} {100 * share:.0f}%" for name, share in figures.cpu.items()))
+    rows = sorted(figures.steps.items(), key=lambda item: -sum(item[1]))
+    for name, values in rows:
+        per_decision = 1000 * sum(values) / decisions
+        if per_decision >= 0.5:
+            print(f"  {per_decision:8.1f}  {100 * sum(values) / total:5.1f}%  {name}")
+
+
+# -- report ----------------------------------------------------------------
+
+
+def report(args: argparse.Namespace, raw: Figures, ours: Figures) -> dict:
+    raw_s, ours_s = raw.summary(), ours.summary()
+    throughput_ratio = ours.per_second / raw.per_second
+    p99_ratio = ours_s["p99_ms"] / raw_s["p99_ms"]
+    p50_ratio = ours_s["p50_ms"] / raw_s["p50_ms"]
+    print()
+    print(f"{args.proposals} proposals x 5 decisions, {args.concurrency} proposals in flight, "
+          f"database {args.database}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print(f"{'':14}{'decisions/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'opened/s':>10}")
+    for name, s in (("raw engine", raw_s), ("Countersign", ours_s)):
+        print(f"{name:14}{s['decisions_per_second']:>12.1f}{s['p50_ms']:>9.1f}{s['p99_ms']:>9.1f}"
+              f"{s['opened_per_second']:>10.1f}")
+    print(f"{'ratio':14}{throughput_ratio:>12.2f}{p50_ratio:>9.2f}{p99_ratio:>9.2f}")
+    met_throughput, met_p99 = throughput_ratio >= 0.6, p99_ratio <= 2.0
+    print(f"target decisions/s >= 0.6 x raw: {'met' if met_throughput else 'NOT met'} ({throughput_ratio:.2f})")
+    print(f"target p99 <= 2 x raw p99:       {'met' if met_p99 else 'NOT met'} ({p99_ratio:.2f})")
+    return {
+        "benchmark": "decisions", "database": args.database, "proposals": args.proposals,
+        "concurrency": args.concurrency, "cpus": os.cpu_count(), "raw": raw_s, "countersign": ours_s,
+        "ratio_decisions_per_second": round(throughput_ratio, 3), "ratio_p50": round(p50_ratio, 3),
+        "ratio_p99": round(p99_ratio, 3), "target_throughput_met": met_throughput, "target_p99_met": met_p99,
+        "cpu_share": {"raw": {k: round(v, 2) for k, v in raw.cpu.items()},
+                      "countersign": {k: round(v, 2) for k, v in ours.cpu.items()}},
+        "load_average": os.getloadavg()[0],
+    }
+
+
+async def run(args: argparse.Namespace, data_dir: Path, database_url: str | None) -> dict:
+    service = Service(data_dir, database_url)
+    print(f"starting countersign up on {service.base_url} (Temporal at {service.temporal_address}) ...")
+    await service.start()
+    try:
+        tokens = {"lead": service.add_user(LEAD, "lead")}
+        for party in PARTIES:
+            tokens[party] = service.add_user(f"bench.rep.{party}@example.com", "rep", party)
+        print("(a) raw engine ...")
+        here = {"bench process (raw worker + client)": os.getpid()}
+        dev_server = {k: v for k, v in service.processes().items() if k == "Temporal dev server"}
+        raw = await raw_engine(service.temporal_address, args.proposals, args.concurrency, args.warmup, args.sample,
+                               CpuMeter(here | dev_server))
+        print("(b) Countersign ...")
+        profiler = None
+        if args.profile:
+            py_spy = args.py_spy or shutil.which("py-spy")
+            if not py_spy:
+                raise SystemExit("--profile needs py-spy: pip install py-spy (or pass --py-spy PATH)")
+            profiler = Profiler(py_spy, service.process.pid, Path(args.profile).resolve())
+        meter = CpuMeter(service.processes() | {"bench process (HTTP client)": os.getpid()})
+        ours = await countersign(service, tokens, args.proposals, args.concurrency, args.warmup, args.sample,
+                                 meter, profiler)
+    finally:
+        service.stop()
+    print_timeline("raw engine", raw)
+    print_timeline("Countersign", ours)
+    result = report(args, raw, ours)
+    if args.profile:
+        print()
+        profile_summary.print_summary(Path(args.profile), top=args.profile_top)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--proposals", type=int, default=200, help="proposals per side (each gets 5 decisions)")
+    parser.add_argument("--concurrency", type=int, default=10, help="proposals in flight at once")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--warmup", type=int, default=5, help="proposals decided before measuring, per side")
+    parser.add_argument("--sample", type=int, default=20, help="histories per side read for the time breakdown")
+    parser.add_argument("--profile", metavar="FILE", help="record (b)'s deciding phase with py-spy into FILE")
+    parser.add_argument("--profile-top", type=int, default=25)
+    parser.add_argument("--py-spy", metavar="PATH")
+    parser.add_argument("--keep", action="store_true", help="keep the data dir (its log) afterwards")
+    args = parser.parse_args()
+    with ExitStack() as stack:
+        data_dir = Path(tempfile.mkdtemp(prefix="countersign-bench-"))
+        if not args.keep:
+            stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
+        else:
+            print(f"data dir: {data_dir}")
+        database_url = stack.enter_context(fresh_postgres("countersign_bench")) if args.database == "postgresql" else None
+        result = asyncio.run(run(args, data_dir, database_url))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
