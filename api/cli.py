@@ -1,0 +1,525 @@
+"""The `countersign` command line (API.md).
+
+    countersign up        everything on one machine: Temporal dev server, worker, web app
+    countersign migrate   bring the database schema up to date (production: once per release)
+    countersign worker    the worker alone, against TEMPORAL_ADDRESS
+    countersign web       the web app alone
+    countersign users add / tokens create
+
+Settings come from the environment and `.env` (countersign.settings); flags
+override them. A setting, policy file or account that is not right stops
+the command with a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import select
+
+from countersign.accounts import AccountError, create_token, create_user
+from countersign.db import make_engine, migrate as migrate_database, transaction
+from countersign.errors import PolicyError
+from countersign.models import Role, User
+from countersign.policy import PARTY_KEYS, Policy, load_policy
+from countersign.settings import Settings
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+# The web app, the worker and Temporal's modules are imported by the commands
+# that run them, so that `users add` and `tokens create` start quickly.
+
+log = logging.getLogger("countersign")
+
+USAGE_ERROR = 2  # bad settings, policy, flags or account details; as click does for bad flags
+DEMO_PASSWORDS_FILE = "demo-accounts.json"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_TEMPORAL_PORT = 7233
+SHUTDOWN_GRACE = 10  # seconds for requests and activity steps in flight to finish
+
+app = typer.Typer(
+    name="countersign",
+    help="Multi-party sign-off for AI music products, on Temporal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+
+
+def main() -> None:
+    """Console script entry point (`countersign = "api.cli:main"`)."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C before the services had started: nothing to stop
+        sys.exit(130)
+
+
+# -- shared -------------------------------------------------------------------
+
+
+def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
+    typer.echo(f"countersign: {message}", err=True)
+    raise typer.Exit(code)
+
+
+_ENV_NAMES = {"temporal_address": "TEMPORAL_ADDRESS", "temporal_namespace": "TEMPORAL_NAMESPACE"}
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment; flags given (not None) win."""
+    try:
+        return Settings(**{name: value for name, value in overrides.items() if value is not None})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            message = error["msg"].removeprefix("Value error, ")
+            if error["loc"]:
+                field = str(error["loc"][0])
+                env_name = _ENV_NAMES.get(field, f"COUNTERSIGN_{field.upper()}")
+                message = f"{env_name}={error['input']!r}: {message}"
+            problems.append(message)
+        fail("bad settings: " + "; ".join(problems))
+
+
+def load_checked_policy(settings: Settings) -> Policy:
+    try:
+        return load_policy(settings.policy)
+    except PolicyError as exc:
+        fail(str(exc))
+
+
+def migrated_engine(settings: Settings) -> Engine:
+    """The app database, its schema brought up to date (idempotent)."""
+    if settings.database_url is None:  # SQLite in the data dir
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    try:
+        migrate_database(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        fail(f"cannot migrate the database {engine.url.render_as_string(hide_password=True)}: {exc.orig}", 1)
+    return engine
+
+
+@contextmanager
+def quiet_migrations() -> Iterator[None]:
+    """Account commands print one result; Alembic's chatter would bury it."""
+    alembic = logging.getLogger("alembic")
+    level = alembic.level
+    alembic.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        alembic.setLevel(level)
+
+
+def require_temporal_address(settings: Settings, command: str) -> str:
+    if not settings.temporal_address:
+        fail(f"`countersign {command}` needs TEMPORAL_ADDRESS (host:port of your Temporal frontend); "
+             "to run everything on one machine use `countersign up`")
+    return settings.temporal_address
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Take the web port before anything starts, so a taken port fails fast
+    and nothing started later (the Temporal Web UI) can take it. Connections
+    wait in the backlog until the web app serves them."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        fail(f"cannot listen on {host}:{port} for the web app: {exc.strerror}; pick another with --port")
+    return sock
+
+
+def web_url(host: str, port: int) -> str:
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"  # listening everywhere: this machine can use the loopback address
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class WebServer(uvicorn.Server):
+    """uvicorn without signal handlers of its own: `countersign` stops the web
+    app, the worker and the Temporal server together, in that order."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def web_server(app_, host: str, port: int) -> WebServer:
+    return WebServer(uvicorn.Config(app_, host=host, port=port, log_level="info",
+                                    timeout_graceful_shutdown=SHUTDOWN_GRACE))
+
+
+class StopSignals:
+    """SIGINT or SIGTERM: the first asks everything to stop cleanly; a second
+    one stops the web app without waiting for requests in flight."""
+
+    def __init__(self) -> None:
+        self.requested = asyncio.Event()
+        self.web: WebServer | None = None
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._received, sig)
+
+    def _received(self, sig: int) -> None:
+        if self.requested.is_set():
+            if self.web is not None:
+                self.web.force_exit = True
+            return
+        log.info("%s received: stopping", signal.Signals(sig).name)
+        self.requested.set()
+
+
+async def connect_temporal(address: str, namespace: str) -> Client:
+    from temporalio.client import Client
+
+    from workflows.search_attributes import register
+
+    try:
+        client = await Client.connect(address, namespace=namespace)
+    except RuntimeError as exc:
+        fail(f"cannot reach Temporal at {address}: {exc}", 1)
+    await register(client, namespace)
+    return client
+
+
+def mail_dispatcher(settings: Settings, engine: Engine):
+    """The SMTP sender beside the worker, when COUNTERSIGN_SMTP_URL is set
+    (otherwise mail stays in the outbox table, readable by admins)."""
+    if not settings.smtp_url:
+        return None
+    from workflows.mail_dispatcher import MailDispatcher
+
+    try:
+        return MailDispatcher(engine, settings.smtp_url, settings.mail_from)
+    except ValueError as exc:
+        fail(f"bad settings: {exc}")
+
+
+def build_worker(client: Client, engine: Engine, settings: Settings, policy: Policy) -> Worker:
+    from workflows.worker import build_worker as build
+
+    # The grace lets a step being recorded finish its transaction on shutdown.
+    return build(client, engine, settings.task_queue, policy, base_url=settings.base_url,
+                 graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE))
+
+
+async def serve(stop: StopSignals, *, web: WebServer | None = None, listener: socket.socket | None = None,
+                worker: Worker | None = None, mail=None, on_ready=None) -> int:
+    """Run the parts until a signal asks them to stop or one of them ends on
+    its own; then stop the web app (requests in flight may still need the
+    worker), the mail dispatcher, then the worker. 0 if all went well."""
+    stop.web = web
+    tasks: dict[str, asyncio.Task] = {}
+    if worker is not None:
+        tasks["worker"] = asyncio.create_task(worker.run(), name="worker")
+    mail_stop = asyncio.Event()
+    if mail is not None:
+        tasks["mail dispatcher"] = asyncio.create_task(mail.run(mail_stop), name="mail")
+    if web is not None:
+        tasks["web app"] = asyncio.create_task(web.serve(sockets=[listener]), name="web")
+    stopping = asyncio.create_task(stop.requested.wait())
+    if web is not None:
+        while not web.started and not tasks["web app"].done() and not stop.requested.is_set():
+            await asyncio.sleep(0.05)
+    started = not stop.requested.is_set() and not any(task.done() for task in tasks.values())
+    if on_ready is not None and started:
+        on_ready()
+    await asyncio.wait([stopping, *tasks.values()], return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    ended_early = [name for name, task in tasks.items() if task.done()]
+    for name in ended_early:
+        log.error("the %s stopped on its own; stopping the rest", name)
+
+    if web is not None:
+        web.should_exit = True
+        await asyncio.wait([tasks["web app"]])
+    mail_stop.set()
+    if worker is not None and worker.is_running:
+        await worker.shutdown()
+    results = await asyncio.gather(*tasks.values(), return_exceptions=True)
+    failed = False
+    for name, result in zip(tasks, results):
+        if isinstance(result, BaseException):
+            failed = True
+            log.error("the %s failed", name, exc_info=result)
+    return 1 if failed or ended_early else 0
+
+
+# -- up -----------------------------------------------------------------------
+
+
+DemoFlag = Annotated[bool, typer.Option("--demo", help="Create demo accounts and print their passwords.")]
+DataDirOption = Annotated[Path | None, typer.Option(
+    "--data-dir", help="Where the databases live (default: COUNTERSIGN_DATA_DIR, else ./data).")]
+HostOption = Annotated[str, typer.Option("--host", help="Address the web app listens on.")]
+PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port of the web app.")]
+TemporalPortOption = Annotated[int, typer.Option(
+    "--temporal-port", min=1, max=64535,
+    help="Port of the embedded Temporal server; its Web UI takes this port + 1000.")]
+
+
+@app.command()
+def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption = DEFAULT_HOST,
+       port: PortOption = DEFAULT_PORT, temporal_port: TemporalPortOption = DEFAULT_TEMPORAL_PORT) -> None:
+    """Everything on one machine: Temporal, the worker and the web app.
+
+    The embedded Temporal dev server keeps its data in SQLite in the data dir.
+    Ctrl-C or SIGTERM stops everything. With TEMPORAL_ADDRESS set, uses that
+    Temporal server instead."""
+    settings = load_settings(data_dir=data_dir)
+    settings.data_dir = settings.data_dir.resolve()
+    if demo and settings.environment == "production":
+        fail("--demo prints account passwords; it is refused with COUNTERSIGN_ENVIRONMENT=production")
+    policy = load_checked_policy(settings)
+    if not settings.temporal_address and port in (temporal_port, temporal_port + 1000):
+        fail(f"--port {port} is taken by Temporal (--temporal-port {temporal_port}; "
+             "its Web UI on that + 1000)")
+    listener = listen(host, port)
+    engine = None
+    try:
+        engine = migrated_engine(settings)
+        mail = mail_dispatcher(settings, engine)
+        url = web_url(host, listener.getsockname()[1])
+        if "base_url" not in settings.model_fields_set:
+            settings.base_url = url  # links in e-mail point at this run, whatever its port
+        accounts = demo_accounts(engine, settings.data_dir) if demo else []
+        code = asyncio.run(_up(settings, policy, engine, listener, temporal_port, mail, url, accounts))
+    finally:
+        listener.close()
+        if engine is not None:
+            engine.dispose()
+    raise typer.Exit(code)
+
+
+async def _up(settings: Settings, policy: Policy, engine: Engine, listener: socket.socket, temporal_port: int,
+              mail, url: str, accounts: list[tuple[str, str, str, str]]) -> int:
+    from api.app import create_app
+    from workflows import dev_server
+
+    stop = StopSignals()
+    stop.install()  # from here on, a signal stops what has started, in order
+    async with AsyncExitStack() as running:
+        if settings.temporal_address:
+            address = settings.temporal_address
+        else:
+            try:
+                server = await running.enter_async_context(
+                    dev_server.running(settings.data_dir, temporal_port, settings.temporal_namespace)
+                )
+            except dev_server.DevServerError as exc:
+                fail(str(exc), 1)
+            address = server.address
+            settings.temporal_ui_url = settings.temporal_ui_url or server.ui_url
+        client = await connect_temporal(address, settings.temporal_namespace)
+        web = web_server(create_app(settings, temporal=client, engine=engine), listener.getsockname()[0],
+                         listener.getsockname()[1])
+        worker = build_worker(client, engine, settings, policy)
+
+        def ready() -> None:
+            if accounts:
+                print_accounts(accounts)
+            typer.echo("")
+            typer.echo("Countersign is running. Ctrl-C stops it.")
+            typer.echo(f"  Web app           {url}")
+            typer.echo(f"  Temporal          {address} (namespace {settings.temporal_namespace})")
+            ui_url = settings.temporal_ui_url or "not configured (COUNTERSIGN_TEMPORAL_UI_URL)"
+            typer.echo(f"  Temporal Web UI   {ui_url}")
+            typer.echo(f"  Data              {settings.data_dir}")
+            if not settings.smtp_url:
+                typer.echo("  Mail              stays in the outbox table (COUNTERSIGN_SMTP_URL sends it)")
+            typer.echo("")
+
+        if stop.requested.is_set():  # signalled while Temporal was starting
+            return 0
+        return await serve(stop, web=web, listener=listener, worker=worker, mail=mail, on_ready=ready)
+
+
+# Demo accounts: passwords are generated once and kept in the data dir (mode
+# 0600), so a second `up --demo` prints the same working passwords instead of
+# resetting them behind the back of someone signed in. The file is no more
+# exposure than the data dir already is: it holds the session secret and the
+# database.
+def demo_accounts(engine: Engine, data_dir: Path) -> list[tuple[str, str, str, str]]:
+    wanted = [("lead@example.com", Role.LEAD.value, "", "Demo Lead")]
+    wanted += [(f"rep.{party}@example.com", Role.REP.value, party, f"Demo {party} rep")
+               for party in PARTY_KEYS]
+    wanted += [("compliance@example.com", Role.COMPLIANCE.value, "", "Demo Compliance"),
+               ("admin@example.com", Role.ADMIN.value, "", "Demo Admin")]
+    path = data_dir / DEMO_PASSWORDS_FILE
+    saved: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    rows = []
+    with transaction(engine) as session:
+        for email, role, party, name in wanted:
+            if session.exec(select(User).where(User.email == email)).first() is None:
+                saved[email] = secrets.token_urlsafe(12)
+                create_user(session, email, role, saved[email], name=name, party=party or None)
+            rows.append((email, role, party, saved.get(email, "(exists; password unchanged)")))
+        # Written before the commit: no account is left without its password.
+        _write_private(path, json.dumps(saved, indent=2) + "\n")
+    return rows
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+    path.chmod(0o600)  # an older file may have had wider permissions
+
+
+def print_accounts(rows: list[tuple[str, str, str, str]]) -> None:
+    header = ("email", "role", "party", "password")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    typer.echo("")
+    typer.echo("Demo accounts (passwords kept in the data dir, " + DEMO_PASSWORDS_FILE + "):")
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        typer.echo("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+# -- production parts ---------------------------------------------------------
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date.
+
+    In production, run it once per release before the workers and web
+    processes start; `up`, `users add` and `tokens create` migrate by themselves."""
+    settings = load_settings()
+    engine = migrated_engine(settings)
+    log.info("database %s is up to date", engine.url.render_as_string(hide_password=True))
+    engine.dispose()
+
+
+@app.command()
+def worker() -> None:
+    """The worker alone, against the Temporal server at TEMPORAL_ADDRESS."""
+    settings = load_settings()
+    address = require_temporal_address(settings, "worker")
+    policy = load_checked_policy(settings)
+    engine = make_engine(settings.db_url)
+    mail = mail_dispatcher(settings, engine)
+
+    async def run() -> int:
+        stop = StopSignals()
+        stop.install()
+        client = await connect_temporal(address, settings.temporal_namespace)
+        log.info("worker on task queue %r of %s (namespace %s)", settings.task_queue, address,
+                 settings.temporal_namespace)
+        return await serve(stop, worker=build_worker(client, engine, settings, policy), mail=mail)
+
+    try:
+        code = asyncio.run(run())
+    finally:
+        engine.dispose()
+    raise typer.Exit(code)
+
+
+@app.command()
+def web(host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT) -> None:
+    """The web app alone (JSON API and pages), against TEMPORAL_ADDRESS."""
+    from api.app import create_app
+
+    settings = load_settings()
+    require_temporal_address(settings, "web")
+    load_checked_policy(settings)
+    listener = listen(host, port)
+    engine = make_engine(settings.db_url)
+
+    async def run() -> int:
+        stop = StopSignals()
+        stop.install()
+        app_ = create_app(settings, engine=engine)  # connects to Temporal in its lifespan
+        return await serve(stop, web=web_server(app_, host, listener.getsockname()[1]), listener=listener)
+
+    try:
+        code = asyncio.run(run())
+    finally:
+        listener.close()
+        engine.dispose()
+    raise typer.Exit(code)
+
+
+# -- accounts -----------------------------------------------------------------
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Option("--email", help="Sign-in e-mail address.")],
+    role: Annotated[str, typer.Option("--role", help="lead, rep, compliance or admin.")],
+    party: Annotated[str | None, typer.Option("--party", help=f"For a rep: {', '.join(PARTY_KEYS)}.")] = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", help="Display name (default: from the e-mail).")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of stdin.")] = False,
+) -> None:
+    """Create an account."""
+    if not password_stdin:
+        fail("give the password on stdin with --password-stdin (it never goes on the command line)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = load_settings()
+    with quiet_migrations():
+        engine = migrated_engine(settings)
+    try:
+        with transaction(engine) as session:
+            user = create_user(session, email, role, password, name=name, party=party)
+            summary = f"created {user.role} {user.email}" + (f" for {user.party}" if user.party else "")
+    except AccountError as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(summary)
+
+
+@tokens_app.command("create")
+def tokens_create(email: Annotated[str, typer.Option("--email", help="Whose token.")]) -> None:
+    """Print a new API token for the account, alone on its line (shown once)."""
+    settings = load_settings()
+    with quiet_migrations():
+        engine = migrated_engine(settings)
+    try:
+        with transaction(engine) as session:
+            token = create_token(session, email)
+    except AccountError as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(token)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""The command line (API.md): accounts and tokens on a fresh data dir, and
+start-up refused with a one-line message and exit code 2."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api import cli
+from countersign import accounts
+from countersign.accounts import user_for_token
+from countersign.db import make_engine, transaction
+from countersign.policy import PARTY_KEYS
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """A fresh data dir, and an environment that names nothing else."""
+    for name in list(os.environ):
+        if name.startswith("COUNTERSIGN_") or name.startswith("TEMPORAL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    path = tmp_path / "data"
+    monkeypatch.setenv("COUNTERSIGN_DATA_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(cli.app, list(args), input=input)
+
+    return invoke
+
+
+@pytest.fixture
+def engine(data_dir):
+    engine = make_engine(f"sqlite:///{data_dir / 'countersign.sqlite3'}")
+    yield engine
+    engine.dispose()
+
+
+def test_users_add_and_tokens_create_on_a_fresh_data_dir(run, data_dir, engine):
+    added = run("users", "add", "--email", "Rep.Sony@Example.com", "--role", "rep", "--party", "sony",
+                "--name", "Sony Rep", "--password-stdin", input=PASSWORD + "\n")
+    assert added.exit_code == 0, added.output
+    assert "rep.sony@example.com" in added.stdout
+
+    created = run("tokens", "create", "--email", "rep.sony@example.com")
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip()
+    assert created.stdout == token + "\n"
+    with transaction(engine) as session:
+        user = user_for_token(session, token)
+        assert (user.email, user.role, user.party) == ("rep.sony@example.com", "rep", "sony")
+        assert user.name == "Sony Rep"
+        assert accounts.authenticate(session, "rep.sony@example.com", PASSWORD) is not None
+
+
+@pytest.mark.parametrize(
+    "args, stdin, fragment",
+    [
+        (["--email", "x@example.com", "--role", "boss"], PASSWORD, "unknown role 'boss'"),
+        (["--email", "x@example.com", "--role", "rep"], PASSWORD, "a rep needs --party"),
+        (["--email", "x@example.com", "--role", "rep", "--party", "emi"], PASSWORD, "a rep needs --party"),
+        (["--email", "x@example.com", "--role", "lead", "--party", "sony"], PASSWORD, "only reps belong"),
+        (["--email", "x@example.com", "--role", "lead"], "short", "at least 10 characters"),
+        (["--email", "not-an-address", "--role", "lead"], PASSWORD, "is not an e-mail address"),
+    ],
+)
+def test_users_add_refuses_bad_details_with_one_line(run, data_dir, args, stdin, fragment):
+    result = run("users", "add", *args, "--password-stdin", input=stdin + "\n")
+    assert result.exit_code == 2
+    assert fragment in result.stderr
+    assert result.stderr.startswith("countersign: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output
+
+
+def test_users_add_refuses_a_second_account_for_one_address(run, data_dir):
+    first = run("users", "add", "--email", "lead@example.com", "--role", "lead", "--password-stdin",
+                input=PASSWORD + "\n")
+    assert first.exit_code == 0, first.output
+    again = run("users", "add", "--email", "lead@example.com", "--role", "admin", "--password-stdin",
+                input=PASSWORD + "\n")
+    assert again.exit_code == 2
+    assert "exists already" in again.stderr
+
+
+def test_users_add_wants_the_password_on_stdin(run, data_dir):
+    result = run("users", "add", "--email", "lead@example.com", "--role", "lead")
+    assert result.exit_code == 2
+    assert "--password-stdin" in result.stderr
+
+
+def test_tokens_create_for_an_unknown_account(run, data_dir):
+    result = run("tokens", "create", "--email", "nobody@example.com")
+    assert result.exit_code == 2
+    assert "no account for nobody@example.com" in result.stderr
+    assert result.stdout == ""
+
+
+def test_token_alone_on_stdout_from_the_console_script(data_dir, engine):
+    """Through `main()` as installed: logs go to stderr, the token alone to stdout."""
+    env = {**os.environ, "COUNTERSIGN_DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-m", "api.cli"]
+    add = ["users", "add", "--email", "lead@example.com", "--role", "lead", "--password-stdin"]
+    subprocess.run([*command, *add], input=PASSWORD + "\n", text=True, env=env,
+                   capture_output=True, check=True)
+    created = subprocess.run([*command, "tokens", "create", "--email", "lead@example.com"],
+                             text=True, env=env, capture_output=True, check=True)
+    lines = created.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cs_")
+    with transaction(engine) as session:
+        assert user_for_token(session, lines[0]).email == "lead@example.com"
+
+
+def test_up_refuses_a_bad_policy_file_naming_it(run, data_dir, tmp_path, monkeypatch):
+    policy = tmp_path / "broken-policy.toml"
+    policy.write_text("[[stages]\nname = 'Review'\n")
+    monkeypatch.setenv("COUNTERSIGN_POLICY", str(policy))
+    result = run("up", "--data-dir", str(data_dir))
+    assert result.exit_code == 2
+    assert str(policy) in result.stderr
+    assert "Traceback" not in result.output
+    assert not (data_dir / "temporal.sqlite3").exists()  # refused before anything started
+
+
+def test_up_refuses_a_missing_policy_file(run, data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("COUNTERSIGN_POLICY", str(tmp_path / "nowhere.toml"))
+    result = run("up")
+    assert result.exit_code == 2
+    assert "nowhere.toml" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "name, value, fragment",
+    [
+        ("COUNTERSIGN_ENVIRONMENT", "prod", "COUNTERSIGN_ENVIRONMENT='prod'"),
+        ("COUNTERSIGN_ENVIRONMENT", "production", "COUNTERSIGN_SECRET_KEY must be set"),
+    ],
+)
+def test_up_refuses_bad_settings(run, data_dir, monkeypatch, name, value, fragment):
+    monkeypatch.setenv(name, value)
+    result = run("up")
+    assert result.exit_code == 2
+    assert fragment in result.stderr
+    assert result.stderr.startswith("countersign: bad settings")
+
+
+def test_up_refuses_a_web_port_temporal_needs(run, data_dir):
+    result = run("up", "--port", "9233", "--temporal-port", "8233")
+    assert result.exit_code == 2
+    assert "--port 9233 is taken by Temporal" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["worker", "web"])
+def test_production_parts_need_a_temporal_address(run, data_dir, command):
+    result = run(command)
+    assert result.exit_code == 2
+    assert "needs TEMPORAL_ADDRESS" in result.stderr
+
+
+def test_migrate_brings_a_fresh_database_to_head(run, data_dir, engine):
+    result = run("migrate")
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def test_demo_accounts_keep_their_passwords_on_a_second_run(data_dir, engine, monkeypatch):
+    monkeypatch.setattr(accounts, "hash_password", lambda password: "test-hash:" + password)  # argon2 is slow
+    cli.migrated_engine(cli.load_settings()).dispose()
+    with transaction(engine) as session:
+        accounts.create_user(session, "admin@example.com", "admin", PASSWORD)
+
+    first = cli.demo_accounts(engine, data_dir)
+    second = cli.demo_accounts(engine, data_dir)
+
+    assert first == second
+    emails = [row[0] for row in first]
+    assert emails == ["lead@example.com", *(f"rep.{p}@example.com" for p in PARTY_KEYS),
+                      "compliance@example.com", "admin@example.com"]
+    by_email = {row[0]: row for row in first}
+    assert by_email["rep.merlin@example.com"][1:3] == ("rep", "merlin")
+    assert by_email["admin@example.com"][3] == "(exists; password unchanged)"
+    assert len(by_email["lead@example.com"][3]) >= accounts.MIN_PASSWORD_LENGTH
+    saved = data_dir / cli.DEMO_PASSWORDS_FILE
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
