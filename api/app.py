@@ -5,20 +5,71 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api import errors
-from api.routes import proposals
+from api.allow_header import AllowHeader
+from api.deps import LoginRequired
+from api.routes import auth, pages, proposal_pages, proposals
+from api.templating import build_templates
 from countersign.db import make_engine
 from countersign.policy import load_policy
 from countersign.settings import Settings
 
 HERE = Path(__file__).parent
 SESSION_MAX_AGE = 8 * 3600  # a working day; sign in again after that
+
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; frame-ancestors 'none'; "
+                           "form-action 'self'; base-uri 'self'")
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+# FastAPI's own API explorers load their scripts from a CDN and inline; they
+# get every header but the CSP, which would leave them blank.
+NO_CSP_PATHS = ("/docs", "/redoc")
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response (pure ASGI: no buffering)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        csp = not scope["path"].startswith(NO_CSP_PATHS)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if csp:
+                    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _login_required(request: Request, exc: LoginRequired) -> RedirectResponse:
+    """A page that needs a signed-in user sends everyone else to the login page, and back."""
+    target = "/login"
+    if request.method == "GET":
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target += f"?next={quote(path, safe='')}"
+    return RedirectResponse(target, status_code=303)
 
 
 def create_app(settings: Settings | None = None, temporal: Client | None = None,
@@ -46,6 +97,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     )
     app.state.settings = settings
     app.state.policy = policy
+    app.state.templates = build_templates(policy)  # every template compiled now, before worker threads run
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret,
@@ -54,8 +106,14 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
         same_site="lax",
         https_only=settings.base_url.startswith("https://"),
     )
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AllowHeader)
     errors.install(app)
+    app.add_exception_handler(LoginRequired, _login_required)
     app.include_router(proposals.router, prefix="/api/v1")
     app.include_router(proposals.inbox_router, prefix="/api/v1")
+    app.include_router(auth.router)
+    app.include_router(pages.router)
+    app.include_router(proposal_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -1,0 +1,370 @@
+"""Proposal pages: submit, read, decide, withdraw, acknowledge and resubmit.
+
+Each form posts to its own page and answers success with a 303 to the
+proposal (Post/Redirect/Get); a refused form is shown again with the reason
+beside the field it concerns. The changes themselves go through
+`api.commands`, the same calls the JSON API makes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from sqlmodel import Session, select
+from starlette.datastructures import FormData
+
+from api import commands
+from api.csrf import CsrfProtected
+from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalClientDep
+from api.errors import status_for
+from api.routes.pages import PageRoute, Viewer, error_page, sentence
+from api.templating import DECISION_LABELS, flash, render
+from countersign import queries
+from countersign.access import Action, can, require
+from countersign.errors import DomainError
+from countersign.models import (
+    CHECKLIST_QUESTIONS,
+    Decision,
+    DecisionIn,
+    Proposal,
+    ProposalSubmit,
+    User,
+)
+from countersign.policy import PARTY_KEYS, Policy
+from countersign.routing import FINAL_STATUSES, Status
+from countersign.settings import Settings
+
+router = APIRouter(prefix="/proposals", route_class=PageRoute, include_in_schema=False)
+
+# -- the proposal form (submit and resubmit) --------------------------------
+
+TEXT_FIELDS = ("title", "summary", "capability", "data_sources", "launch_scope", "requested_decision_date")
+FIELD_LABELS = {
+    "title": "Title",
+    "summary": "Summary",
+    "capability": "AI capability",
+    "parties": "Catalogs it touches",
+    "data_sources": "Data sources",
+    "launch_scope": "Launch scope",
+    "requested_decision_date": "Requested decision date",
+    **{f"checklist.{key}": question.split(":", 1)[0] for key, question in CHECKLIST_QUESTIONS.items()},
+}
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def read_proposal_form(form: FormData) -> dict[str, Any]:
+    """Everything typed into the form, as typed (to show it again if refused)."""
+    values: dict[str, Any] = {name: _text(form, name) for name in TEXT_FIELDS}
+    values["parties"] = [p for p in form.getlist("parties") if isinstance(p, str)]
+    values["checklist"] = {key: _text(form, f"checklist.{key}") for key in CHECKLIST_QUESTIONS}
+    return values
+
+
+def form_values(content: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Form values from a stored version's content, or a blank form."""
+    content = content or {}
+    values = {name: str(content.get(name) or "") for name in TEXT_FIELDS}
+    values["parties"] = list(content.get("parties") or PARTY_KEYS)
+    checklist = content.get("checklist") or {}
+    values["checklist"] = {key: str(checklist.get(key) or "") for key in CHECKLIST_QUESTIONS}
+    return values
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in ("missing", "string_too_short"):
+        return "This is required."
+    if kind == "string_too_long":
+        return f"Too long: keep it to {ctx.get('max_length')} characters."
+    if kind.startswith("date"):
+        return "Enter a date such as 2026-12-31."
+    if kind == "enum":
+        return "Choose one of the options."
+    if kind == "value_error":
+        return sentence(str(ctx.get("error") or error["msg"]))
+    return sentence(error["msg"])
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """One message per form field, keyed by the field's name in the form."""
+    found: dict[str, str] = {}
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        name = ".".join(loc[:2]) if loc and loc[0] == "checklist" else (loc[0] if loc else "form")
+        if name == "checklist":  # the whole checklist is missing: point at its first question
+            name = f"checklist.{next(iter(CHECKLIST_QUESTIONS))}"
+        found.setdefault(name, _message(item))
+    return found
+
+
+def validate_proposal(values: dict[str, Any]) -> tuple[ProposalSubmit | None, dict[str, str]]:
+    data = {**values, "requested_decision_date": values["requested_decision_date"].strip() or None}
+    try:
+        return ProposalSubmit.model_validate(data), {}
+    except ValidationError as error:
+        return None, field_errors(error)
+
+
+def _proposal_form(request: Request, template: str, values: dict[str, Any], errors: dict[str, str],
+                   status_code: int = 200, **context: Any):
+    return render(request, template, {
+        "values": values,
+        "errors": errors,
+        "field_labels": FIELD_LABELS,
+        "form_error": context.pop("form_error", None),
+        **context,
+    }, status_code=status_code)
+
+
+@router.get("/new", name="new_proposal")
+def new_proposal_form(request: Request, user: Viewer) -> object:
+    require(user, Action.SUBMIT)
+    return _proposal_form(request, "proposals/new.html", form_values(), {}, page_title="New proposal")
+
+
+@router.post("/new")
+async def submit_proposal(request: Request, user: Viewer, _: CsrfProtected, session: SessionDep,
+                          temporal: TemporalClientDep, settings: SettingsDep, policy: PolicyDep) -> object:
+    require(user, Action.SUBMIT)
+    values = read_proposal_form(await request.form())
+    body, errors = validate_proposal(values)
+    if body is None:
+        return _proposal_form(request, "proposals/new.html", values, errors, 422, page_title="New proposal")
+    try:
+        proposal_id = await commands.submit(session, temporal, settings.task_queue, policy, user, body)
+    except DomainError as error:
+        return _proposal_form(request, "proposals/new.html", values, {}, status_for(error),
+                              page_title="New proposal", form_error=str(error))
+    flash(request, "Your proposal was submitted and is now with the labels for review.")
+    return RedirectResponse(f"/proposals/{proposal_id}", status_code=303)
+
+
+# -- the proposal page --------------------------------------------------------
+
+
+def temporal_link(settings: Settings, proposal_id: int) -> str | None:
+    if not settings.temporal_ui_url:
+        return None
+    return (f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
+            f"/workflows/{queries.workflow_id(proposal_id)}")
+
+
+def detail_context(session: Session, settings: Settings, policy: Policy, user: User,
+                   proposal: Proposal) -> dict[str, Any]:
+    public = queries.to_public(session, proposal)
+    matrix = queries.stage_matrix(session, proposal.id)
+    upcoming = []
+    if Status(proposal.status) not in FINAL_STATUSES:  # stages still ahead, not yet opened
+        opened = max((row.stage_index + 1 for _, rows in matrix for row in rows.values()), default=0)
+        upcoming = [stage.name for stage in policy.stages[opened:]]
+    decisions = session.exec(
+        select(Decision).where(Decision.proposal_id == proposal.id).order_by(Decision.decided_at, Decision.id)
+    ).all()
+    open_conditions = [c for c in public.conditions if not c.acknowledged]
+    return {
+        "page_title": proposal.title,
+        "proposal": proposal,
+        "public": public,
+        "owner": session.get(User, proposal.owner_id),
+        "content": queries.get_version(session, proposal.id, proposal.version).content,
+        "matrix": matrix,
+        "upcoming": upcoming,
+        "decisions": decisions,
+        "open_conditions": open_conditions,
+        "temporal_url": temporal_link(settings, proposal.id),
+        "may": {
+            "decide": can(user, Action.DECIDE, proposal),
+            "withdraw": can(user, Action.WITHDRAW, proposal),
+            "acknowledge": can(user, Action.ACKNOWLEDGE, proposal) and bool(open_conditions),
+            "resubmit": can(user, Action.RESUBMIT, proposal),
+        },
+        "action_error": None,
+    }
+
+
+@router.get("/{proposal_id}", name="proposal")
+def proposal_page(request: Request, proposal_id: int, user: Viewer, session: SessionDep,
+                  settings: SettingsDep, policy: PolicyDep) -> object:
+    proposal = queries.get_visible(session, user, proposal_id)
+    return render(request, "proposals/detail.html", detail_context(session, settings, policy, user, proposal))
+
+
+@router.get("/{proposal_id}/versions/{number}", name="proposal_version")
+def version_page(request: Request, proposal_id: int, number: int, user: Viewer, session: SessionDep) -> object:
+    proposal = queries.get_visible(session, user, proposal_id)
+    version = queries.get_version(session, proposal_id, number)
+    return render(request, "proposals/version.html", {
+        "page_title": f"{proposal.title}, version {number}",
+        "proposal": proposal,
+        "version": version,
+        "content": version.content,
+    })
+
+
+async def _act(request: Request, session: Session, settings: Settings, policy: Policy, user: User,
+               proposal_id: int, action, done: str) -> object:
+    """Run one of the proposal page's buttons; PRG on success, the page with the reason if refused."""
+    try:
+        await action
+    except DomainError as error:
+        session.expire_all()
+        proposal = queries.get_visible(session, user, proposal_id)
+        context = detail_context(session, settings, policy, user, proposal)
+        context["action_error"] = sentence(str(error))
+        return render(request, "proposals/detail.html", context, status_code=status_for(error))
+    flash(request, done)
+    return RedirectResponse(f"/proposals/{proposal_id}", status_code=303)
+
+
+@router.post("/{proposal_id}/withdraw", name="withdraw")
+async def withdraw(request: Request, proposal_id: int, user: Viewer, _: CsrfProtected, session: SessionDep,
+                   temporal: TemporalClientDep, settings: SettingsDep, policy: PolicyDep,
+                   reason: Annotated[str, Form(max_length=5000)] = "") -> object:
+    return await _act(request, session, settings, policy, user, proposal_id,
+                      commands.withdraw(session, temporal, user, proposal_id, reason.strip()),
+                      "The proposal was withdrawn; the labels no longer review it.")
+
+
+@router.post("/{proposal_id}/acknowledge", name="acknowledge")
+async def acknowledge(request: Request, proposal_id: int, user: Viewer, _: CsrfProtected, session: SessionDep,
+                      temporal: TemporalClientDep, settings: SettingsDep, policy: PolicyDep) -> object:
+    return await _act(request, session, settings, policy, user, proposal_id,
+                      commands.acknowledge(session, temporal, user, proposal_id),
+                      "You acknowledged the conditions.")
+
+
+# -- the decision form --------------------------------------------------------
+
+
+def _decide_form(request: Request, session: Session, user: User, proposal: Proposal, values: dict[str, str],
+                 errors: dict[str, str], status_code: int = 200, form_error: str | None = None,
+                 closed: str | None = None):
+    public = queries.to_public(session, proposal)
+    return render(request, "proposals/decide.html", {
+        "page_title": f"Decide: {proposal.title}",
+        "proposal": proposal,
+        "slot": public.parties.get(user.party),
+        "content": queries.get_version(session, proposal.id, proposal.version).content,
+        "values": values,
+        "errors": errors,
+        "form_error": form_error,
+        "closed": closed,
+        "decision_id": str(uuid.uuid4()),  # fresh per rendering: one form sent twice counts once
+    }, status_code=status_code)
+
+
+def _blank_decision(proposal: Proposal) -> dict[str, str]:
+    return {"decision": "", "comment": "", "version": str(proposal.version)}
+
+
+@router.get("/{proposal_id}/decide", name="decide")
+def decide_form(request: Request, proposal_id: int, user: Viewer, session: SessionDep) -> object:
+    proposal = queries.get_visible(session, user, proposal_id)
+    require(user, Action.DECIDE, proposal)
+    values = _blank_decision(proposal)
+    if not can(user, Action.DECIDE, proposal):
+        return _decide_form(request, session, user, proposal, values, {}, 409,
+                            closed=_why_closed(proposal))
+    return _decide_form(request, session, user, proposal, values, {})
+
+
+def _why_closed(proposal: Proposal) -> str:
+    status = Status(proposal.status)
+    if status == Status.CHANGES_REQUESTED:
+        return "Changes were requested; decisions resume when the lead submits a new version."
+    if status in FINAL_STATUSES:
+        return f"This proposal is {status.value.replace('_', ' ')}; it can no longer change."
+    return "Your label has no decision open on this proposal right now."
+
+
+@router.post("/{proposal_id}/decide")
+async def decide(request: Request, proposal_id: int, user: Viewer, _: CsrfProtected, session: SessionDep,
+                 temporal: TemporalClientDep,
+                 decision: Annotated[str, Form(max_length=40)] = "",
+                 comment: Annotated[str, Form(max_length=5000)] = "",
+                 version: Annotated[str, Form(max_length=20)] = "",
+                 decision_id: Annotated[str, Form(max_length=100)] = "") -> object:
+    proposal = queries.get_visible(session, user, proposal_id)
+    require(user, Action.DECIDE, proposal)
+    values = {"decision": decision, "comment": comment, "version": version}
+    try:
+        body = DecisionIn.model_validate({
+            "decision": decision or None, "comment": comment, "decision_id": decision_id or None,
+            "version": version or None,
+        })
+    except ValidationError as error:
+        errors = {}
+        for item in error.errors():
+            name = str(item["loc"][0]) if item["loc"] else "form"
+            if name == "decision":
+                errors.setdefault("decision", "Choose a decision.")
+            elif name == "comment":
+                errors.setdefault("comment", _message(item))
+            else:  # version or decision id: the form itself was altered
+                errors.setdefault("form", "This form is out of date; reload the page and decide again.")
+        return _decide_form(request, session, user, proposal, values, errors, 422,
+                            form_error=errors.get("form"))
+    try:
+        await commands.decide(session, temporal, user, proposal_id, body)
+    except DomainError as error:
+        session.expire_all()
+        proposal = queries.get_visible(session, user, proposal_id)
+        errors = {}
+        if status_for(error) == 422 and body.decision != "approve":
+            errors["comment"] = sentence(str(error))
+        return _decide_form(request, session, user, proposal, values, errors, status_for(error),
+                            form_error=None if errors else sentence(str(error)))
+    flash(request, f"Your decision for {request.app.state.policy.parties[user.party].name} was recorded: "
+                   f"{DECISION_LABELS[body.decision.value].lower()}.")
+    return RedirectResponse(f"/proposals/{proposal_id}", status_code=303)
+
+
+# -- resubmission -------------------------------------------------------------
+
+
+def _resubmit_context(session: Session, proposal: Proposal) -> dict[str, Any]:
+    public = queries.to_public(session, proposal)
+    requested = [(party, row.comment) for party, row in public.parties.items()
+                 if row.state == "changes_requested" and row.comment]
+    return {"page_title": f"New version: {proposal.title}", "proposal": proposal,
+            "next_version": proposal.version + 1, "requested": requested}
+
+
+@router.get("/{proposal_id}/resubmit", name="resubmit")
+def resubmit_form(request: Request, proposal_id: int, user: Viewer, session: SessionDep) -> object:
+    proposal = queries.get_visible(session, user, proposal_id)
+    require(user, Action.RESUBMIT, proposal)
+    content = queries.get_version(session, proposal_id, proposal.version).content.model_dump(mode="json")
+    values = form_values(content)
+    if not can(user, Action.RESUBMIT, proposal):
+        return error_page(request, 409, "No changes were requested; only a proposal returned for changes "
+                                        "can be resubmitted.")
+    return _proposal_form(request, "proposals/resubmit.html", values, {}, **_resubmit_context(session, proposal))
+
+
+@router.post("/{proposal_id}/resubmit")
+async def resubmit(request: Request, proposal_id: int, user: Viewer, _: CsrfProtected, session: SessionDep,
+                   temporal: TemporalClientDep) -> object:
+    proposal = queries.get_visible(session, user, proposal_id)
+    require(user, Action.RESUBMIT, proposal)
+    values = read_proposal_form(await request.form())
+    values["parties"] = list(proposal.parties)  # a new version keeps the catalogs it touches
+    body, errors = validate_proposal(values)
+    if body is None:
+        return _proposal_form(request, "proposals/resubmit.html", values, errors, 422,
+                              **_resubmit_context(session, proposal))
+    try:
+        await commands.resubmit(session, temporal, user, proposal_id, body)
+    except DomainError as error:
+        return _proposal_form(request, "proposals/resubmit.html", values, {}, status_for(error),
+                              form_error=sentence(str(error)), **_resubmit_context(session, proposal))
+    flash(request, f"Version {proposal.version + 1} was submitted; the labels review it now.")
+    return RedirectResponse(f"/proposals/{proposal_id}", status_code=303)
