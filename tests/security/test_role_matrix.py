@@ -1,0 +1,217 @@
+"""Every route of the app, for every role, against one proposal in a known
+state: the answer is the one this table says (allowed, a sign-in demand,
+403, or 404 where the proposal's existence is private).
+
+The table must name every route the app serves (JSON API, pages, docs,
+static files): a route added without a row fails `test_every_route_has_a_row`,
+so the table stays complete. Rows run in order, so that the calls which
+change things (a decision, a withdrawal, signing out) come after the ones
+that need the proposal as it was.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import Mount, Route
+
+from tests import factories
+from tests.security.conftest import Browser
+
+ROLES = ("owner", "other_lead", "touched_rep", "untouched_rep", "compliance", "admin", "anonymous")
+# Within a row, roles that should be refused go first, so that an allowed call
+# that changes the proposal (the owner withdrawing it) comes after them.
+RUN_ORDER = ("anonymous", "untouched_rep", "other_lead", "compliance", "admin", "touched_rep", "owner")
+LOGIN = "login"  # a page's answer to someone not signed in: 303 to /login
+P = "{proposal_id}"
+
+
+def row(*answers) -> dict[str, Any]:
+    assert len(answers) == len(ROLES)
+    return dict(zip(ROLES, answers))
+
+
+def everyone(answer) -> dict[str, Any]:
+    return row(*[answer] * len(ROLES))
+
+
+@dataclass
+class Case:
+    method: str
+    path: str  # as the app declares it
+    expect: dict[str, Any]
+    url: str | None = None  # what to request, when it differs from the path
+    json: Any = None
+    form: dict[str, Any] | None = None
+    listed: bool = False  # the answer lists proposals: check the proposal is listed iff it is visible
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+# owner, other lead, rep of a touched party, rep of an untouched party, compliance, admin, anonymous
+READ = row(200, 404, 200, 404, 200, 200, LOGIN)
+API_READ = row(200, 404, 200, 404, 200, 200, 401)
+OWNER_ONLY_PAGE = row(409, 404, 403, 404, 403, 403, LOGIN)  # the owner may, but not in this state
+OWNER_ONLY_API = row(409, 404, 403, 404, 403, 403, 401)
+
+
+def proposal_form() -> dict[str, Any]:
+    body = factories.submission(parties=["sony", "warner"])
+    fields = {key: body[key] for key in ("title", "summary", "capability", "data_sources", "launch_scope")}
+    fields["parties"] = body["parties"]
+    fields["requested_decision_date"] = ""
+    fields.update({f"checklist.{key}": value for key, value in body["checklist"].items()})
+    return fields
+
+
+CASES = [
+    # -- public: docs, static files, the login form
+    Case("GET", "/openapi.json", everyone(200)),
+    Case("GET", "/docs", everyone(200)),
+    Case("GET", "/docs/oauth2-redirect", everyone(200)),
+    Case("GET", "/redoc", everyone(200)),
+    Case("GET", "/static", everyone(200), url="/static/style.css"),
+    Case("GET", "/login", everyone(200)),
+    # Signing in with a wrong password fails the same for everyone, signed in or not.
+    Case("POST", "/login", everyone(401), form={"email": "nobody@example.com", "password": "not the password"}),
+    # -- pages
+    Case("GET", "/", row(200, 200, 200, 200, 200, 200, LOGIN), listed=True),
+    Case("GET", "/proposals/new", row(200, 200, 403, 403, 403, 403, LOGIN)),
+    # An empty form: a lead gets past the role check to the form's own errors.
+    Case("POST", "/proposals/new", row(422, 422, 403, 403, 403, 403, LOGIN), form={}),
+    Case("GET", f"/proposals/{P}", READ),
+    Case("GET", f"/proposals/{P}/versions/{{number}}", READ, url=f"/proposals/{P}/versions/1"),
+    Case("GET", f"/proposals/{P}/decide", row(403, 404, 200, 404, 403, 403, LOGIN)),
+    Case("GET", f"/proposals/{P}/resubmit", OWNER_ONLY_PAGE),
+    Case("POST", f"/proposals/{P}/resubmit", OWNER_ONLY_PAGE, form=proposal_form()),
+    Case("POST", f"/proposals/{P}/acknowledge", OWNER_ONLY_PAGE, form={}),
+    # -- JSON API
+    Case("POST", "/api/v1/proposals", row(201, 201, 403, 403, 403, 403, 401),
+         json=factories.submission(parties=["merlin"])),
+    Case("GET", "/api/v1/proposals", row(200, 200, 200, 200, 200, 200, 401), listed=True),
+    Case("GET", f"/api/v1/proposals/{P}", API_READ),
+    Case("GET", f"/api/v1/proposals/{P}/versions/{{number}}", API_READ,
+         url=f"/api/v1/proposals/{P}/versions/1"),
+    Case("GET", "/api/v1/inbox", row(403, 403, 200, 200, 403, 403, 401)),
+    Case("POST", f"/api/v1/proposals/{P}/resubmit", OWNER_ONLY_API,
+         json=factories.submission(parties=["sony", "warner"])),
+    Case("POST", f"/api/v1/proposals/{P}/acknowledge", OWNER_ONLY_API),
+    # The touched rep decides through the API; the same form posted next finds it decided (409).
+    Case("POST", f"/api/v1/proposals/{P}/decisions", row(403, 404, 201, 404, 403, 403, 401),
+         json={"decision": "approve", "comment": "fine"}),
+    Case("POST", f"/proposals/{P}/decide", row(403, 404, 409, 404, 403, 403, LOGIN),
+         form={"decision": "approve", "comment": "fine", "version": "1"}),
+    # The owner withdraws through the API; the page's button then finds it withdrawn (409).
+    Case("POST", f"/api/v1/proposals/{P}/withdraw", row(200, 404, 403, 404, 403, 403, 401),
+         json={"reason": "no longer needed"}),
+    Case("POST", f"/proposals/{P}/withdraw", OWNER_ONLY_PAGE, form={"reason": "again"}),
+    # Last: signing out ends every session.
+    Case("POST", "/logout", everyone(LOGIN), form={}),
+]
+
+
+def app_routes(app) -> set[str]:
+    """'METHOD path' for every route the app serves (HEAD goes with GET)."""
+    found = set()
+    routes = []
+    for route in app.routes:  # FastAPI keeps an included router as one entry: open it up
+        routes.extend(route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route])
+    for route in routes:
+        if isinstance(route, Mount):
+            found.add(f"GET {route.path}")
+        elif isinstance(route, APIRoute | Route) or hasattr(route, "original_route"):
+            for method in route.methods or ():
+                if method != "HEAD":
+                    found.add(f"{method} {route.path}")
+        else:
+            raise AssertionError(f"a route of a kind the matrix does not know: {route!r}")
+    return found
+
+
+def test_every_route_has_a_row(app):
+    served = app_routes(app)
+    table = {case.key for case in CASES}
+    assert len(table) == len(CASES), "a route has two rows"
+    missing = sorted(served - table)
+    assert not missing, f"routes without a row in the role matrix (add what each role gets): {missing}"
+    stale = sorted(table - served)
+    assert not stale, f"rows for routes the app does not serve: {stale}"
+
+
+def test_the_matrix_sees_a_new_route(app):
+    """The completeness check above is not vacuous: a route added to the app is noticed."""
+
+    @app.get("/api/v1/brand-new")
+    def brand_new() -> dict:
+        return {}
+
+    try:
+        assert "GET /api/v1/brand-new" in app_routes(app) - {case.key for case in CASES}
+    finally:
+        app.router.routes.pop()
+
+
+@pytest.fixture
+def accounts(engine, users):
+    other = factories.user(engine, "lead", email="other.lead@example.com")
+    return {
+        "owner": users["lead"], "other_lead": other, "touched_rep": users["sony"],
+        "untouched_rep": users["merlin"], "compliance": users["compliance"], "admin": users["admin"],
+    }
+
+
+async def answer(case: Case, who: str, browser: Browser, api: httpx.AsyncClient, proposal_id: int,
+                 ) -> httpx.Response:
+    url = (case.url or case.path).replace(P, str(proposal_id))
+    if url.startswith("/api/"):
+        json = case.json
+        if isinstance(json, dict) and "decision" in json:
+            json = {**json, "decision_id": f"matrix-{who}-{uuid.uuid4().hex[:8]}"}
+        return await api.request(case.method, url, json=json)
+    if case.method == "POST":
+        return await browser.post(url, case.form)
+    return await browser.get(url)
+
+
+def verdict(response: httpx.Response) -> Any:
+    if response.status_code == 303 and response.headers["location"].startswith("/login"):
+        return LOGIN
+    return response.status_code
+
+
+async def test_every_role_gets_the_answer_of_the_matrix(app, accounts, browser, open_client, token_for):
+    owner_api = open_client(token_for(accounts["owner"].email))
+    submitted = await owner_api.post("/api/v1/proposals", json=factories.submission(parties=["sony", "warner"]))
+    assert submitted.status_code == 201, submitted.text
+    proposal_id = submitted.json()["id"]
+    sees_it = {"owner", "touched_rep", "compliance", "admin"}
+
+    browsers = {who: await browser(user.email) for who, user in accounts.items()}
+    browsers["anonymous"] = await browser()
+    apis = {who: open_client(token_for(user.email)) for who, user in accounts.items()}
+    apis["anonymous"] = open_client()
+
+    wrong = []
+    for case in CASES:
+        for who in RUN_ORDER:
+            response = await answer(case, who, browsers[who], apis[who], proposal_id)
+            got, expected = verdict(response), case.expect[who]
+            if got != expected:
+                wrong.append(f"{case.key} as {who}: {got}, expected {expected} ({response.text[:160]!r})")
+            elif case.listed and got == 200:
+                listed = (f'"id":{proposal_id},' in response.text.replace(" ", "")
+                          or f'href="/proposals/{proposal_id}"' in response.text)
+                if listed != (who in sees_it):
+                    wrong.append(f"{case.key} as {who}: proposal {'listed' if listed else 'not listed'}")
+    assert not wrong, "\n".join(wrong)
+    final = await owner_api.get(f"/api/v1/proposals/{proposal_id}")
+    assert final.json()["status"] == "withdrawn"
+    assert final.json()["parties"]["sony"]["state"] == "approved"
