@@ -16,19 +16,21 @@ import hypothesis  # noqa: F401  (imported before any worker thread runs: see wo
 import pytest
 import pytest_asyncio
 import sqlalchemy
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel, col, select
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from countersign.accounts import create_token
 from countersign.db import make_engine, migrate, transaction
-from countersign.models import ProposalNumber, utcnow
+from countersign.models import Proposal, ProposalNumber, utcnow
 from countersign.settings import Settings
 from tests import factories
 from tests.live_server import LiveServer
 from workflows.worker import build_worker
 from workflows import search_attributes as sa
 
+OPEN_STATUSES = ("in_review", "changes_requested")
 BIN = Path(sysconfig.get_path("scripts"))
 POSTGRES_URL = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -123,6 +125,25 @@ async def temporal_env():
     await sa.register(env.client, "default")
     yield env
     await env.shutdown()
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _end_leftover_workflows(request):
+    """Terminate the proposals a test left open. The time-skipping server only
+    skips time while no task waits, and a leftover proposal whose timer fires
+    after its test's worker is gone would wait forever and hold up the clock
+    for every later test."""
+    yield
+    env, engine = request.node.funcargs.get("temporal_env"), request.node.funcargs.get("engine")
+    if env is None or engine is None:
+        return
+    with Session(engine) as session:
+        ids = session.exec(select(Proposal.id).where(col(Proposal.status).in_(OPEN_STATUSES))).all()
+    for proposal_id in ids:
+        try:
+            await env.client.get_workflow_handle(f"proposal-{proposal_id}").terminate("test finished")
+        except RPCError:
+            pass  # already closed
 
 
 @pytest.fixture
