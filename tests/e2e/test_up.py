@@ -202,12 +202,12 @@ def assert_all_gone(countersign: Countersign) -> None:
 
 
 def test_up_stops_cleanly_and_carries_proposals_across_a_restart(countersign):
-    # Accounts through the command line; the first call migrates the fresh data dir.
+    # The lead through `users add` (it migrates the fresh data dir), the reps and
+    # the rest through `up --demo`, a token each through `tokens create`.
     lead_add = ("users", "add", "--email", "lead@example.com", "--role", "lead", "--password-stdin")
     countersign.run_all((lead_add, PASSWORD + "\n"))
-    countersign.run_all(*[(("users", "add", "--email", f"rep.{party}@example.com", "--role", "rep",
-                            "--party", party, "--password-stdin"), PASSWORD + "\n") for party in PARTY_KEYS])
-    first = countersign.up("--demo")  # starts while the tokens are made
+    first = countersign.up("--demo")
+    countersign.wait_until_ready(first)
     who = ["lead", *PARTY_KEYS]
     emails = ["lead@example.com", *(f"rep.{party}@example.com" for party in PARTY_KEYS)]
     outputs = countersign.run_all(*[(("tokens", "create", "--email", email), None) for email in emails])
@@ -215,7 +215,6 @@ def test_up_stops_cleanly_and_carries_proposals_across_a_restart(countersign):
     for name, out in zip(who, outputs):
         assert len(out.splitlines()) == 1, out
         tokens[name] = out.strip()
-    countersign.wait_until_ready(first)
     lead = api(countersign, tokens["lead"])
     reps = {party: api(countersign, tokens[party]) for party in PARTY_KEYS}
 
@@ -226,7 +225,7 @@ def test_up_stops_cleanly_and_carries_proposals_across_a_restart(countersign):
     assert str(countersign.data_dir) in banner
     passwords = demo_passwords(banner)
     assert passwords["lead@example.com"] == "(exists; password unchanged)"  # made with `users add`
-    assert len(passwords["compliance@example.com"]) >= 10
+    assert len(passwords["rep.sony@example.com"]) >= 10
 
     submitted = lead.post("/api/v1/proposals", json=factories.submission())
     assert submitted.status_code == 201, submitted.text
@@ -251,7 +250,8 @@ def test_up_stops_cleanly_and_carries_proposals_across_a_restart(countersign):
     assert demo_passwords(countersign.banner(second)) == passwords  # kept, not reset
     engine = make_engine(f"sqlite:///{countersign.data_dir / 'countersign.sqlite3'}")
     with Session(engine) as session:
-        assert authenticate(session, "compliance@example.com", passwords["compliance@example.com"])
+        assert authenticate(session, "rep.sony@example.com", passwords["rep.sony@example.com"])
+        assert authenticate(session, "lead@example.com", PASSWORD)
     engine.dispose()
 
     done = lead.get(f"/api/v1/proposals/{done_id}").json()
