@@ -112,6 +112,16 @@ def overdue(value: datetime | None) -> bool:
     return value is not None and _aware(value) < datetime.now(UTC)
 
 
+def to_dt(value: str | datetime | None) -> datetime | None:
+    """An ISO time from an audit entry's detail, as a datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def state_label(state: str | None) -> str:
     return STATE_LABELS.get(state or "", (state or "").replace("_", " ").capitalize())
 
@@ -139,7 +149,7 @@ def build_environment(policy: Policy) -> jinja2.Environment:
         return party_name(key).split(" ")[0]
 
     env.filters.update(
-        party_short=party_short, in_zone=in_zone, utc=utc, iso=iso, day=day, relative=relative, overdue=overdue, state_label=state_label,
+        party_short=party_short, in_zone=in_zone, utc=utc, iso=iso, day=day, relative=relative, overdue=overdue, to_dt=to_dt, state_label=state_label,
         party_name=party_name, party_zone=party_zone,
         decision_label=lambda v: DECISION_LABELS.get(v, v),
         scope_label=lambda v: LAUNCH_SCOPE_LABELS.get(v, v),
@@ -170,8 +180,10 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     context = dict(context or {})
     context.setdefault("user", user if user is not None else getattr(request.state, "user", None))
     context.setdefault("csrf_token", csrf.token(request))
-    context.setdefault("flash", request.session.pop("flash", None))
+    if "flash" not in context:  # fragments pass flash=None: a poll must not eat the next page's message
+        context["flash"] = request.session.pop("flash", None)
     context.setdefault("page_title", None)
+    context.setdefault("inbox_count", getattr(request.state, "inbox_count", None))
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, name, context, status_code=status_code,
                                       headers={"Cache-Control": "no-store"})

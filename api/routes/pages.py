@@ -18,7 +18,7 @@ from api.deps import PageUser, SessionDep
 from api.errors import status_for
 from api.templating import render
 from countersign import queries
-from countersign.access import Action, can
+from countersign.access import Action, can, require
 from countersign.errors import DomainError
 from countersign.models import Proposal, Role, User
 from countersign.routing import Status
@@ -66,9 +66,12 @@ def sentence(text: str) -> str:
     return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else text
 
 
-def viewer(request: Request, user: PageUser) -> User:
-    """The signed-in user, also kept on the request for error pages' navigation bar."""
+def viewer(request: Request, user: PageUser, session: SessionDep) -> User:
+    """The signed-in user, also kept on the request for error pages' navigation bar
+    (with a rep's inbox count, shown in it)."""
     request.state.user = user
+    if user.role == Role.REP and user.party:
+        request.state.inbox_count = queries.inbox_count(session, user.party)
     return user
 
 
@@ -78,30 +81,96 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
 STATUS_FILTERS = [s.value for s in Status]
+PAGE_SIZE = 50
+Page = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
-@router.get("/", name="dashboard")
-def dashboard(request: Request, user: Viewer, session: SessionDep,
-              status: Annotated[str, Query(max_length=40)] = "") -> object:
+def live(request: Request, response):
+    """A fragment for live.js, with the rep's inbox count for the navigation (render it with flash=None)."""
+    count = getattr(request.state, "inbox_count", None)
+    if count is not None:
+        response.headers["X-Inbox-Count"] = str(count)
+    return response
+
+
+def pager(page: int, total: int, size: int = PAGE_SIZE) -> dict[str, int]:
+    pages = max(1, -(-total // size))
+    return {"page": min(page, pages), "pages": pages, "total": total, "size": size}
+
+
+def lead_actions(user: User, proposals: list[Proposal], public: dict) -> list[tuple[Proposal, str]]:
+    """A lead's proposals that wait on them: changes to make, conditions to acknowledge."""
+    found: list[tuple[Proposal, str]] = []
+    for proposal in proposals:
+        if can(user, Action.RESUBMIT, proposal):
+            found.append((proposal, "changes"))
+        elif can(user, Action.ACKNOWLEDGE, proposal) and any(
+                not c.acknowledged for c in public[proposal.id].conditions):
+            found.append((proposal, "conditions"))
+    return found
+
+
+def dashboard_context(request: Request, user: User, session, status: str, page: int) -> dict:
     status = status if status in STATUS_FILTERS else ""
-    proposals = queries.list_visible(session, user, status or None)
-    waiting = queries.inbox(session, user.party) if user.role == Role.REP else []
-    public = {p.id: p for p in queries.to_public_many(session, list({p.id: p for p in proposals + waiting}.values()))}
-    needs_action: list[tuple[Proposal, str]] = []
-    if user.role == Role.LEAD:
-        for proposal in proposals:
-            if can(user, Action.RESUBMIT, proposal):
-                needs_action.append((proposal, "changes"))
-            elif can(user, Action.ACKNOWLEDGE, proposal) and any(
-                    not c.acknowledged for c in public[proposal.id].conditions):
-                needs_action.append((proposal, "conditions"))
-    return render(request, "dashboard.html", {
+    paging = pager(page, queries.count_visible(session, user, status or None))
+    proposals = queries.list_visible(session, user, status or None, limit=PAGE_SIZE,
+                                     offset=(paging["page"] - 1) * PAGE_SIZE)
+    waiting = queries.inbox_rows(session, user.party, limit=5) if user.role == Role.REP else []
+    needing: list[Proposal] = []
+    if user.role == Role.LEAD:  # what waits on the lead, on any page of the list
+        needing = [p for p in queries.list_visible(session, user, Status.CHANGES_REQUESTED.value, limit=PAGE_SIZE)]
+        needing += [p for p in queries.list_visible(session, user, Status.IN_REVIEW.value, limit=PAGE_SIZE)
+                    if p.id not in {n.id for n in needing}]
+    every = list({p.id: p for p in proposals + [p for p, _ in waiting] + needing}.values())
+    public = {p.id: p for p in queries.to_public_many(session, every)}
+    needs_action = lead_actions(user, needing, public) if user.role == Role.LEAD else []
+    policy = request.app.state.policy
+    matrices = queries.stage_matrices(session, [p.id for p in proposals]) if user.role != Role.REP else {}
+    return {
         "page_title": "Dashboard",
         "proposals": proposals,
         "waiting": waiting,
         "public": public,
         "needs_action": needs_action,
+        "matrices": matrices,
+        "stage_names": [stage.name for stage in policy.stages],
         "status_filter": status,
         "status_filters": STATUS_FILTERS,
+        "paging": paging,
         "can_submit": can(user, Action.SUBMIT),
-    }, user=user)
+        "inbox_count": getattr(request.state, "inbox_count", None),
+    }
+
+
+@router.get("/", name="dashboard")
+def dashboard(request: Request, user: Viewer, session: SessionDep,
+              status: Annotated[str, Query(max_length=40)] = "", page: Page = 1) -> object:
+    return render(request, "dashboard.html", dashboard_context(request, user, session, status, page), user=user)
+
+
+@router.get("/live/dashboard", name="dashboard_live")
+def dashboard_live(request: Request, user: Viewer, session: SessionDep,
+                   status: Annotated[str, Query(max_length=40)] = "", page: Page = 1) -> object:
+    """The dashboard's changing parts, for the page's poller (live.js)."""
+    return live(request, render(request, "partials/dashboard_live.html",
+                                {**dashboard_context(request, user, session, status, page), "flash": None},
+                                user=user))
+
+
+def inbox_context(request: Request, user: User, session, page: int) -> dict:
+    require(user, Action.INBOX)
+    paging = pager(page, getattr(request.state, "inbox_count", 0) or 0)
+    rows = queries.inbox_rows(session, user.party, limit=PAGE_SIZE, offset=(paging["page"] - 1) * PAGE_SIZE)
+    return {"page_title": "Inbox", "rows": rows, "paging": paging,
+            "inbox_count": getattr(request.state, "inbox_count", 0)}
+
+
+@router.get("/inbox", name="inbox")
+def inbox(request: Request, user: Viewer, session: SessionDep, page: Page = 1) -> object:
+    return render(request, "inbox.html", inbox_context(request, user, session, page), user=user)
+
+
+@router.get("/live/inbox", name="inbox_live")
+def inbox_live(request: Request, user: Viewer, session: SessionDep, page: Page = 1) -> object:
+    return live(request, render(request, "partials/inbox_live.html",
+                                {**inbox_context(request, user, session, page), "flash": None}, user=user))

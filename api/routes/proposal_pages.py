@@ -8,6 +8,8 @@ beside the field it concerns. The changes themselves go through
 
 from __future__ import annotations
 
+import difflib
+import re
 import uuid
 from typing import Annotated, Any
 
@@ -21,7 +23,7 @@ from api import commands
 from api.csrf import CsrfProtected
 from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import status_for
-from api.routes.pages import PageRoute, Viewer, error_page, sentence
+from api.routes.pages import PageRoute, Viewer, error_page, live, sentence
 from api.templating import DECISION_LABELS, flash, render
 from countersign import queries
 from countersign.access import Action, can, require
@@ -157,6 +159,48 @@ def temporal_link(settings: Settings, proposal_id: int) -> str | None:
             f"/workflows/{queries.workflow_id(proposal_id)}")
 
 
+DIFF_FIELDS = ("title", "summary", "capability", "data_sources", "launch_scope", "requested_decision_date")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\S+\s*|\s+", text)  # each word with the space after it
+
+
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """[(op, text)] with op one of "same", "del", "ins": what changed, word by word (difflib)."""
+    a, b = _words(old), _words(new)
+    parts: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            parts.append(("same", "".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            parts.append(("del", "".join(a[i1:i2])))
+        if j2 > j1:
+            parts.append(("ins", "".join(b[j1:j2])))
+    return parts
+
+
+def _flat(content: dict[str, Any]) -> dict[str, str]:
+    flat = {name: str(content.get(name) or "") for name in DIFF_FIELDS}
+    flat["parties"] = ", ".join(content.get("parties") or [])
+    for key in CHECKLIST_QUESTIONS:
+        flat[f"checklist.{key}"] = str((content.get("checklist") or {}).get(key) or "")
+    return flat
+
+
+def version_changes(rows: list) -> list[dict[str, Any]]:
+    """Each version after the first, with what changed since the one before it, field by field."""
+    changes = []
+    for before, after in zip(rows, rows[1:]):
+        old, new = _flat(before.content), _flat(after.content)
+        fields = [(FIELD_LABELS.get(name, name), word_diff(old[name], new[name]))
+                  for name in new if old[name] != new[name]]
+        changes.append({"number": after.number, "submitted_by": after.submitted_by,
+                        "submitted_at": after.submitted_at, "fields": fields})
+    return changes
+
+
 def detail_context(session: Session, settings: Settings, policy: Policy, user: User,
                    proposal: Proposal) -> dict[str, Any]:
     public = queries.to_public(session, proposal)
@@ -169,6 +213,9 @@ def detail_context(session: Session, settings: Settings, policy: Policy, user: U
         select(Decision).where(Decision.proposal_id == proposal.id).order_by(Decision.decided_at, Decision.id)
     ).all()
     open_conditions = [c for c in public.conditions if not c.acknowledged]
+    versions = queries.versions(session, proposal.id)
+    deadlines = sorted(((row.due_at, party) for party, row in public.parties.items()
+                        if row.state == "pending" and row.due_at), key=lambda item: item[0])
     return {
         "page_title": proposal.title,
         "proposal": proposal,
@@ -180,6 +227,10 @@ def detail_context(session: Session, settings: Settings, policy: Policy, user: U
         "decisions": decisions,
         "open_conditions": open_conditions,
         "temporal_url": temporal_link(settings, proposal.id),
+        "versions": versions,
+        "changes": version_changes(versions),
+        "reminders": queries.audit_entries(session, proposal.id, ("reminded", "escalated")),
+        "deadlines": deadlines,
         "may": {
             "decide": can(user, Action.DECIDE, proposal),
             "withdraw": can(user, Action.WITHDRAW, proposal),
@@ -195,6 +246,15 @@ def proposal_page(request: Request, proposal_id: int, user: Viewer, session: Ses
                   settings: SettingsDep, policy: PolicyDep) -> object:
     proposal = queries.get_visible(session, user, proposal_id)
     return render(request, "proposals/detail.html", detail_context(session, settings, policy, user, proposal))
+
+
+@router.get("/{proposal_id}/live", name="proposal_live")
+def proposal_live(request: Request, proposal_id: int, user: Viewer, session: SessionDep,
+                  settings: SettingsDep, policy: PolicyDep) -> object:
+    """The proposal page's changing parts, for the page's poller (live.js)."""
+    proposal = queries.get_visible(session, user, proposal_id)
+    context = {**detail_context(session, settings, policy, user, proposal), "flash": None}
+    return live(request, render(request, "proposals/_live.html", context))
 
 
 @router.get("/{proposal_id}/versions/{number}", name="proposal_version")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from countersign.access import visible
 from countersign.errors import NotFound
 from countersign.models import (
+    AuditEntry,
     ConditionOut,
     ConditionRecord,
     PartyOut,
@@ -40,13 +41,7 @@ def list_visible(
     limit: int = 200,
     offset: int = 0,
 ) -> list[Proposal]:
-    query = select(Proposal)
-    if user.role == Role.LEAD:
-        query = query.where(Proposal.owner_id == user.id)
-    elif user.role == Role.REP:
-        query = query.where(_touches(user.party))
-    if status:
-        query = query.where(Proposal.status == status)
+    query = _visible_query(user, status)
     if party:
         query = query.where(_touches(party))
     if stage:
@@ -147,3 +142,74 @@ def get_version(session: Session, proposal_id: int, number: int) -> VersionOut:
         raise NotFound(f"proposal {proposal_id} has no version {number}")
     return VersionOut(proposal_id=proposal_id, number=row.number, submitted_by=row.submitted_by,
                       submitted_at=row.submitted_at, content=row.content)
+
+
+# -- the pages' reads ----------------------------------------------------------
+
+
+def _visible_query(user: User, status: str | None = None):
+    query = select(Proposal)
+    if user.role == Role.LEAD:
+        query = query.where(Proposal.owner_id == user.id)
+    elif user.role == Role.REP:
+        query = query.where(_touches(user.party))
+    if status:
+        query = query.where(Proposal.status == status)
+    return query
+
+
+def count_visible(session: Session, user: User, status: str | None = None) -> int:
+    """How many proposals `list_visible` would page through."""
+    subquery = _visible_query(user, status).subquery()
+    return session.exec(select(func.count()).select_from(subquery)).one()
+
+
+def _waiting(party: str):
+    return (
+        select(Proposal, PartyReview)
+        .join(PartyReview, PartyReview.proposal_id == Proposal.id)
+        .where(
+            PartyReview.party == party,
+            PartyReview.current,
+            PartyReview.state == "pending",
+            Proposal.status == "in_review",
+        )
+    )
+
+
+def inbox_rows(session: Session, party: str, limit: int = 50, offset: int = 0) -> list[tuple[Proposal, PartyReview]]:
+    """What waits on `party`, with its row (due time), soonest due first."""
+    query = _waiting(party).order_by(col(PartyReview.due_at).asc(), col(Proposal.id)).offset(offset).limit(limit)
+    return [(proposal, row) for proposal, row in session.exec(query)]
+
+
+def inbox_count(session: Session, party: str) -> int:
+    query = select(func.count()).select_from(PartyReview).join(Proposal, PartyReview.proposal_id == Proposal.id).where(
+        PartyReview.party == party, PartyReview.current, PartyReview.state == "pending", Proposal.status == "in_review",
+    )
+    return session.exec(query).one()
+
+
+def stage_matrices(session: Session, ids: list[int]) -> dict[int, list[tuple[str, dict[str, PartyReview]]]]:
+    """`stage_matrix` for many proposals, in one query."""
+    found: dict[int, dict[int, tuple[str, dict[str, PartyReview]]]] = {}
+    if not ids:
+        return {}
+    for row in session.exec(select(PartyReview).where(col(PartyReview.proposal_id).in_(ids))):
+        found.setdefault(row.proposal_id, {}).setdefault(row.stage_index, (row.stage, {}))[1][row.party] = row
+    return {pid: [stages[i] for i in sorted(stages)] for pid, stages in found.items()}
+
+
+def versions(session: Session, proposal_id: int) -> list[ProposalVersion]:
+    return list(session.exec(
+        select(ProposalVersion).where(ProposalVersion.proposal_id == proposal_id).order_by(ProposalVersion.number)
+    ))
+
+
+def audit_entries(session: Session, proposal_id: int, kinds: tuple[str, ...]) -> list[AuditEntry]:
+    """A proposal's audit entries of the given kinds, oldest first."""
+    return list(session.exec(
+        select(AuditEntry)
+        .where(AuditEntry.proposal_id == proposal_id, col(AuditEntry.kind).in_(kinds))
+        .order_by(AuditEntry.seq)
+    ))

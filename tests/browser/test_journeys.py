@@ -62,14 +62,26 @@ def test_submit_decide_resubmit_acknowledge_and_audit(chromium, live_server):
         assert title in lead.locator("h1").inner_text()
         shoot(lead, "proposal-submitted")
 
-        # Sony requests changes; its inbox had the proposal with the decision form one click away.
+        # Sony's inbox has the proposal, with the decision form one click away and a count in the navigation.
         sony = login(browser, base, "rep.sony@example.com")
-        sony.goto("/")
-        assert sony.get_by_role("link", name=title).first.is_visible()
         shoot(sony, "dashboard-rep")
+        sony.get_by_role("link", name="Inbox").click()
+        sony.wait_for_url("**/inbox")
+        assert sony.get_by_role("link", name=title).first.is_visible()
+        assert int(sony.locator("[data-inbox-count]").inner_text()) >= 1
+        shoot(sony, "inbox")
+        sony.get_by_role("link", name=f"Decide on {title}").click()
+        sony.wait_for_url(f"**/proposals/{proposal_id}/decide")
         sony.context.close()
+
+        # The lead's proposal page updates itself, without reloading, once Sony decides.
+        lead.goto(f"/proposals/{proposal_id}")
+        lead.locator("[data-live]").wait_for()
         decide(browser, base, "sony", proposal_id, "Request changes",
                "Name the stems' licence in the data sources, please.", shots="decision-form")
+        live_status = lead.locator(".status-line .chip")
+        live_status.filter(has_text="Changes requested").wait_for(timeout=15_000)  # no reload in between
+        assert "Name the stems' licence" in lead.locator("[data-live]").inner_text()
 
         # The lead sees what needs action and resubmits through the prefilled form.
         lead.goto("/")
@@ -97,7 +109,7 @@ def test_submit_decide_resubmit_acknowledge_and_audit(chromium, live_server):
 
         decide(browser, base, "believe", proposal_id, "Approve")
         lead.goto(f"/proposals/{proposal_id}")
-        assert "Approved" in lead.locator(".page-head .chip").first.inner_text()
+        assert "Approved" in lead.locator(".status-line .chip").first.inner_text()
         shoot(lead, "proposal-approved")
         lead.context.close()
 
@@ -119,6 +131,10 @@ def test_submit_decide_resubmit_acknowledge_and_audit(chromium, live_server):
         shoot(phone, "phone-dashboard-lead")
         phone.goto(f"/proposals/{proposal_id}")
         shoot(phone, "phone-proposal")
+        phone.context.close()
+        phone = login(browser, base, "rep.sony@example.com", viewport=PHONE)
+        phone.goto("/inbox")
+        shoot(phone, "phone-inbox")
         phone.goto("/proposals/new")
         shoot(phone, "phone-submit-form")
         phone.context.close()
@@ -160,7 +176,7 @@ def test_a_rep_decides_with_javascript_off_and_the_keyboard(chromium, live_serve
         page.get_by_role("button", name="Record decision").focus()
         page.keyboard.press("Enter")
         page.wait_for_url(f"**/proposals/{proposal_id}")
-        assert "Approved" in page.locator(".page-head .chip").first.inner_text()
+        assert "Approved" in page.locator(".status-line .chip").first.inner_text()
         context.close()
 
     chromium(journey)

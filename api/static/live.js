@@ -1,0 +1,57 @@
+// Countersign live updates: every element with data-live="<url>" is refreshed
+// from that fragment URL every few seconds while the tab is visible. Without
+// JavaScript the pages are complete as served; this only keeps them fresh.
+// No inline code, no eval: it runs under the CSP's script-src 'self'.
+(function () {
+  "use strict";
+  var EVERY_MS = 5000;
+
+  function busy(region) {
+    // Never swap content out from under someone using it.
+    var active = document.activeElement;
+    return active && active !== document.body && region.contains(active);
+  }
+
+  function refresh(region) {
+    if (document.hidden || busy(region)) return;
+    fetch(region.getAttribute("data-live"), {
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "live" },
+      redirect: "manual"
+    }).then(function (response) {
+      if (!response.ok) return null;
+      var count = response.headers.get("X-Inbox-Count");
+      if (count !== null) {
+        document.querySelectorAll("[data-inbox-count]").forEach(function (el) {
+          el.textContent = count;
+          el.classList.toggle("count-due", count !== "0");
+        });
+      }
+      return response.text();
+    }).then(function (html) {
+      if (html === null || html === undefined || busy(region)) return;
+      if (region.getAttribute("data-live-last") === html) return;
+      region.setAttribute("data-live-last", html);
+      var template = document.createElement("template");
+      template.innerHTML = html;
+      region.replaceChildren(template.content);
+      region.setAttribute("data-live-updated", new Date().toISOString());
+    }).catch(function () { /* offline for a moment: try again next time */ });
+  }
+
+  function start() {
+    var regions = document.querySelectorAll("[data-live]");
+    regions.forEach(function (region) {
+      setInterval(function () { refresh(region); }, EVERY_MS);
+    });
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) regions.forEach(refresh);
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
