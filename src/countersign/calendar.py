@@ -2,9 +2,11 @@
 
 Business-day durations count whole working days after the day a clock
 starts: "10 business days" from a Wednesday afternoon ends at the last second
-of the tenth working day after it, local time. Reminders given in business
-days go out at the start of the working day (09:00 local). Shorter durations
-("4h", "30m", "45s") are plain elapsed time, for demos and tests.
+of the tenth working day after it, local time ("0 business days" ends with
+the current working day, or the next one on a weekend or holiday). Reminders
+given in business days go out at the start of the working day (09:00
+local). Shorter durations ("4h", "30m", "45s") are plain elapsed time, for
+demos and tests.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import holidays
 
 from countersign.policy import Duration, PartyConfig
 
+UTC = ZoneInfo("UTC")
 END_OF_DAY = time(23, 59, 59)
 START_OF_DAY = time(9, 0)
 _PLAIN_UNITS = {"days": "days", "hours": "hours", "minutes": "minutes", "seconds": "seconds"}
@@ -54,8 +57,21 @@ def add_business_days(day: date, count: int, calendar: str) -> date:
     return day
 
 
+def _working_day(day: date, calendar: str, step: int = 1) -> date:
+    """`day` if it is a working day, else the nearest one after it (before it when `step` < 0)."""
+    while not is_business_day(day, calendar):
+        day += timedelta(days=step)
+    return day
+
+
 def _plain(duration: Duration) -> timedelta:
     return timedelta(**{_PLAIN_UNITS[duration.unit]: duration.amount})
+
+
+def _utc(moment: datetime) -> datetime:
+    """Elapsed-time arithmetic is done in UTC: an aware datetime in a local zone
+    would add wall-clock time and be an hour out across a DST change."""
+    return moment.astimezone(UTC)
 
 
 def _local(moment: datetime, party: PartyConfig) -> datetime:
@@ -63,28 +79,28 @@ def _local(moment: datetime, party: PartyConfig) -> datetime:
 
 
 def _at(day: date, clock: time, party: PartyConfig) -> datetime:
-    return datetime.combine(day, clock, ZoneInfo(party.timezone)).astimezone(ZoneInfo("UTC"))
+    return datetime.combine(day, clock, ZoneInfo(party.timezone)).astimezone(UTC)
 
 
 def deadline(start: datetime, due: Duration, party: PartyConfig) -> datetime:
     """When a clock of length `due` started at `start` runs out for `party`."""
     if due.unit != "business_days":
-        return start + _plain(due)
+        return _utc(start) + _plain(due)
     day = add_business_days(_local(start, party).date(), due.amount, party.holidays)
-    return _at(day, END_OF_DAY, party)
+    return _at(_working_day(day, party.holidays), END_OF_DAY, party)  # "0 business days" on a Sunday: Monday
 
 
 def before(due_at: datetime, offset: Duration, party: PartyConfig) -> datetime:
     """A reminder time: `offset` before `due_at`, in the party's working days."""
     if offset.unit != "business_days":
-        return due_at - _plain(offset)
+        return _utc(due_at) - _plain(offset)
     day = add_business_days(_local(due_at, party).date(), -offset.amount, party.holidays)
-    return _at(day, START_OF_DAY, party)
+    return _at(_working_day(day, party.holidays, -1), START_OF_DAY, party)
 
 
 def after(due_at: datetime, grace: Duration, party: PartyConfig) -> datetime:
     """The end of a grace period that starts at `due_at`."""
     if grace.unit != "business_days":
-        return due_at + _plain(grace)
+        return _utc(due_at) + _plain(grace)
     day = add_business_days(_local(due_at, party).date(), grace.amount, party.holidays)
-    return _at(day, END_OF_DAY, party)
+    return _at(_working_day(day, party.holidays), END_OF_DAY, party)

@@ -34,6 +34,9 @@ DURATION_UNITS = {
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([a-z ]+?)\s*$")
 RULE_RE = re.compile(r"^(all|any|quorum:[1-9]\d*)$")
 PARTY_KEYS = ("sony", "universal", "warner", "merlin", "believe")
+TOP_LEVEL_KEYS = ("allow_partial", "parties", "stages")
+PARTY_FIELDS = ("name", "timezone", "holidays", "escalation")
+STAGE_FIELDS = ("name", "parties", "rule", "due", "reminders", "grace", "on_overdue")
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,16 @@ def load_policy(path: str | Path | None = None) -> Policy:
         source = f"(built-in) {DEFAULT_POLICY_FILE}"
     else:
         try:
-            text = Path(path).read_text()
+            data = Path(path).read_bytes()
         except OSError as exc:
             raise PolicyError(f"policy file {path}: cannot be read ({exc.strerror})") from exc
         source = str(path)
+        try:
+            text = data.decode("utf-8")  # TOML is UTF-8, whatever the locale says
+        except UnicodeDecodeError as exc:
+            raise PolicyError(
+                f"policy file {source}: not valid TOML (not UTF-8 text at byte {exc.start})"
+            ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -122,6 +131,7 @@ def parse_policy(raw: dict, source: str = "policy") -> Policy:
     def fail(where: str, message: str) -> PolicyError:
         return PolicyError(f"policy file {source}: {where}: {message}")
 
+    _check_keys(raw, TOP_LEVEL_KEYS, lambda m: fail("top level", m))
     allow_partial = raw.get("allow_partial", False)
     if not isinstance(allow_partial, bool):
         raise fail("allow_partial", "must be true or false")
@@ -134,25 +144,31 @@ def parse_policy(raw: dict, source: str = "policy") -> Policy:
         where = f"[parties.{key}]"
         if not isinstance(table, dict):
             raise fail(where, "must be a table")
+        _check_keys(table, PARTY_FIELDS, lambda m: fail(where, m))
         for name in ("name", "timezone", "holidays"):
             if not isinstance(table.get(name), str) or not table[name]:
                 raise fail(where, f"field '{name}' is required (a string)")
-        _check_timezone(table["timezone"], lambda m: fail(f"{where} timezone", m))
-        _check_calendar(table["holidays"], lambda m: fail(f"{where} holidays", m))
+        _check_timezone(table["timezone"], lambda m: fail(f"{where} field 'timezone'", m))
+        _check_calendar(table["holidays"], lambda m: fail(f"{where} field 'holidays'", m))
         escalation = table.get("escalation")
         if escalation is not None and (not isinstance(escalation, str) or "@" not in escalation):
-            raise fail(f"{where} escalation", "must be an e-mail address")
+            raise fail(f"{where} field 'escalation'", "must be an e-mail address")
         parties[key] = PartyConfig(key, table["name"], table["timezone"], table["holidays"], escalation)
 
     raw_stages = raw.get("stages")
     if not isinstance(raw_stages, list) or not raw_stages:
         raise fail("stages", "at least one [[stages]] table is required")
-    stages = []
+    stages: list[StagePolicy] = []
     for number, table in enumerate(raw_stages, start=1):
-        name = table.get("name") if isinstance(table, dict) else None
-        where = f"stage {number} ({name or 'unnamed'})"
+        if not isinstance(table, dict):
+            raise fail(f"stage {number}", "must be a [[stages]] table")
+        name = table.get("name")
+        where = f"stage {number} ({name if isinstance(name, str) and name.strip() else 'unnamed'})"
         if not isinstance(name, str) or not name.strip():
-            raise fail(where, "field 'name' is required")
+            raise fail(where, "field 'name' is required (a string)")
+        if name.strip() in (s.name for s in stages):
+            raise fail(f"{where} field 'name'", "another stage has this name; stage names must differ")
+        _check_keys(table, STAGE_FIELDS, lambda m: fail(where, m))
 
         def duration(field_name: str, default: str | None = None) -> Duration:
             value = table.get(field_name, default)
@@ -167,36 +183,79 @@ def parse_policy(raw: dict, source: str = "policy") -> Policy:
         if stage_parties != "touched":
             if not isinstance(stage_parties, list) or not stage_parties:
                 raise fail(f"{where} field 'parties'", "must be \"touched\" or a list of party keys")
-            unknown = [p for p in stage_parties if p not in parties]
+            unknown = [p for p in stage_parties if not isinstance(p, str) or p not in parties]
             if unknown:
-                raise fail(f"{where} field 'parties'", f"unknown parties {unknown}")
+                raise fail(
+                    f"{where} field 'parties'",
+                    f"unknown parties {unknown}; the policy defines {', '.join(parties)}",
+                )
         rule = table.get("rule", "all")
         if not isinstance(rule, str) or not RULE_RE.match(rule):
-            raise fail(f"{where} field 'rule'", "must be \"all\", \"any\" or \"quorum:N\"")
+            raise fail(f"{where} field 'rule'", "must be \"all\", \"any\" or \"quorum:N\" (N at least 1)")
+        seats = len(parties) if stage_parties == "touched" else len(set(stage_parties))
+        if rule.startswith("quorum:") and int(rule.split(":")[1]) > seats:
+            raise fail(
+                f"{where} field 'rule'", f"{rule} asks for more approvals than the stage's {seats} parties"
+            )
         on_overdue = table.get("on_overdue", "escalate")
         if on_overdue not in ("escalate", "expire"):
             raise fail(f"{where} field 'on_overdue'", "must be \"escalate\" or \"expire\"")
         reminders = table.get("reminders", [])
         if not isinstance(reminders, list):
             raise fail(f"{where} field 'reminders'", "must be a list of durations")
+        due = duration("due")
         parsed_reminders = []
         for text in reminders:
             try:
-                parsed_reminders.append(Duration.parse(text))
+                reminder = Duration.parse(text)
             except ValueError as exc:
                 raise fail(f"{where} field 'reminders'", str(exc)) from None
+            if _not_shorter(reminder, due):
+                raise fail(
+                    f"{where} field 'reminders'",
+                    f"'{text}' before due would fall before the stage opens (due is {due}); "
+                    "use a shorter offset",
+                )
+            parsed_reminders.append(reminder)
         stages.append(
             StagePolicy(
                 name=name.strip(),
                 parties=stage_parties,
                 rule=rule,
-                due=duration("due"),
+                due=due,
                 reminders=parsed_reminders,
                 grace=duration("grace", "0s"),
                 on_overdue=on_overdue,
             )
         )
+    # Every party must be asked somewhere: otherwise a proposal touching its
+    # catalog could conclude approved without its sign-off.
+    for key in parties:
+        if not any(s.parties == "touched" or key in s.parties for s in stages):
+            raise fail(
+                f"[parties.{key}]",
+                "takes part in no stage; list it in a stage's 'parties' or use parties = \"touched\"",
+            )
     return Policy(allow_partial=allow_partial, parties=parties, stages=stages)
+
+
+_PLAIN_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+
+
+def _not_shorter(reminder: Duration, due: Duration) -> bool:
+    """Whether a reminder offset reaches back to (or past) the start of the stage."""
+    if reminder.unit == due.unit == "business_days":
+        return reminder.amount >= due.amount
+    if reminder.unit in _PLAIN_SECONDS and due.unit in _PLAIN_SECONDS:
+        return reminder.amount * _PLAIN_SECONDS[reminder.unit] >= due.amount * _PLAIN_SECONDS[due.unit]
+    return False  # business days against elapsed time: depends on the calendar
+
+
+def _check_keys(table: dict, known: tuple[str, ...], fail) -> None:
+    """A misspelt key would silently fall back to a default: refuse it."""
+    unknown = [key for key in table if key not in known]
+    if unknown:
+        raise fail(f"unknown field '{unknown[0]}' (known fields: {', '.join(known)})")
 
 
 def _check_timezone(name: str, fail) -> None:
@@ -211,5 +270,12 @@ def _check_timezone(name: str, fail) -> None:
 def _check_calendar(code: str, fail) -> None:
     import holidays
 
-    if code.split("-")[0] not in holidays.list_supported_countries():
+    supported = holidays.list_supported_countries()
+    country, dash, subdivision = code.partition("-")
+    if country not in supported:
         raise fail(f"unknown holiday calendar {code!r} (use a country code such as US, GB, FR)")
+    if dash and subdivision not in supported[country]:
+        raise fail(
+            f"unknown holiday calendar {code!r}: {country} has no subdivision {subdivision!r} "
+            f"(known: {', '.join(supported[country])})"
+        )

@@ -21,10 +21,11 @@ from countersign.errors import (
     NotAwaitingChanges,
     NotPendingParty,
     NothingToAcknowledge,
+    PolicyError,
     ProposalClosed,
     StaleVersion,
 )
-from countersign.policy import Policy
+from countersign.policy import Policy, StagePolicy
 
 
 class Verdict(StrEnum):
@@ -35,7 +36,7 @@ class Verdict(StrEnum):
 
 
 class SlotState(StrEnum):
-    WAITING = "waiting"  # the party's stage has not opened yet
+    WAITING = "waiting"  # the party's stage has not opened yet, or is on hold while changes are made
     PENDING = "pending"
     APPROVED = "approved"
     APPROVED_WITH_CONDITIONS = "approved_with_conditions"
@@ -43,7 +44,7 @@ class SlotState(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     DROPPED = "dropped"  # out of this stage: rejected or expired earlier
-    NOT_NEEDED = "not_needed"  # an any/quorum stage passed before this party decided
+    NOT_NEEDED = "not_needed"  # the stage passed (any/quorum) or the proposal ended before this party decided
 
 
 class Status(StrEnum):
@@ -95,6 +96,7 @@ class Slot:
     grace_ends_at: datetime | None = None
     reminders_at: list[datetime] = field(default_factory=list)  # not yet sent, soonest first
     overdue_noticed: bool = False  # the due moment has been handled (escalated, if the policy says so)
+    lapsed: bool = False  # past its grace (under "escalate"); still pending while others can carry the stage
     decided_by: str | None = None
     decided_at: datetime | None = None
     comment: str | None = None
@@ -106,6 +108,7 @@ class Stage:
     name: str
     slots: dict[str, Slot]
     opened_at: datetime
+    index: int  # in policy.stages; differs from the position in Review.stages once a stage was skipped
 
 
 @dataclass
@@ -131,6 +134,15 @@ class Review:
 
     @classmethod
     def open(cls, policy: Policy, touched: list[str], now: datetime) -> tuple[Review, list[Event]]:
+        if not touched:
+            raise ValueError("a proposal must touch at least one party's catalog")
+        unknown = [p for p in touched if p not in policy.parties]
+        if unknown:
+            raise PolicyError(
+                f"the routing policy has no [parties.{unknown[0]}] table; add one to route this proposal"
+            )
+        if not any(policy.stage_parties(i, touched) for i in range(len(policy.stages))):
+            raise PolicyError(f"no stage of the routing policy asks any of {', '.join(touched)}")
         review = cls(policy=policy, touched=list(touched))
         return review, review._open_stage(0, now)
 
@@ -146,7 +158,10 @@ class Review:
 
     @property
     def awaiting_acknowledgement(self) -> bool:
-        return self.status == Status.IN_REVIEW and self._all_stages_passed and self.open_conditions
+        """Every stage has passed; only the lead's acknowledgement of conditions is missing."""
+        return (
+            self.status == Status.IN_REVIEW and self._all_stages_passed and bool(self._blocking_conditions())
+        )
 
     @property
     def open_conditions(self) -> list[Condition]:
@@ -161,7 +176,9 @@ class Review:
         slot = self.stage.slots.get(party)
         if slot is not None:
             return slot.state
-        return SlotState.DROPPED if party in self.dropped else SlotState.WAITING
+        if party in self.dropped:
+            return SlotState.DROPPED
+        return SlotState.NOT_NEEDED if self.concluded else SlotState.WAITING
 
     def snapshot(self) -> Snapshot:
         """What the read model stores: the current state of every party and stage."""
@@ -212,14 +229,19 @@ class Review:
                 f"changes were requested; decisions resume when the lead submits version {self.version + 1}"
             )
         if version != self.version:
+            if version > self.version:
+                raise StaleVersion(
+                    f"there is no version {version}; the proposal is at version {self.version}"
+                )
             raise StaleVersion(
-                f"version {version} is no longer current; the proposal is at version {self.version}"
+                f"version {version} is no longer current; the proposal is at version {self.version}: "
+                "reload it and decide on what is current"
             )
         if party not in self.touched:
             raise NotPendingParty(f"this proposal does not touch {party}'s catalog")
         state = self.party_state(party)
         if state != SlotState.PENDING:
-            raise NotPendingParty(_why_not_pending(party, state, self.stage.name))
+            raise NotPendingParty(self._why_not_pending(party, state))
 
     def check_resubmit(self) -> None:
         self.check_open()
@@ -252,6 +274,9 @@ class Review:
             self.dropped.append(party)
         elif verdict == Verdict.REQUEST_CHANGES:
             self.status = Status.CHANGES_REQUESTED
+            for other in self.stage.slots.values():
+                if other.state == SlotState.PENDING:  # on hold, without timers, until the new version
+                    self.stage.slots[other.party] = Slot(other.party, SlotState.WAITING)
             events.append(Event("changes_requested", now, party, actor, {"version": str(version)}))
             return events
         return events + self._settle(now)
@@ -263,8 +288,8 @@ class Review:
         self.status = Status.IN_REVIEW
         reopened = []
         for party, slot in self.stage.slots.items():
-            if slot.state in (SlotState.PENDING, SlotState.CHANGES_REQUESTED):
-                self.stage.slots[party] = self._new_slot(party, len(self.stages) - 1, now)
+            if slot.state in (SlotState.PENDING, SlotState.WAITING, SlotState.CHANGES_REQUESTED):
+                self.stage.slots[party] = self._new_slot(party, self.stage.index, now)
                 reopened.append(party)
         return [
             Event("resubmitted", now, actor=actor,
@@ -284,6 +309,7 @@ class Review:
     def withdraw(self, actor: str, reason: str, now: datetime) -> list[Event]:
         self.check_open()
         self.status = Status.WITHDRAWN
+        self._close_open_slots()
         return [
             Event("withdrawn", now, actor=actor, detail={"reason": (reason or "").strip()}),
             self._concluded_event(now),
@@ -292,13 +318,16 @@ class Review:
     def advance_clock(self, now: datetime) -> list[Event]:
         """Send due reminders, escalate, and expire what is past its grace."""
         events: list[Event] = []
-        stage_policy = self.policy.stages[len(self.stages) - 1]
+        if not self._pending_slots():
+            return events
+        stage_policy = self._stage_policy
         for slot in self._pending_slots():
             sent = [m for m in slot.reminders_at if m <= now]
             if sent:
                 slot.reminders_at = [m for m in slot.reminders_at if m > now]
-                events.append(Event("reminded", now, slot.party,
-                                    detail={"stage": self.stage.name, "due_at": slot.due_at.isoformat()}))
+                if slot.due_at > now:  # a reminder overtaken by the due time is not sent late
+                    events.append(Event("reminded", now, slot.party,
+                                        detail={"stage": self.stage.name, "due_at": slot.due_at.isoformat()}))
             if not slot.overdue_noticed and slot.due_at <= now:
                 slot.overdue_noticed = True
                 if stage_policy.on_overdue == "escalate":
@@ -309,12 +338,9 @@ class Review:
         if not overdue:
             return events
         if stage_policy.on_overdue == "escalate":
-            self.status = Status.EXPIRED
             for slot in overdue:
-                slot.state = SlotState.EXPIRED
-            events.append(Event("expired", now, detail={"stage": self.stage.name,
-                                                        "parties": ",".join(s.party for s in overdue)}))
-            return events + [self._concluded_event(now)]
+                slot.lapsed = True
+            return events + self._settle(now)
         for slot in overdue:
             slot.state = SlotState.EXPIRED
             self.dropped.append(slot.party)
@@ -325,7 +351,50 @@ class Review:
 
     @property
     def _all_stages_passed(self) -> bool:
-        return len(self.stages) == len(self.policy.stages) and self._stage_outcome() == "passed"
+        """The current stage passed and no later stage has anyone left to ask."""
+        return self._stage_outcome() == "passed" and not any(
+            self._active(self.policy.stage_parties(i, self.touched)) for i in self._later_stages
+        )
+
+    @property
+    def _stage_policy(self) -> StagePolicy:
+        return self.policy.stages[self.stage.index]
+
+    @property
+    def _later_stages(self) -> range:
+        """Indexes in policy.stages of the stages after the current one."""
+        return range(self.stage.index + 1, len(self.policy.stages))
+
+    def _blocking_conditions(self) -> list[Condition]:
+        """Open conditions the lead must acknowledge: a dropped party's conditions are moot."""
+        return [c for c in self.open_conditions if c.party not in self.dropped]
+
+    def _close_open_slots(self) -> None:
+        """The proposal ended: no slot of the current stage stays open."""
+        for slot in self.stage.slots.values():
+            if slot.state in (SlotState.PENDING, SlotState.WAITING):
+                slot.state = SlotState.NOT_NEEDED
+
+    def _anyone_rejected(self) -> bool:
+        return any(s.state == SlotState.REJECTED for stage in self.stages for s in stage.slots.values())
+
+    def _needed(self) -> int:
+        """Approvals the current stage needs under its rule."""
+        slots = self.stage.slots.values()
+        stage_policy = self._stage_policy
+        if stage_policy.rule == "all":
+            return sum(1 for s in slots if s.state in APPROVING or s.state == SlotState.PENDING)
+        return stage_policy.quorum(len(slots))
+
+    def _can_pass_with(self, live: list[Slot]) -> bool:
+        """Whether the current stage can still pass if only the `live` pending slots decide."""
+        if self._stage_policy.rule == "all":
+            return len(live) == self._pending_count()
+        approvals = sum(1 for s in self.stage.slots.values() if s.state in APPROVING)
+        return approvals + len(live) >= self._needed()
+
+    def _pending_count(self) -> int:
+        return sum(1 for s in self.stage.slots.values() if s.state == SlotState.PENDING)
 
     def _pending_slots(self) -> list[Slot]:
         if self.status != Status.IN_REVIEW or not self.stages:
@@ -339,7 +408,9 @@ class Review:
         stage_policy = self.policy.stages[index]
         config = self.policy.parties[party]
         due = calendar.deadline(now, stage_policy.due, config)
-        reminders = sorted({t for r in stage_policy.reminders if (t := calendar.before(due, r, config)) > now})
+        reminders = sorted(
+            {t for r in stage_policy.reminders if now < (t := calendar.before(due, r, config)) < due}
+        )
         return Slot(party, SlotState.PENDING, due, calendar.after(due, stage_policy.grace, config), reminders)
 
     def _open_stage(self, index: int, now: datetime) -> list[Event]:
@@ -348,7 +419,7 @@ class Review:
             parties = self._active(self.policy.stage_parties(index, self.touched))
             if parties:
                 slots = {p: self._new_slot(p, index, now) for p in parties}
-                self.stages.append(Stage(self.policy.stages[index].name, slots, now))
+                self.stages.append(Stage(self.policy.stages[index].name, slots, now, index))
                 return [Event("routed", now, detail={
                     "stage": self.stages[-1].name, "parties": ",".join(parties),
                     "due": ",".join(f"{p}={s.due_at.isoformat()}" for p, s in slots.items()),
@@ -359,11 +430,10 @@ class Review:
     def _stage_outcome(self) -> str:
         """"passed", "failed" or "open" for the current stage under its rule."""
         slots = self.stage.slots.values()
-        stage_policy = self.policy.stages[len(self.stages) - 1]
+        stage_policy = self._stage_policy
         approvals = sum(1 for s in slots if s.state in APPROVING)
-        pending = sum(1 for s in slots if s.state == SlotState.PENDING)
-        undropped = sum(1 for s in slots if s.state in APPROVING or s.state == SlotState.PENDING)
-        needed = stage_policy.quorum(undropped if stage_policy.rule == "all" else len(slots))
+        pending = self._pending_count()
+        needed = self._needed()
         if needed and approvals >= needed and (stage_policy.rule != "all" or not pending):
             return "passed"
         if approvals + pending < max(needed, 1):
@@ -380,27 +450,57 @@ class Review:
         if outcome == "failed":
             return self._conclude(now, failed=True)
         if outcome == "open":
-            return []
+            return self._expire_if_lapsed(now)
         for slot in self.stage.slots.values():
             if slot.state == SlotState.PENDING:
                 slot.state = SlotState.NOT_NEEDED
-        if len(self.stages) < len(self.policy.stages):
-            return self._open_stage(len(self.stages), now)
+        if self._later_stages:
+            return self._open_stage(self.stage.index + 1, now)
         return self._conclude(now)
+
+    def _expire_if_lapsed(self, now: datetime) -> list[Event]:
+        """Under "escalate", the proposal expires once the parties past their grace
+        are needed: when the stage cannot pass with the others alone."""
+        pending = self._pending_slots()
+        lapsed = [s for s in pending if s.lapsed]
+        if not lapsed or self._can_pass_with([s for s in pending if not s.lapsed]):
+            return []
+        self.status = Status.EXPIRED
+        for slot in lapsed:
+            slot.state = SlotState.EXPIRED
+        self._close_open_slots()
+        parties = ",".join(s.party for s in lapsed)
+        return [Event("expired", now, detail={"stage": self.stage.name, "parties": parties}),
+                self._concluded_event(now)]
 
     def _conclude(self, now: datetime, failed: bool = False) -> list[Event]:
         scope = [p for p in self.touched if p not in self.dropped]
         if failed or not scope or (len(scope) < len(self.touched) and not self.policy.allow_partial):
-            self.status = Status.REJECTED
+            # Out only through expiry, nobody having rejected: the proposal expired.
+            self.status = Status.REJECTED if self._anyone_rejected() else Status.EXPIRED
+            self._close_open_slots()
             return [self._concluded_event(now)]
-        if self.open_conditions:
+        if self._blocking_conditions():
             return []  # approved in substance; waits for the lead to acknowledge the conditions
         if len(scope) == len(self.touched):
             self.status = Status.APPROVED
         else:
             self.status = Status.APPROVED_PARTIAL
             self.outcome_scope = scope
+        self._close_open_slots()
         return [self._concluded_event(now)]
+
+    def _why_not_pending(self, party: str, state: SlotState) -> str:
+        stage = self.stage.name
+        if state == SlotState.WAITING:
+            if not any(party in self.policy.stage_parties(i, self.touched) for i in self._later_stages):
+                return f"{party} takes no part in '{stage}' and has no later stage to decide in"
+            return f"{party} has no decision to make in '{stage}'; its next stage has not opened yet"
+        if state == SlotState.DROPPED:
+            return f"{party} is out of this review after rejecting or expiring earlier"
+        if state == SlotState.NOT_NEEDED:
+            return f"'{stage}' has passed; {party}'s decision is no longer needed"
+        return f"{party} has already decided in '{stage}' ({state.value.replace('_', ' ')}); a decision is final"
 
     def _concluded_event(self, now: datetime) -> Event:
         detail = {"status": self.status.value}
@@ -447,17 +547,9 @@ def _party_view(slot: Slot) -> PartyView:
 
 
 def _slot_moments(slot: Slot) -> list[datetime]:
-    moments = list(slot.reminders_at[:1]) + [slot.grace_ends_at]
+    moments = list(slot.reminders_at[:1])
     if not slot.overdue_noticed:
         moments.append(slot.due_at)
+    if not slot.lapsed:
+        moments.append(slot.grace_ends_at)
     return moments
-
-
-def _why_not_pending(party: str, state: SlotState, stage: str) -> str:
-    if state == SlotState.WAITING:
-        return f"{party} has no decision to make yet: its stage has not opened"
-    if state == SlotState.DROPPED:
-        return f"{party} is out of this review after rejecting or expiring earlier"
-    if state == SlotState.NOT_NEEDED:
-        return f"'{stage}' has passed; {party}'s decision is no longer needed"
-    return f"{party} has already decided in '{stage}' ({state.value.replace('_', ' ')}); a decision is final"
