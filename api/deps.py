@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from temporalio.client import Client
 
-from countersign.accounts import user_for_token
+from countersign.accounts import session_epoch, user_for_token
 from countersign.models import User
 from countersign.policy import Policy
 from countersign.settings import Settings
@@ -65,7 +65,7 @@ class LoginRequired(Exception):
 def page_user(request: Request, session: SessionDep) -> User:
     user_id = request.session.get("user_id")
     user = session.get(User, user_id) if user_id else None
-    if user is None or not user.active or request.session.get("epoch") != user.password_hash[-16:]:
+    if user is None or not user.active or request.session.get("epoch") != session_epoch(user):
         request.session.clear()
         raise LoginRequired()
     return user

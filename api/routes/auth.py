@@ -1,4 +1,10 @@
-"""Signing in and out of the pages (sessions; the JSON API uses tokens)."""
+"""Signing in and out of the pages (sessions; the JSON API uses tokens).
+
+Every sign-in, failed sign-in and sign-out is recorded on the audit log's
+access chain in the transaction that makes it. Failed sign-ins are
+throttled per account and per client address (countersign.throttle); a
+sign-out ends every session of the account (a per-user session epoch).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,9 @@ from api.csrf import CsrfProtected
 from api.deps import SessionDep
 from api.routes.pages import PageRoute
 from api.templating import flash, render
-from countersign.accounts import authenticate
+from countersign import audit, throttle
+from countersign.accounts import authenticate, end_sessions, session_epoch
+from countersign.models import User, utcnow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -41,24 +49,59 @@ def login(request: Request, session: SessionDep, _: CsrfProtected,
           email: Annotated[str, Form(max_length=254)] = "",
           password: Annotated[str, Form(max_length=1000)] = "",
           next: Annotated[str, Form(max_length=2000)] = "") -> object:
-    user = authenticate(session, email, password) if email.strip() and password else None
+    def again(error: str, status_code: int, headers: dict | None = None):
+        response = render(request, "login.html", {"page_title": "Sign in", "next": safe_next(next) if next else "",
+                                                  "email": email, "error": error}, status_code=status_code)
+        response.headers.update(headers or {})
+        return response
+
+    if not (email.strip() and password):
+        return again("Enter your e-mail address and password.", 401)
+    address = client_address(request)
+    normalized = email.strip().lower()
+    now = utcnow()
+    try:
+        throttle.check(session, normalized, address, now)
+    except throttle.Throttled as refused:
+        audit.append(session, None, "sign_in_failed", now, actor=normalized,
+                     detail={"address": address, "reason": "throttled"})
+        session.commit()
+        return again(f"Too many failed sign-ins. Try again after {refused.retry_at:%H:%M} UTC "
+                     f"(in {throttle.minutes_until(refused.retry_at, now)} minutes).", 429,
+                     {"Retry-After": str(refused.seconds(now))})
+    user = authenticate(session, normalized, password)
     if user is None:
-        error = ("Enter your e-mail address and password." if not (email.strip() and password)
-                 else "That e-mail address and password do not match an active account.")
-        return render(request, "login.html", {"page_title": "Sign in", "next": safe_next(next) if next else "",
-                                              "email": email, "error": error}, status_code=401)
-    session.commit()  # keeps a password hash upgraded by authenticate
+        throttle.record_failure(session, normalized, address, now)
+        audit.append(session, None, "sign_in_failed", now, actor=normalized,
+                     detail={"address": address, "reason": "bad_credentials"})
+        session.commit()
+        return again("That e-mail address and password do not match an active account.", 401)
+    throttle.clear(session, normalized)
+    audit.append(session, None, "signed_in", now, actor=user.email, party=user.party,
+                 detail={"address": address})
+    session.commit()  # with a password hash upgraded by authenticate
     request.session.clear()  # a new session: nothing of the anonymous one carries over
     request.session["user_id"] = user.id
-    request.session["epoch"] = user.password_hash[-16:]
+    request.session["epoch"] = session_epoch(user)
     csrf.rotate(request)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/logout", name="logout")
-async def logout(request: Request) -> object:
-    if "user_id" in request.session:  # signed out already (e.g. expired): nothing to protect
+async def logout(request: Request, session: SessionDep) -> object:
+    user_id = request.session.get("user_id")
+    if user_id is not None:  # signed out already (e.g. expired): nothing to protect
         await csrf.verify(request)
+        user = session.get(User, user_id)
+        if user is not None and request.session.get("epoch") == session_epoch(user):
+            end_sessions(user)  # a copy of this session's cookie is of no use any more
+            audit.append(session, None, "signed_out", utcnow(), actor=user.email, party=user.party,
+                         detail={"address": client_address(request)})
+            session.commit()
     request.session.clear()
     flash(request, "You have signed out.")
     return RedirectResponse("/login", status_code=303)

@@ -1,4 +1,8 @@
-"""Accounts and API tokens: argon2 password hashes, tokens stored as SHA-256."""
+"""Accounts and API tokens: argon2 password hashes, tokens stored as SHA-256.
+
+Token creation and revocation are recorded on the audit log's access chain
+(countersign.audit, proposal_id None) in the caller's transaction.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import secrets
 from pwdlib import PasswordHash
 from sqlmodel import Session, select
 
-from countersign.errors import DomainError
+from countersign import audit
+from countersign.errors import DomainError, NotFound
 from countersign.models import ApiToken, Role, User, utcnow
 from countersign.policy import PARTY_KEYS
 
@@ -65,19 +70,68 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def session_epoch(user: User) -> str:
+    """What a session must carry to stay valid: changes with the password and at every sign-out."""
+    return f"{user.password_hash[-16:]}.{user.session_epoch}"
+
+
+def end_sessions(user: User) -> None:
+    """End every session of `user` (each carries an older epoch from now on)."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, email: str) -> str:
+def create_token(session: Session, email: str, name: str | None = None, actor: str | None = None,
+                 via: str = "cli") -> str:
     """A new API token for `email`; only its hash is stored, so show it once."""
+    return create_token_row(session, email, name, actor, via)[1]
+
+
+def create_token_row(session: Session, email: str, name: str | None = None, actor: str | None = None,
+                     via: str = "cli") -> tuple[ApiToken, str]:
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
         raise AccountError(f"no account for {email}")
     token = "cs_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=utcnow()))
+    now = utcnow()
+    row = ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now, name=name or None)
+    session.add(row)
     session.flush()
-    return token
+    audit.append(session, None, "token_created", now, actor=actor or user.email, party=user.party,
+                 detail={"token_id": str(row.id), "owner": user.email, "via": via, "name": name or ""})
+    return row, token
+
+
+def tokens_of(session: Session, user_id: int | None = None) -> list[tuple[ApiToken, User]]:
+    """Tokens (never their secrets) with their owners: one user's, or everyone's."""
+    query = select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    return list(session.exec(query.order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, token_id: int, actor: User | None, via: str = "api",
+                 any_owner: bool = False) -> ApiToken:
+    """Revoke a token: its owner's, or anyone's when `any_owner` (admins, the CLI).
+
+    A token that is not the caller's to revoke is NotFound, as one that does
+    not exist. Revoking a revoked token changes nothing and records nothing.
+    """
+    row = session.get(ApiToken, token_id)
+    if row is None or not (any_owner or (actor is not None and row.user_id == actor.id)):
+        raise NotFound(f"no token {token_id}")
+    if row.revoked_at is None:
+        now = utcnow()
+        row.revoked_at = now
+        owner = session.get(User, row.user_id)
+        audit.append(session, None, "token_revoked", now, actor=actor.email if actor else None,
+                     party=owner.party if owner else None,
+                     detail={"token_id": str(row.id), "owner": owner.email if owner else "", "via": via})
+        session.flush()
+    return row
 
 
 def user_for_token(session: Session, token: str) -> User | None:

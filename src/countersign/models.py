@@ -76,6 +76,8 @@ class User(SQLModel, table=True):
     password_hash: str
     active: bool = True
     created_at: datetime = _ts(nullable=False)
+    # Bumped at sign-out: every session signed with an older epoch ends (countersign.accounts.session_epoch).
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class ApiToken(SQLModel, table=True):
@@ -83,6 +85,7 @@ class ApiToken(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     token_hash: str = Field(unique=True, max_length=64)  # SHA-256 hex of the token
+    name: str | None = Field(default=None, max_length=100)  # what it is for, as its owner named it
     created_at: datetime = _ts(nullable=False)
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
@@ -155,6 +158,7 @@ class Decision(SQLModel, table=True):
     decision: Verdict
     comment: str | None = None
     actor: str
+    on_behalf_of: str | None = None  # the delegating rep, when `actor` decided as their delegate
     decided_at: datetime = _ts(nullable=False)
 
 
@@ -183,6 +187,31 @@ class AuditEntry(SQLModel, table=True):
     detail: dict = _json(nullable=False)
     prev_hash: str
     hash: str
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, kept for the throttle (countersign.throttle) so it holds across processes."""
+
+    __tablename__ = "login_failure"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(nullable=False, index=True)
+    email: str = Field(index=True, max_length=254)
+    address: str = Field(index=True, max_length=100)
+
+
+class Delegation(SQLModel, table=True):
+    """A rep's party decisions handed to a colleague of the same party for a period."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    party: str = Field(max_length=40)
+    delegator_id: int = Field(foreign_key="user.id", index=True)
+    delegate_id: int = Field(foreign_key="user.id", index=True)
+    starts_at: datetime = _ts(nullable=False)
+    ends_at: datetime = _ts(nullable=False)
+    created_by: str = Field(max_length=254)
+    created_at: datetime = _ts(nullable=False)
+    revoked_at: datetime | None = _ts()
+    revoked_by: str | None = Field(default=None, max_length=254)
 
 
 class OutboxMail(SQLModel, table=True):
