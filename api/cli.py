@@ -34,9 +34,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
-from countersign.accounts import AccountError, create_token, create_user
+from countersign.accounts import AccountError, create_token, create_user, revoke_token, tokens_of
 from countersign.db import make_engine, migrate as migrate_database, transaction
-from countersign.errors import PolicyError
+from countersign.errors import NotFound, PolicyError
 from countersign.models import Role, User
 from countersign.policy import PARTY_KEYS, Policy, load_policy
 from countersign.settings import Settings
@@ -519,6 +519,54 @@ def tokens_create(email: Annotated[str, typer.Option("--email", help="Whose toke
     finally:
         engine.dispose()
     typer.echo(token)
+
+
+@tokens_app.command("list")
+def tokens_list(email: Annotated[str | None, typer.Option(
+        "--email", help="Whose tokens (default: every account's).")] = None) -> None:
+    """List API tokens (never their secrets): id, owner, name, created, last used, revoked."""
+    settings = load_settings()
+    with quiet_migrations():
+        engine = migrated_engine(settings)
+    try:
+        with transaction(engine) as session:
+            owner_id = None
+            if email:
+                owner = session.exec(select(User).where(User.email == email.strip().lower())).first()
+                if owner is None:
+                    fail(f"no account for {email}")
+                owner_id = owner.id
+            rows = tokens_of(session, owner_id)
+            lines = ["\t".join(("id", "owner", "name", "created", "last_used", "revoked"))]
+            for token, user in rows:
+                lines.append("\t".join((str(token.id), user.email, token.name or "-",
+                                        *(_stamp(t) for t in (token.created_at, token.last_used_at,
+                                                              token.revoked_at)))))
+    finally:
+        engine.dispose()
+    typer.echo("\n".join(lines))
+
+
+def _stamp(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (see `tokens list`).")]) -> None:
+    """Revoke an API token: it stops working at once."""
+    settings = load_settings()
+    with quiet_migrations():
+        engine = migrated_engine(settings)
+    try:
+        with transaction(engine) as session:
+            row = revoke_token(session, token_id, None, via="cli", any_owner=True)
+            owner = session.get(User, row.user_id)
+            summary = f"revoked token {row.id} of {owner.email}"
+    except NotFound as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(summary)
 
 
 if __name__ == "__main__":

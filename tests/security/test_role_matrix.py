@@ -108,6 +108,12 @@ CASES = [
     Case("POST", f"/api/v1/proposals/{P}/resubmit", OWNER_ONLY_API,
          json=factories.submission(parties=["sony", "warner"])),
     Case("POST", f"/api/v1/proposals/{P}/acknowledge", OWNER_ONLY_API),
+    # -- API tokens: everyone manages their own; `{token_id}` is a spare token of the owner's
+    Case("GET", "/api/v1/tokens", row(200, 200, 200, 200, 200, 200, 401)),
+    Case("POST", "/api/v1/tokens", row(201, 201, 201, 201, 201, 201, 401), json={"name": "matrix"}),
+    Case("DELETE", "/api/v1/tokens/{token_id}", row(200, 404, 404, 404, 404, 404, 401)),
+    Case("GET", "/api/v1/admin/tokens", row(403, 403, 403, 403, 403, 200, 401)),
+    Case("DELETE", "/api/v1/admin/tokens/{token_id}", row(403, 403, 403, 403, 403, 200, 401)),
     # The touched rep decides through the API; the same form posted next finds it decided (409).
     Case("POST", f"/api/v1/proposals/{P}/decisions", row(403, 404, 201, 404, 403, 403, 401),
          json={"decision": "approve", "comment": "fine"}),
@@ -172,9 +178,11 @@ def accounts(engine, users):
     }
 
 
-async def answer(case: Case, who: str, browser: Browser, api: httpx.AsyncClient, proposal_id: int,
+async def answer(case: Case, who: str, browser: Browser, api: httpx.AsyncClient, ids: dict[str, int],
                  ) -> httpx.Response:
-    url = (case.url or case.path).replace(P, str(proposal_id))
+    url = case.url or case.path
+    for name, value in ids.items():
+        url = url.replace(f"{{{name}}}", str(value))
     if url.startswith("/api/"):
         json = case.json
         if isinstance(json, dict) and "decision" in json:
@@ -199,6 +207,8 @@ async def test_every_role_gets_the_answer_of_the_matrix(app, accounts, browser, 
     assert submitted.status_code == 201, submitted.text
     proposal_id = submitted.json()["id"]
     sees_it = {"owner", "touched_rep", "compliance", "admin"}
+    spare = await owner_api.post("/api/v1/tokens", json={"name": "spare"})
+    ids = {"proposal_id": proposal_id, "token_id": spare.json()["id"]}
 
     browsers = {who: await browser(user.email) for who, user in accounts.items()}
     browsers["anonymous"] = await browser()
@@ -209,7 +219,7 @@ async def test_every_role_gets_the_answer_of_the_matrix(app, accounts, browser, 
     wrong = []
     for case in (case for case in CASES if case.key in served):
         for who in RUN_ORDER:
-            response = await answer(case, who, browsers[who], apis[who], proposal_id)
+            response = await answer(case, who, browsers[who], apis[who], ids)
             got, expected = verdict(response), case.expect[who]
             if got != expected:
                 wrong.append(f"{case.key} as {who}: {got}, expected {expected} ({response.text[:160]!r})")
