@@ -235,7 +235,7 @@ def build_worker(client: Client, engine: Engine, settings: Settings, policy: Pol
 
     # The grace lets a step being recorded finish its transaction on shutdown.
     return build(client, engine, settings.task_queue, policy, base_url=settings.base_url,
-                 graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE))
+                 link_secret=settings.session_secret, graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE))
 
 
 async def serve(stop: StopSignals, *, web: WebServer | None = None, listener: socket.socket | None = None,

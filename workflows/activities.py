@@ -22,6 +22,7 @@ from countersign.models import (
     Role,
     User,
 )
+from countersign.links import LinkSigner
 from countersign.notifications import Audience, mails_for
 from countersign.policy import PartyConfig
 from countersign.routing import PartyView
@@ -32,10 +33,12 @@ MAIL_EVENTS = frozenset({"routed", "resubmitted", "reminded", "escalated", "chan
 
 
 class ProposalActivities:
-    def __init__(self, engine: Engine, parties: dict[str, PartyConfig], base_url: str) -> None:
+    def __init__(self, engine: Engine, parties: dict[str, PartyConfig], base_url: str,
+                 links: LinkSigner | None = None) -> None:
         self._engine = engine
         self._parties = parties  # for time zones and escalation contacts in mail
         self._base_url = base_url
+        self._links = links  # signs the decision links in reps' mail
 
     @activity.defn
     def record_step(self, record: StepRecord) -> None:
@@ -58,7 +61,8 @@ class ProposalActivities:
         if not any(event.kind in MAIL_EVENTS for event in record.events):
             return
         audience = _audience(session, proposal)
-        for mail in mails_for(record.events, proposal.id, proposal.title, audience, self._parties, self._base_url):
+        for mail in mails_for(record.events, proposal.id, proposal.title, audience, self._parties, self._base_url,
+                              self._links):
             session.add(OutboxMail(proposal_id=proposal.id, kind=mail.kind, recipient=mail.recipient,
                                    subject=mail.subject, body=mail.body, created_at=record.at,
                                    next_attempt_at=record.at))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from countersign.links import LinkSigner
 from countersign.policy import PartyConfig
 from countersign.routing import Event
 
@@ -44,8 +45,14 @@ def mails_for(
     audience: Audience,
     parties: dict[str, PartyConfig],
     base_url: str,
+    links: LinkSigner | None = None,
 ) -> list[Mail]:
+    """With `links`, reps' mail carries a signed link naming the proposal and
+    their party (countersign.links); without, a plain link to the form."""
     link = f"{base_url.rstrip('/')}/proposals/{proposal_id}"
+
+    def decide_link(party: str) -> str:
+        return links.url(proposal_id, party) if links is not None else f"{link}/decide"
     comments = {e.party: e.detail.get("comment", "") for e in events if e.kind == "decided"}
     mails: list[Mail] = []
 
@@ -58,7 +65,7 @@ def mails_for(
         due = local_time(due_at, config.timezone) if config else due_at.isoformat()
         to_reps(party, f"Decision needed: {title}", [
             f"'{title}' waits on {config.name if config else party}'s decision in '{stage}'.",
-            f"Due: {due}.", "", f"Decide here: {link}/decide",
+            f"Due: {due}.", "", f"Decide here: {decide_link(party)}",
         ], kind)
 
     for event in events:
@@ -71,7 +78,7 @@ def mails_for(
             for party in detail["reopened"].split(","):
                 to_reps(party, f"New version to review: {title}", [
                     f"Version {detail['version']} of '{title}' reopens '{detail['stage']}' for your label.",
-                    "", f"Review it here: {link}/decide",
+                    "", f"Review it here: {decide_link(party)}",
                 ], event.kind)
         elif event.kind == "reminded":
             config = parties.get(event.party)
@@ -79,7 +86,7 @@ def mails_for(
             to_reps(event.party, f"Reminder: {title} is due {local_time(due, config.timezone) if config else due}", [
                 f"'{title}' still waits on your label's decision in '{detail['stage']}'.",
                 f"Due: {local_time(due, config.timezone) if config else due.isoformat()}.",
-                "", f"Decide here: {link}/decide",
+                "", f"Decide here: {decide_link(event.party)}",
             ], event.kind)
         elif event.kind == "escalated":
             config = parties.get(event.party)

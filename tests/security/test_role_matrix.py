@@ -20,6 +20,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
 
+from countersign.links import LinkSigner
 from tests import factories
 from tests.security.conftest import Browser
 
@@ -87,6 +88,7 @@ CASES = [
     Case("GET", "/live/dashboard", row(200, 200, 200, 200, 200, 200, LOGIN)),
     Case("GET", "/inbox", row(403, 403, 200, 200, 403, 403, LOGIN)),
     Case("GET", "/live/inbox", row(403, 403, 200, 200, 403, 403, LOGIN)),
+    Case("GET", "/compliance/charts", row(403, 403, 403, 403, 200, 200, LOGIN)),
     Case("GET", "/proposals/new", row(200, 200, 403, 403, 403, 403, LOGIN)),
     # An empty form: a lead gets past the role check to the form's own errors.
     Case("POST", "/proposals/new", row(422, 422, 403, 403, 403, 403, LOGIN), form={}),
@@ -97,6 +99,8 @@ CASES = [
     Case("GET", f"/proposals/{P}/resubmit", OWNER_ONLY_PAGE),
     Case("POST", f"/proposals/{P}/resubmit", OWNER_ONLY_PAGE, form=proposal_form()),
     Case("POST", f"/proposals/{P}/acknowledge", OWNER_ONLY_PAGE, form={}),
+    # A decision link naming the proposal and the touched rep's party
+    Case("GET", "/links/{token}", row(403, 403, 200, 403, 403, 403, LOGIN)),
     # -- JSON API
     Case("POST", "/api/v1/proposals", row(201, 201, 403, 403, 403, 403, 401),
          json=factories.submission(parties=["merlin"])),
@@ -208,7 +212,8 @@ async def test_every_role_gets_the_answer_of_the_matrix(app, accounts, browser, 
     proposal_id = submitted.json()["id"]
     sees_it = {"owner", "touched_rep", "compliance", "admin"}
     spare = await owner_api.post("/api/v1/tokens", json={"name": "spare"})
-    ids = {"proposal_id": proposal_id, "token_id": spare.json()["id"]}
+    ids = {"proposal_id": proposal_id, "token_id": spare.json()["id"],
+           "token": LinkSigner(app.state.settings.session_secret).token(proposal_id, "sony")}
 
     browsers = {who: await browser(user.email) for who, user in accounts.items()}
     browsers["anonymous"] = await browser()
