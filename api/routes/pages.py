@@ -116,11 +116,7 @@ def dashboard_context(request: Request, user: User, session, status: str, page: 
     proposals = queries.list_visible(session, user, status or None, limit=PAGE_SIZE,
                                      offset=(paging["page"] - 1) * PAGE_SIZE)
     waiting = queries.inbox_rows(session, user.party, limit=5) if user.role == Role.REP else []
-    needing: list[Proposal] = []
-    if user.role == Role.LEAD:  # what waits on the lead, on any page of the list
-        needing = [p for p in queries.list_visible(session, user, Status.CHANGES_REQUESTED.value, limit=PAGE_SIZE)]
-        needing += [p for p in queries.list_visible(session, user, Status.IN_REVIEW.value, limit=PAGE_SIZE)
-                    if p.id not in {n.id for n in needing}]
+    needing = queries.awaiting_lead(session, user) if user.role == Role.LEAD else []  # from any page of the list
     every = list({p.id: p for p in proposals + [p for p, _ in waiting] + needing}.values())
     public = {p.id: p for p in queries.to_public_many(session, every)}
     needs_action = lead_actions(user, needing, public) if user.role == Role.LEAD else []
