@@ -1,0 +1,424 @@
+"""Compliance: a proposal's audit trail (JSON API), the compliance pages
+(search, timeline beside the Temporal history, certificate of completion)
+and streaming exports.
+
+Compliance staff and admins only (`Action.AUDIT`); everyone else gets 403,
+or 404 for a proposal whose existence they may not know. Every read of an
+audit trail is itself recorded, on the access chain (see countersign.audit),
+before the trail is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from api.deps import ApiUser, SessionDep, SettingsDep, TemporalClientDep
+from api.routes.pages import PageRoute, Viewer
+from api.templating import render
+from countersign import audit, audit_export, queries
+from countersign.access import Action, require
+from countersign.audit_export import MATCHING, WHOLE, AuditFilter
+from countersign.errors import InvalidDecision, ProposalClosed
+from countersign.models import AuditEntry, Proposal, ProposalVersion, User, utcnow
+from countersign.policy import PARTY_KEYS
+from countersign.reconcile import ERROR, align, reconcile
+from countersign.routing import FINAL_STATUSES, Status
+from countersign.settings import Settings
+from workflows import history
+
+PAGE_SIZE = 100
+EVENT_PAGE_SIZE = 200
+EXPORT_MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL refuses NUL in text
+
+ProposalId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The proposal's id")]
+
+
+# -- shapes ---------------------------------------------------------------------
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    kind: str
+    at: datetime
+    actor: str | None
+    party: str | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class ChainBreakOut(BaseModel):
+    seq: int | None
+    problem: str
+
+
+class AuditTrailOut(BaseModel):
+    proposal_id: int
+    workflow_id: str
+    status: str
+    entries: list[AuditEntryOut]
+    head_hash: str  # the last entry's hash (GENESIS for an empty chain)
+    intact: bool
+    broken: ChainBreakOut | None = None
+
+
+class Detail(BaseModel):
+    detail: str
+
+
+RESPONSES = {
+    401: {"model": Detail, "description": "No valid API token was sent"},
+    403: {"model": Detail, "description": "Only compliance staff and admins read audit trails"},
+    404: {"model": Detail, "description": "No such proposal, or not one the caller may see"},
+}
+
+
+# -- shared -----------------------------------------------------------------------
+
+
+def _auditable(session: Session, user: User, proposal_id: int) -> Proposal:
+    proposal = queries.get_visible(session, user, proposal_id)
+    require(user, Action.AUDIT, proposal)
+    return proposal
+
+
+def _log_read(session: Session, user: User, via: str, proposal_ids: list[int], **detail: str) -> None:
+    """The read is on record before anything is shown."""
+    audit.log_read(session, user.email, via, proposal_ids, **detail)
+    session.commit()
+
+
+def _head(entries: list[AuditEntry]) -> str:
+    return entries[-1].hash if entries else audit.GENESIS
+
+
+def _export_response(
+    engine: Engine, session: Session, user: User, f: AuditFilter, fmt: str, via: str
+) -> StreamingResponse:
+    proposal_ids = audit_export.matching_proposal_ids(session, f)
+    _log_read(
+        session,
+        user,
+        via,
+        proposal_ids,
+        format=fmt,
+        scope=f.scope,
+        filters=" ".join(f"{k}={v}" for k, v in f.as_dict().items()),
+        access=str(f.access).lower(),
+    )
+    entries = audit_export.export_entries(engine, f, proposal_ids)
+    if fmt == "csv":
+        body: Iterator[str] = audit_export.csv_rows(entries)
+    else:
+        body = audit_export.jsonl(entries, audit_export.header(f, user.email, proposal_ids))
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    name = f"countersign-audit-{f'proposal-{f.proposal_id}-' if f.proposal_id else ''}{stamp}.{fmt}"
+    return StreamingResponse(
+        body,
+        media_type=EXPORT_MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+# -- JSON API ---------------------------------------------------------------------
+
+router = APIRouter(tags=["audit"], responses=RESPONSES)
+
+
+@router.get("/proposals/{proposal_id}/audit", response_model=AuditTrailOut)
+def proposal_audit(proposal_id: ProposalId, user: ApiUser, session: SessionDep) -> AuditTrailOut:
+    """The proposal's audit trail, entry by entry with its hashes, and whether the chain checks out."""
+    proposal = _auditable(session, user, proposal_id)
+    _log_read(session, user, "api", [proposal.id])
+    entries = audit.chain(session, proposal.id)
+    broken = audit.check_chain(entries)
+    return AuditTrailOut(
+        proposal_id=proposal.id,
+        workflow_id=queries.workflow_id(proposal.id),
+        status=proposal.status,
+        entries=[AuditEntryOut.model_validate(e, from_attributes=True) for e in entries],
+        head_hash=_head(entries),
+        intact=broken is None,
+        broken=ChainBreakOut(seq=broken.seq, problem=broken.problem) if broken else None,
+    )
+
+
+def api_filter(
+    proposal: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="One proposal's id")] = None,
+    party: Annotated[Literal[PARTY_KEYS] | None, Query(description="Proposals touching this label")] = None,
+    status: Annotated[Status | None, Query()] = None,
+    stage: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    actor: Annotated[
+        str | None,
+        Query(max_length=254, pattern=NO_NUL, description="An event by this person (e-mail or name)"),
+    ] = None,
+    kind: Annotated[
+        str | None, Query(max_length=40, pattern=NO_NUL, description="An event of this kind")
+    ] = None,
+    since: Annotated[date | None, Query(description="An event on or after this UTC day")] = None,
+    until: Annotated[date | None, Query(description="An event on or before this UTC day")] = None,
+    text: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+    scope: Annotated[
+        Literal["whole", "matching"],
+        Query(description="whole: every entry of each matching proposal; matching: only the matching events"),
+    ] = WHOLE,
+    access: Annotated[
+        bool, Query(description="Include the access log (sign-ins, tokens, audit reads)")
+    ] = False,
+) -> AuditFilter:
+    return AuditFilter(
+        proposal,
+        party,
+        status.value if status else None,
+        stage,
+        actor,
+        kind,
+        since,
+        until,
+        text,
+        scope,
+        access,
+    )
+
+
+@router.get(
+    "/audit/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/x-ndjson": {}, "text/csv": {}}, "description": "The export, streamed"}
+    },
+)
+def export(
+    request: Request,
+    user: ApiUser,
+    session: SessionDep,
+    f: Annotated[AuditFilter, Depends(api_filter)],
+    format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
+) -> StreamingResponse:
+    """Export the filtered audit events as JSON Lines or CSV, with their chain hashes."""
+    require(user, Action.AUDIT)
+    return _export_response(request.app.state.engine, session, user, f, format, "api-export")
+
+
+# -- pages --------------------------------------------------------------------------
+
+pages = APIRouter(prefix="/compliance", route_class=PageRoute, include_in_schema=False)
+
+FILTER_FIELDS = (
+    "proposal",
+    "party",
+    "status",
+    "stage",
+    "actor",
+    "kind",
+    "since",
+    "until",
+    "text",
+    "scope",
+    "access",
+)
+
+
+def page_filter(params: Mapping[str, str]) -> tuple[AuditFilter, dict[str, str], dict[str, str]]:
+    """The filter from a search form's query string, leniently: a value that
+    cannot be read is left out and explained. Returns (filter, form values, errors)."""
+    values = {name: (params.get(name) or "").replace("\x00", "").strip()[:254] for name in FILTER_FIELDS}
+    errors: dict[str, str] = {}
+    f = AuditFilter(
+        stage=values["stage"] or None,
+        actor=values["actor"] or None,
+        kind=values["kind"] or None,
+        text=values["text"] or None,
+        scope=MATCHING if values["scope"] == MATCHING else WHOLE,
+        access=values["access"] in ("1", "true", "on", "yes"),
+    )
+    if values["proposal"]:
+        number = values["proposal"].lstrip("#")
+        if number.isdigit() and 0 < int(number) < 2**31:
+            f.proposal_id = int(number)
+        else:
+            errors["proposal"] = "a proposal number, such as 42"
+    if values["party"]:
+        if values["party"] in PARTY_KEYS:
+            f.party = values["party"]
+        else:
+            errors["party"] = "choose a label from the list"
+    if values["status"]:
+        if values["status"] in {s.value for s in Status}:
+            f.status = values["status"]
+        else:
+            errors["status"] = "choose a status from the list"
+    for name in ("since", "until"):
+        if values[name]:
+            try:
+                setattr(f, name, date.fromisoformat(values[name]))
+            except ValueError:
+                errors[name] = "a date as YYYY-MM-DD"
+    return f, values, errors
+
+
+def _query_string(f: AuditFilter) -> str:
+    shown = f.as_dict()
+    if "proposal_id" in shown:
+        shown["proposal"] = shown.pop("proposal_id")
+    return urlencode(shown)
+
+
+@pages.get("", name="compliance_search")
+def search(
+    request: Request, user: Viewer, session: SessionDep, page: Annotated[int, Query(ge=1, le=10_000)] = 1
+) -> object:
+    require(user, Action.AUDIT)
+    f, values, errors = page_filter(request.query_params)
+    proposals, total = audit_export.search_proposals(session, f, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    events, event_total = audit_export.search_events(session, f, EVENT_PAGE_SIZE)
+    shown = sorted({e.proposal_id for e in events if e.proposal_id is not None})
+    _log_read(session, user, "search", shown, filters=" ".join(f"{k}={v}" for k, v in f.as_dict().items()))
+    owners = {
+        u.id: u for u in session.exec(select(User).where(col(User.id).in_({p.owner_id for p in proposals})))
+    }
+    titles = {p.id: p.title for p in session.exec(select(Proposal).where(col(Proposal.id).in_(shown)))}
+    stages = sorted(set(session.exec(select(Proposal.stage).distinct())))
+    kinds = sorted(set(session.exec(select(AuditEntry.kind).distinct())))
+    return render(
+        request,
+        "compliance/search.html",
+        {
+            "page_title": "Compliance",
+            "values": values,
+            "errors": errors,
+            "filtered": bool(f.as_dict()),
+            "proposals": proposals,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "events": events,
+            "event_total": event_total,
+            "titles": titles,
+            "owners": owners,
+            "statuses": [s.value for s in Status],
+            "final_statuses": [s.value for s in FINAL_STATUSES],
+            "stages": stages,
+            "kinds": kinds,
+            "query": _query_string(f),
+            "query_matching": _query_string(AuditFilter(**{**f.__dict__, "scope": MATCHING})),
+            "event_filtered": f.has_event_conditions or bool(f.text),
+        },
+        user=user,
+    )
+
+
+@pages.get("/export.{fmt}", name="compliance_export")
+def page_export(request: Request, fmt: str, user: Viewer, session: SessionDep) -> object:
+    require(user, Action.AUDIT)
+    if fmt not in EXPORT_MEDIA:
+        raise InvalidDecision("exports come as .jsonl or .csv")
+    f, _, errors = page_filter(request.query_params)
+    if errors:
+        raise InvalidDecision(
+            "the filters could not be read: " + "; ".join(f"{k}: {v}" for k, v in errors.items())
+        )
+    return _export_response(request.app.state.engine, session, user, f, fmt, "export")
+
+
+def temporal_link(settings: Settings, proposal_id: int) -> str | None:
+    if not settings.temporal_ui_url:
+        return None
+    return (
+        f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
+        f"/workflows/{queries.workflow_id(proposal_id)}"
+    )
+
+
+@pages.get("/proposals/{proposal_id}", name="compliance_timeline")
+async def timeline(
+    request: Request,
+    proposal_id: ProposalId,
+    user: Viewer,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalClientDep,
+    tasks: Annotated[bool, Query()] = False,
+) -> object:
+    proposal = _auditable(session, user, proposal_id)
+    _log_read(session, user, "timeline", [proposal.id])
+    loaded = await history.load(temporal, proposal.id)
+    stored, decisions, trail = audit.stored_state(session, proposal.id)
+    disagreements = reconcile(proposal.id, stored, decisions, trail, loaded.facts)
+    entries = audit.chain(session, proposal.id)
+    return render(
+        request,
+        "compliance/timeline.html",
+        {
+            "page_title": f"Audit trail · {proposal.title}",
+            "proposal": proposal,
+            "owner": session.get(User, proposal.owner_id),
+            "entries": entries,
+            "broken": audit.check_chain(entries),
+            "head": _head(entries),
+            "facts": loaded.facts,
+            "rows": [r for r in loaded.rows if tasks or not r.task],
+            "hidden_tasks": 0 if tasks else sum(1 for r in loaded.rows if r.task),
+            "show_tasks": tasks,
+            "aligned": align(trail, loaded.facts) if loaded.facts.found else {},
+            "disagreements": [d for d in disagreements if d.kind != "history_unavailable"],
+            "errors": sum(1 for d in disagreements if d.severity == ERROR),
+            "concluded": Status(proposal.status) in FINAL_STATUSES,
+            "temporal_url": temporal_link(settings, proposal.id),
+            "workflow_id": queries.workflow_id(proposal.id),
+        },
+        user=user,
+    )
+
+
+@pages.get("/proposals/{proposal_id}/certificate", name="compliance_certificate")
+def certificate(request: Request, proposal_id: ProposalId, user: Viewer, session: SessionDep) -> object:
+    proposal = _auditable(session, user, proposal_id)
+    if Status(proposal.status) not in FINAL_STATUSES:
+        raise ProposalClosed(
+            f"proposal {proposal.id} is still {proposal.status.replace('_', ' ')}: "
+            "a certificate of completion is issued once it has concluded"
+        )
+    _log_read(session, user, "certificate", [proposal.id])
+    entries = audit.chain(session, proposal.id)
+    stored, decisions, trail = audit.stored_state(session, proposal.id)
+    checks = [
+        d for d in reconcile(proposal.id, stored, decisions, trail, None) if d.kind != "history_unavailable"
+    ]
+    versions = session.exec(
+        select(ProposalVersion)
+        .where(ProposalVersion.proposal_id == proposal.id)
+        .order_by(col(ProposalVersion.number))
+    ).all()
+    concluded = next((e for e in reversed(entries) if e.kind == "concluded"), None)
+    return render(
+        request,
+        "compliance/certificate.html",
+        {
+            "page_title": f"Certificate of completion · proposal {proposal.id}",
+            "proposal": proposal,
+            "owner": session.get(User, proposal.owner_id),
+            "versions": versions,
+            "decisions": [e for e in entries if e.kind == "decided"],
+            "acknowledgements": [e for e in entries if e.kind == "conditions_acknowledged"],
+            "withdrawn": next((e for e in entries if e.kind == "withdrawn"), None),
+            "concluded": concluded,
+            "entries": entries,
+            "broken": audit.check_chain(entries),
+            "checks": checks,
+            "head": _head(entries),
+            "issued_at": utcnow(),
+            "workflow_id": queries.workflow_id(proposal.id),
+        },
+        user=user,
+    )

