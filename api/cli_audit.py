@@ -80,8 +80,11 @@ def verify(
         ),
     ] = None,
 ) -> None:
-    """Check the hash chains: every proposal's and the access log's (or one
-    proposal's, or an export file's). Exits 1 naming the first broken entry."""
+    """Check the hash chains; exit 1 naming the first broken entry.
+
+    Every proposal's chain and the access log's, or one proposal's, or an
+    export file's on its own.
+    """
     if file is not None:
         if proposal is not None:
             raise typer.BadParameter(
@@ -178,8 +181,11 @@ def reconcile(
         ),
     ] = False,
 ) -> None:
-    """Compare each proposal's audit trail with its Temporal event history and
-    the database (decisions, status); report every disagreement. Exits 1 on any."""
+    """Compare each audit trail with its Temporal history and the database; exit 1 on any disagreement.
+
+    Decisions (by decision id = update id), every audit entry against the
+    events the workflow's steps recorded, and the proposal's status.
+    """
     settings = Settings()
     engine = _engine(settings)
     try:
@@ -263,8 +269,11 @@ def export(
     ] = WHOLE,
     access: Annotated[bool, typer.Option("--access", help="Include the access log.")] = False,
 ) -> None:
-    """Export audit entries with their chain hashes. Whole chains by default:
-    each proposal's trail verifies from GENESIS with `verify --file`."""
+    """Export audit entries with their chain hashes (JSON Lines or CSV).
+
+    Whole chains by default: each proposal's trail verifies from GENESIS
+    with `countersign audit verify --file`.
+    """
     if format not in ("jsonl", "csv"):
         raise typer.BadParameter("jsonl or csv", param_hint="--format")
     if scope not in (WHOLE, MATCHING):
