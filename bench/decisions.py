@@ -297,11 +297,12 @@ async def countersign(service: Service, tokens: dict[str, str], proposals: int, 
 
 
 class Profiler:
-    """py-spy recording the service's processes (collapsed stacks)."""
+    """py-spy recording the service's process (collapsed stacks). With `gil`,
+    only the thread holding the GIL is sampled: the process's Python CPU time."""
 
-    def __init__(self, py_spy: str, pid: int, output: Path) -> None:
-        self.command = [py_spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw",
-                        "--rate", "200", "--output", str(output)]
+    def __init__(self, py_spy: str, pid: int, output: Path, gil: bool) -> None:
+        self.command = [py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "100",
+                        "--nonblocking", "--output", str(output)] + (["--gil"] if gil else [])
         self.output = output
         self.process: subprocess.Popen | None = None
 
@@ -413,7 +414,7 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str | None
             py_spy = args.py_spy or shutil.which("py-spy")
             if not py_spy:
                 raise SystemExit("--profile needs py-spy: pip install py-spy (or pass --py-spy PATH)")
-            profiler = Profiler(py_spy, service.process.pid, Path(args.profile).resolve())
+            profiler = Profiler(py_spy, service.process.pid, Path(args.profile).resolve(), args.profile_gil)
         meter = CpuMeter(service.processes() | {"bench process (HTTP client)": os.getpid()})
         ours = await countersign(service, tokens, args.proposals, args.concurrency, args.warmup, args.sample,
                                  meter, profiler)
@@ -436,6 +437,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5, help="proposals decided before measuring, per side")
     parser.add_argument("--sample", type=int, default=20, help="histories per side read for the time breakdown")
     parser.add_argument("--profile", metavar="FILE", help="record (b)'s deciding phase with py-spy into FILE")
+    parser.add_argument("--profile-gil", action="store_true", help="sample only the thread holding the GIL")
     parser.add_argument("--profile-top", type=int, default=25)
     parser.add_argument("--py-spy", metavar="PATH")
     parser.add_argument("--keep", action="store_true", help="keep the data dir (its log) afterwards")
