@@ -12,6 +12,7 @@ import uuid
 from sqlmodel import Session, select
 from temporalio.client import Client
 
+from countersign import delegation
 from countersign.access import Action, require
 from countersign.errors import Conflict, InvalidDecision
 from countersign.models import Decision, DecisionIn, ProposalNumber, ProposalSubmit, User, utcnow
@@ -47,8 +48,9 @@ async def decide(session: Session, temporal: Client, user: User, proposal_id: in
         if (earlier.proposal_id, earlier.party) != (proposal_id, user.party):
             raise Conflict(f"decision id {decision_id} was used for another decision; send a new one")
         return  # the same decision, sent again: it counts once
+    on_behalf_of = delegation.acting_for(session, user, body.on_behalf_of).email if body.on_behalf_of else None
     request = DecisionRequest(user.party, body.decision.value, body.comment, body.version or proposal.version,
-                              user.email)
+                              user.email, on_behalf_of)
     await wf.decide(temporal, proposal_id, request, decision_id)
 
 

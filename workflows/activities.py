@@ -114,6 +114,7 @@ class ProposalActivities:
                 decision=request.decision,
                 comment=request.comment.strip() or None,
                 actor=request.actor,
+                on_behalf_of=request.on_behalf_of,
                 decided_at=record.at,
             )
         )

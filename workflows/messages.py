@@ -26,6 +26,7 @@ class DecisionRequest:
     comment: str
     version: int
     actor: str
+    on_behalf_of: str | None = None  # the delegating rep, when `actor` decides as their delegate
 
 
 @dataclass

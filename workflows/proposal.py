@@ -102,6 +102,10 @@ class ProposalWorkflow:
                 request.party, request.decision, request.comment, request.version, request.actor, workflow.now()
             )
         )
+        if request.on_behalf_of:  # a delegate decided: the event names the delegating rep too
+            for event in events:
+                if event.kind == "decided":
+                    event.detail = {**event.detail, "on_behalf_of": request.on_behalf_of}
         decision_id = workflow.current_update_info().id
         await self._record(events, decision=DecisionRecord(decision_id, request, stage))
         return self._result()

@@ -12,6 +12,7 @@ that need the proposal as it was.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ ROLES = ("owner", "other_lead", "touched_rep", "untouched_rep", "compliance", "a
 # Within a row, roles that should be refused go first, so that an allowed call
 # that changes the proposal (the owner withdrawing it) comes after them.
 RUN_ORDER = ("anonymous", "untouched_rep", "other_lead", "compliance", "admin", "touched_rep", "owner")
+IN_A_MONTH = (datetime.now(UTC) + timedelta(days=30)).isoformat()
 LOGIN = "login"  # a page's answer to someone not signed in: 303 to /login
 P = "{proposal_id}"
 
@@ -118,6 +120,13 @@ CASES = [
     Case("DELETE", "/api/v1/tokens/{token_id}", row(200, 404, 404, 404, 404, 404, 401)),
     Case("GET", "/api/v1/admin/tokens", row(403, 403, 403, 403, 403, 200, 401)),
     Case("DELETE", "/api/v1/admin/tokens/{token_id}", row(403, 403, 403, 403, 403, 200, 401)),
+    # -- delegations: `{delegation_id}` is the touched rep's, to a colleague of the same label
+    Case("GET", "/api/v1/delegations", row(200, 200, 200, 200, 200, 200, 401)),
+    Case("POST", "/api/v1/delegations", row(403, 403, 201, 422, 403, 403, 401),
+         json={"delegate": "colleague.sony@example.com", "ends_at": IN_A_MONTH}),
+    Case("POST", "/api/v1/delegations/{delegation_id}/reassign", row(403, 403, 403, 403, 403, 200, 401),
+         json={"delegate": "colleague.sony@example.com"}),
+    Case("DELETE", "/api/v1/delegations/{delegation_id}", row(404, 404, 200, 404, 404, 200, 401)),
     # The touched rep decides through the API; the same form posted next finds it decided (409).
     Case("POST", f"/api/v1/proposals/{P}/decisions", row(403, 404, 201, 404, 403, 403, 401),
          json={"decision": "approve", "comment": "fine"}),
@@ -176,6 +185,7 @@ def test_the_matrix_sees_a_new_route(app):
 @pytest.fixture
 def accounts(engine, users):
     other = factories.user(engine, "lead", email="other.lead@example.com")
+    factories.user(engine, "rep", "sony", email="colleague.sony@example.com")
     return {
         "owner": users["lead"], "other_lead": other, "touched_rep": users["sony"],
         "untouched_rep": users["merlin"], "compliance": users["compliance"], "admin": users["admin"],
@@ -212,7 +222,10 @@ async def test_every_role_gets_the_answer_of_the_matrix(app, accounts, browser, 
     proposal_id = submitted.json()["id"]
     sees_it = {"owner", "touched_rep", "compliance", "admin"}
     spare = await owner_api.post("/api/v1/tokens", json={"name": "spare"})
-    ids = {"proposal_id": proposal_id, "token_id": spare.json()["id"],
+    delegated = await open_client(token_for(accounts["touched_rep"].email)).post(
+        "/api/v1/delegations", json={"delegate": "colleague.sony@example.com", "ends_at": IN_A_MONTH})
+    assert delegated.status_code == 201, delegated.text
+    ids = {"proposal_id": proposal_id, "token_id": spare.json()["id"], "delegation_id": delegated.json()["id"],
            "token": LinkSigner(app.state.settings.session_secret).token(proposal_id, "sony")}
 
     browsers = {who: await browser(user.email) for who, user in accounts.items()}
