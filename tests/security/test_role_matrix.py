@@ -114,6 +114,12 @@ CASES = [
     Case("POST", f"/api/v1/proposals/{P}/resubmit", OWNER_ONLY_API,
          json=factories.submission(parties=["sony", "warner"])),
     Case("POST", f"/api/v1/proposals/{P}/acknowledge", OWNER_ONLY_API),
+    # -- compliance (audit trail, exports, timeline): compliance and admins only
+    Case("GET", f"/api/v1/proposals/{P}/audit", row(403, 404, 403, 404, 200, 200, 401)),
+    Case("GET", "/api/v1/audit/export", row(403, 403, 403, 403, 200, 200, 401)),
+    Case("GET", "/compliance", row(403, 403, 403, 403, 200, 200, LOGIN)),
+    Case("GET", "/compliance/export.{fmt}", row(403, 403, 403, 403, 200, 200, LOGIN), url="/compliance/export.csv"),
+    Case("GET", f"/compliance/proposals/{P}", row(403, 404, 403, 404, 200, 200, LOGIN)),
     # -- API tokens: everyone manages their own; `{token_id}` is a spare token of the owner's
     Case("GET", "/api/v1/tokens", row(200, 200, 200, 200, 200, 200, 401)),
     Case("POST", "/api/v1/tokens", row(201, 201, 201, 201, 201, 201, 401), json={"name": "matrix"}),
@@ -136,6 +142,8 @@ CASES = [
     Case("POST", f"/api/v1/proposals/{P}/withdraw", row(200, 404, 403, 404, 403, 403, 401),
          json={"reason": "no longer needed"}),
     Case("POST", f"/proposals/{P}/withdraw", OWNER_ONLY_PAGE, form={"reason": "again"}),
+    # A certificate of completion, once the proposal has concluded (withdrawn, above)
+    Case("GET", f"/compliance/proposals/{P}/certificate", row(403, 404, 403, 404, 200, 200, LOGIN)),
     # Last: signing out ends every session.
     Case("POST", "/logout", everyone(LOGIN), form={}),
 ]
