@@ -116,6 +116,10 @@ def seed(engine, count: int, rng: random.Random) -> dict[str, int]:
                                  submitted_by="lead@example.com", submitted_at=created))
         audit.append(dict(proposal_id=pid, seq=1, kind="submitted", at=created, actor="lead@example.com",
                           party=None, detail={}, prev_hash="0" * 64, hash=f"{pid:064x}"))
+        for s in range(stage_index + 1):  # each stage opened (the charts' time to decision starts there)
+            audit.append(dict(proposal_id=pid, seq=2 + s, kind="routed", at=created + timedelta(days=14 * s),
+                              actor=None, party=None, detail={"stage": STAGES[s]}, prev_hash="0" * 64,
+                              hash=f"{pid:060x}{s:04x}"))
         next_due = min((r["due_at"] for r in reviews[-len(parties):] if r["state"] == "pending"), default=None)
         proposals.append(dict(id=pid, owner_id=owner, title=title, capability="remix", parties=parties,
                               status=status, version=version, stage=STAGES[stage_index], pending=pending,
@@ -198,6 +202,7 @@ def main() -> None:
             "proposal page (lead)": ("lead@example.com", f"/proposals/{sample}"),
             "proposal page (compliance)": ("compliance@example.com", f"/proposals/{sample}"),
             "decision form (rep)": ("rep.sony@example.com", f"/proposals/{sample}/decide"),
+            "compliance charts": ("compliance@example.com", "/compliance/charts"),
             "live dashboard fragment (lead)": ("lead@example.com", "/live/dashboard"),
             "live inbox fragment (rep)": ("rep.sony@example.com", "/live/inbox"),
             "live proposal fragment (rep)": ("rep.sony@example.com", f"/proposals/{sample}/live"),
