@@ -46,6 +46,16 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def duration(days: float) -> str:
+    """'3.5 days', '5 hours', '12 minutes': a span in the unit that reads best."""
+    if days >= 1:
+        return f"{days:.1f} days"
+    if days * 24 >= 1:
+        return f"{days * 24:.1f} hours"
+    minutes = round(max(days * 1440, 0))
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
 def _days_between(dialect: str, later, earlier):
     """`later - earlier` in days, computed by the database (25,000 rows need not cross into Python as dates)."""
     if dialect == "sqlite":
@@ -81,7 +91,7 @@ def decision_figures(session: Session, since: datetime, parties: list[str]) -> t
             days[party].append(float(value))
     medians = {p: statistics.median(v) if v else 0.0 for p, v in days.items()}
     top = max(medians.values(), default=0) or 1
-    speed = [Bar(p, medians[p], f"{medians[p]:.1f} days" if days[p] else "no decisions",
+    speed = [Bar(p, medians[p], duration(medians[p]) if days[p] else "no decisions",
                  medians[p] / top * 100, f"{len(days[p])} decisions") for p in parties]
     punctual = []
     for p in parties:
