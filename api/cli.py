@@ -34,6 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
+from api.cli_audit import audit_app
 from countersign.accounts import AccountError, create_token, create_user, revoke_token, tokens_of
 from countersign.db import make_engine, migrate as migrate_database, transaction
 from countersign.errors import NotFound, PolicyError
@@ -68,6 +69,7 @@ users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:
