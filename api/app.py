@@ -19,7 +19,7 @@ from temporalio.client import Client
 from api import errors
 from api.allow_header import AllowHeader
 from api.deps import LoginRequired
-from api.routes import auth, charts, delegations, links, pages, proposal_pages, proposals, tokens
+from api.routes import audit, auth, charts, delegation_pages, delegations, links, pages, proposal_pages, proposals, tokens
 from api.templating import build_templates
 from countersign.db import make_engine
 from countersign.policy import load_policy
@@ -115,10 +115,13 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(tokens.router, prefix="/api/v1")
     app.include_router(tokens.admin_router, prefix="/api/v1")
     app.include_router(delegations.router, prefix="/api/v1")
+    app.include_router(audit.router, prefix="/api/v1")
+    app.include_router(audit.pages)
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(proposal_pages.router)
     app.include_router(charts.router)
     app.include_router(links.router)
+    app.include_router(delegation_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

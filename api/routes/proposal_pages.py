@@ -25,7 +25,7 @@ from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import status_for
 from api.routes.pages import PageRoute, Viewer, error_page, live, sentence
 from api.templating import DECISION_LABELS, flash, render
-from countersign import queries
+from countersign import delegation, queries
 from countersign.access import Action, can, require
 from countersign.errors import DomainError
 from countersign.models import (
@@ -318,6 +318,7 @@ def _decide_form(request: Request, session: Session, user: User, proposal: Propo
         "form_error": form_error,
         "closed": closed,
         "decision_id": str(uuid.uuid4()),  # fresh per rendering: one form sent twice counts once
+        "delegators": delegation.active_delegators(session, user),  # whom the rep may decide for
     }, status_code=status_code)
 
 
@@ -351,14 +352,15 @@ async def decide(request: Request, proposal_id: int, user: Viewer, _: CsrfProtec
                  decision: Annotated[str, Form(max_length=40)] = "",
                  comment: Annotated[str, Form(max_length=5000)] = "",
                  version: Annotated[str, Form(max_length=20)] = "",
-                 decision_id: Annotated[str, Form(max_length=100)] = "") -> object:
+                 decision_id: Annotated[str, Form(max_length=100)] = "",
+                 on_behalf_of: Annotated[str, Form(max_length=254)] = "") -> object:
     proposal = queries.get_visible(session, user, proposal_id)
     require(user, Action.DECIDE, proposal)
-    values = {"decision": decision, "comment": comment, "version": version}
+    values = {"decision": decision, "comment": comment, "version": version, "on_behalf_of": on_behalf_of}
     try:
         body = DecisionIn.model_validate({
             "decision": decision or None, "comment": comment, "decision_id": decision_id or None,
-            "version": version or None,
+            "version": version or None, "on_behalf_of": on_behalf_of or None,
         })
     except ValidationError as error:
         errors = {}

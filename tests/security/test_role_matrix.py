@@ -133,6 +133,13 @@ CASES = [
     Case("POST", "/api/v1/delegations/{delegation_id}/reassign", row(403, 403, 403, 403, 403, 200, 401),
          json={"delegate": "colleague.sony@example.com"}),
     Case("DELETE", "/api/v1/delegations/{delegation_id}", row(404, 404, 200, 404, 404, 200, 401)),
+    Case("GET", "/delegations", row(200, 200, 200, 200, 200, 200, LOGIN)),
+    Case("POST", "/delegations", row(403, 403, 303, 422, 403, 403, LOGIN),
+         form={"delegate": "colleague.sony@example.com", "ends_on": IN_A_MONTH[:10]}),
+    Case("POST", "/delegations/{delegation_id}/reassign", row(403, 403, 403, 403, 403, 303, LOGIN),
+         url="/delegations/{page_delegation_id}/reassign", form={"delegate": "colleague.sony@example.com"}),
+    Case("POST", "/delegations/{delegation_id}/end", row(404, 404, 303, 404, 404, 303, LOGIN), form={},
+         url="/delegations/{page_delegation_id}/end"),
     # The touched rep decides through the API; the same form posted next finds it decided (409).
     Case("POST", f"/api/v1/proposals/{P}/decisions", row(403, 404, 201, 404, 403, 403, 401),
          json={"decision": "approve", "comment": "fine"}),
@@ -230,10 +237,12 @@ async def test_every_role_gets_the_answer_of_the_matrix(app, accounts, browser, 
     proposal_id = submitted.json()["id"]
     sees_it = {"owner", "touched_rep", "compliance", "admin"}
     spare = await owner_api.post("/api/v1/tokens", json={"name": "spare"})
-    delegated = await open_client(token_for(accounts["touched_rep"].email)).post(
-        "/api/v1/delegations", json={"delegate": "colleague.sony@example.com", "ends_at": IN_A_MONTH})
-    assert delegated.status_code == 201, delegated.text
+    touched_api = open_client(token_for(accounts["touched_rep"].email))
+    delegated, for_pages = [await touched_api.post("/api/v1/delegations", json={
+        "delegate": "colleague.sony@example.com", "ends_at": IN_A_MONTH}) for _ in range(2)]
+    assert delegated.status_code == for_pages.status_code == 201, delegated.text
     ids = {"proposal_id": proposal_id, "token_id": spare.json()["id"], "delegation_id": delegated.json()["id"],
+           "page_delegation_id": for_pages.json()["id"],
            "token": LinkSigner(app.state.settings.session_secret).token(proposal_id, "sony")}
 
     browsers = {who: await browser(user.email) for who, user in accounts.items()}
