@@ -55,18 +55,7 @@ def test_upgrade_from_empty_to_head(empty_engine):
     assert current_revision(empty_engine) == script(empty_engine).get_current_head()
 
 
-def known_enum_leak(request, engine) -> None:
-    """0001's downgrade drops the `decision` table but not PostgreSQL's `verdict`
-    enum type, so a second upgrade fails with "type verdict already exists".
-    The fix is one line in 0001's downgrade, after `op.drop_table('decision')`:
-    `sa.Enum(name="verdict").drop(op.get_bind(), checkfirst=True)`; then this
-    marker turns into an XPASS failure and goes."""
-    if engine.dialect.name == "postgresql":
-        request.applymarker(pytest.mark.xfail(reason="0001 downgrade leaves the verdict enum type", strict=True))
-
-
-def test_downgrade_to_base_leaves_nothing(request, empty_engine):
-    known_enum_leak(request, empty_engine)
+def test_downgrade_to_base_leaves_nothing(empty_engine):
     migrate(empty_engine)
     downgrade(empty_engine)
     assert tables(empty_engine) == set()
@@ -74,8 +63,7 @@ def test_downgrade_to_base_leaves_nothing(request, empty_engine):
     assert current_revision(empty_engine) is None
 
 
-def test_every_revision_steps_up_and_down(request, empty_engine):
-    known_enum_leak(request, empty_engine)
+def test_every_revision_steps_up_and_down(empty_engine):
     revisions = revisions_in_order(empty_engine)
     for revision in revisions:
         migrate(empty_engine, revision)

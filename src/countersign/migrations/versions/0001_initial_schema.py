@@ -191,6 +191,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_decision_proposal_id'))
 
     op.drop_table('decision')
+    sa.Enum(name='verdict').drop(op.get_bind(), checkfirst=True)  # PostgreSQL keeps enum types
     with op.batch_alter_table('condition', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_condition_proposal_id'))
 
