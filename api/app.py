@@ -19,7 +19,19 @@ from temporalio.client import Client
 from api import errors
 from api.allow_header import AllowHeader
 from api.deps import LoginRequired
-from api.routes import audit, auth, charts, delegation_pages, delegations, links, pages, proposal_pages, proposals, tokens
+from api.routes import (
+    audit,
+    auth,
+    charts,
+    delegation_pages,
+    delegations,
+    links,
+    outbox_pages,
+    pages,
+    proposal_pages,
+    proposals,
+    tokens,
+)
 from api.templating import build_templates
 from countersign.db import make_engine
 from countersign.policy import load_policy
@@ -121,6 +133,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(pages.router)
     app.include_router(proposal_pages.router)
     app.include_router(charts.router)
+    app.include_router(outbox_pages.router)
     app.include_router(links.router)
     app.include_router(delegation_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

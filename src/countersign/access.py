@@ -24,6 +24,7 @@ class Action(StrEnum):
     AUDIT = "audit"
     INBOX = "inbox"
     MANAGE_ACCOUNTS = "manage_accounts"
+    READ_OUTBOX = "read_outbox"
 
 
 def visible(user: User, proposal: Proposal) -> bool:
@@ -43,7 +44,7 @@ def can(user: User, action: Action, proposal: Proposal | None = None) -> bool:
         return role == Role.LEAD
     if action == Action.INBOX:
         return role == Role.REP
-    if action == Action.MANAGE_ACCOUNTS:
+    if action in (Action.MANAGE_ACCOUNTS, Action.READ_OUTBOX):
         return role == Role.ADMIN
     if proposal is None or not visible(user, proposal):
         return False
@@ -73,6 +74,7 @@ _ROLES_FOR = {
     Action.SUBMIT: {Role.LEAD},
     Action.INBOX: {Role.REP},
     Action.MANAGE_ACCOUNTS: {Role.ADMIN},
+    Action.READ_OUTBOX: {Role.ADMIN},
 }
 
 

@@ -91,6 +91,7 @@ CASES = [
     Case("GET", "/inbox", row(403, 403, 200, 200, 403, 403, LOGIN)),
     Case("GET", "/live/inbox", row(403, 403, 200, 200, 403, 403, LOGIN)),
     Case("GET", "/compliance/charts", row(403, 403, 403, 403, 200, 200, LOGIN)),
+    Case("GET", "/admin/outbox", row(403, 403, 403, 403, 403, 200, LOGIN)),
     Case("GET", "/proposals/new", row(200, 200, 403, 403, 403, 403, LOGIN)),
     # An empty form: a lead gets past the role check to the form's own errors.
     Case("POST", "/proposals/new", row(422, 422, 403, 403, 403, 403, LOGIN), form={}),

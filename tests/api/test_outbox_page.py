@@ -1,0 +1,25 @@
+"""Admins read the mail outbox on a page; with no SMTP server configured the
+mail stays there, unsent."""
+
+from __future__ import annotations
+
+from tests.api.test_pages import browser, submit  # noqa: F401  (fixtures and helpers)
+
+
+async def test_admin_reads_the_outbox(api, browser):  # noqa: F811
+    proposal = await submit(api, parties=["sony"], title="Stem separation for remixes")
+    admin = await browser("admin")
+    page = await admin.client.get("/admin/outbox")
+    assert page.status_code == 200
+    assert "No SMTP server is configured" in page.text
+    assert "rep.sony@example.com" in page.text  # the routed mail to Sony's rep
+    assert "Decision needed: Stem separation for remixes" in page.text
+    assert f"/proposals/{proposal['id']}" in page.text
+    waiting = await admin.client.get("/admin/outbox", params={"state": "sent"})
+    assert "No mail in this view" in waiting.text
+
+
+async def test_only_admins_read_the_outbox(browser):  # noqa: F811
+    for who in ("lead", "sony", "compliance"):
+        page = await (await browser(who)).client.get("/admin/outbox")
+        assert page.status_code == 403
