@@ -12,6 +12,20 @@
     return active && active !== document.body && region.contains(active);
   }
 
+  function text(node) {
+    return (node.textContent || "").replace(/\s+/g, " ").trim();
+  }
+
+  function announce(region) {
+    // One short polite message for screen readers, not the whole region read out again.
+    var note = document.getElementById("live-note");
+    if (!note) return;
+    note.textContent = "";
+    setTimeout(function () {
+      note.textContent = region.getAttribute("data-live-label") || "This page was updated.";
+    }, 50);
+  }
+
   function refresh(region) {
     if (document.hidden || busy(region)) return;
     fetch(region.getAttribute("data-live"), {
@@ -30,12 +44,12 @@
       return response.text();
     }).then(function (html) {
       if (html === null || html === undefined || busy(region)) return;
-      if (region.getAttribute("data-live-last") === html) return;
-      region.setAttribute("data-live-last", html);
       var template = document.createElement("template");
       template.innerHTML = html;
+      if (text(template.content) === text(region)) return;  // nothing a reader would see has changed
       region.replaceChildren(template.content);
       region.setAttribute("data-live-updated", new Date().toISOString());
+      announce(region);
     }).catch(function () { /* offline for a moment: try again next time */ });
   }
 
