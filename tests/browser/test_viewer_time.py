@@ -1,0 +1,41 @@
+"""Deadlines show in the label's time and, in the browser, in the viewer's own
+time zone too (a lead in Tokyo reading Believe's Paris deadline)."""
+
+from __future__ import annotations
+
+import re
+
+from countersign.accounts import create_token
+from countersign.db import transaction
+from tests import factories
+from tests.browser.conftest import DESKTOP, shoot
+
+
+def test_due_dates_in_the_viewers_time_zone(chromium, live_server):
+    import httpx
+
+    with transaction(live_server.engine) as session:
+        token = create_token(session, "lead@example.com")
+    response = httpx.post(f"{live_server.url}/api/v1/proposals", json=factories.submission(parties=["believe"]),
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert response.status_code == 201, response.text
+    proposal_id = response.json()["id"]
+
+    def journey(browser):
+        context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, timezone_id="Asia/Tokyo")
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("E-mail address").fill("lead@example.com")
+        page.get_by_label("Password").fill(factories.PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(re.compile(r".*/(\?.*)?$"))
+        page.goto(f"/proposals/{proposal_id}")
+        due = page.locator("time[data-zone='Europe/Paris']").first
+        assert re.search(r"C?ES?T|GMT\+1|GMT\+2", due.inner_text())  # the label's own time
+        note = page.locator(".viewer-time").first
+        note.wait_for()
+        assert "your time" in note.inner_text() and "GMT+9" in note.inner_text()
+        shoot(page, "proposal-viewer-time-tokyo")
+        context.close()
+
+    chromium(journey)
