@@ -179,8 +179,11 @@ class WebServer(uvicorn.Server):
         yield
 
 
-def web_server(app_, host: str, port: int) -> WebServer:
-    return WebServer(uvicorn.Config(app_, host=host, port=port, log_level="info",
+def web_server(app_, host: str, port: int, trusted_proxies: str = "127.0.0.1") -> WebServer:
+    # X-Forwarded-For is believed only from the proxies named, so that sign-in
+    # throttling per address sees the client's address, not the proxy's.
+    return WebServer(uvicorn.Config(app_, host=host, port=port, log_level="info", proxy_headers=True,
+                                    forwarded_allow_ips=trusted_proxies,
                                     timeout_graceful_shutdown=SHUTDOWN_GRACE))
 
 
@@ -349,7 +352,7 @@ async def _up(settings: Settings, policy: Policy, engine: Engine, listener: sock
             settings.temporal_ui_url = settings.temporal_ui_url or server.ui_url
         client = await connect_temporal(address, settings.temporal_namespace)
         web = web_server(create_app(settings, temporal=client, engine=engine), listener.getsockname()[0],
-                         listener.getsockname()[1])
+                         listener.getsockname()[1], settings.trusted_proxies)
         worker = build_worker(client, engine, settings, policy)
 
         def ready() -> None:
@@ -466,7 +469,8 @@ def web(host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT) -> Non
         stop = StopSignals()
         stop.install()
         app_ = create_app(settings, engine=engine)  # connects to Temporal in its lifespan
-        return await serve(stop, web=web_server(app_, host, listener.getsockname()[1]), listener=listener)
+        return await serve(stop, web=web_server(app_, host, listener.getsockname()[1], settings.trusted_proxies),
+                           listener=listener)
 
     try:
         code = asyncio.run(run())

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     mail_from: str = "countersign@localhost"
     base_url: str = "http://127.0.0.1:8000"  # for links in e-mail
     task_queue: str = "countersign"
+    trusted_proxies: str = "127.0.0.1"  # comma-separated addresses whose X-Forwarded-For is believed; "*" for all
     temporal_address: str | None = Field(
         None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "COUNTERSIGN_TEMPORAL_ADDRESS")
     )
