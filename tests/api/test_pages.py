@@ -12,20 +12,12 @@ from sqlmodel import Session, select
 
 from countersign.models import Decision
 from tests import factories
-
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
+from tests.web_client import Browser, csrf_of
 
 def hidden(page: str, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]*)"', page)
     assert match, f"no hidden field {name} in the page"
     return html.unescape(match.group(1))
-
-
-def csrf_of(page: str) -> str:
-    match = CSRF_RE.search(page)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
 
 
 def form_body(**overrides) -> dict:
@@ -37,31 +29,6 @@ def form_body(**overrides) -> dict:
     fields.update({f"checklist.{key}": value for key, value in body["checklist"].items()})
     fields.update(overrides)
     return fields
-
-
-class Browser:
-    """A signed-in (or anonymous) client that posts forms the way the pages render them."""
-
-    def __init__(self, client: httpx.AsyncClient):
-        self.client = client
-
-    async def get(self, url: str, **kwargs) -> httpx.Response:
-        return await self.client.get(url, **kwargs)
-
-    async def token(self) -> str:
-        return csrf_of((await self.client.get("/login")).text)
-
-    async def post(self, url: str, data: dict | None = None, token: str | None = None) -> httpx.Response:
-        data = dict(data or {})
-        data.setdefault("csrf_token", token or await self.token())
-        return await self.client.post(url, data=data)
-
-    async def login(self, email: str, password: str = factories.PASSWORD, next: str | None = None) -> httpx.Response:
-        page = await self.client.get("/login", params={"next": next} if next else None)
-        data = {"email": email, "password": password, "csrf_token": csrf_of(page.text)}
-        if next is not None:
-            data["next"] = next
-        return await self.client.post("/login", data=data)
 
 
 @pytest_asyncio.fixture

@@ -4,47 +4,13 @@ token) sign in."""
 
 from __future__ import annotations
 
-import html
-import re
-
 import httpx
 import pytest
 import pytest_asyncio
 
 from countersign.accounts import create_token
 from countersign.db import transaction
-from tests import factories
-
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_of(page: str) -> str:
-    match = CSRF_RE.search(page)
-    assert match, "no CSRF token in the page"
-    return html.unescape(match.group(1))
-
-
-class Browser:
-    """A client that signs in through the login form and posts forms with their CSRF token."""
-
-    def __init__(self, client: httpx.AsyncClient):
-        self.client = client
-
-    async def get(self, url: str, **kwargs) -> httpx.Response:
-        return await self.client.get(url, **kwargs)
-
-    async def token(self) -> str:
-        return csrf_of((await self.client.get("/login")).text)
-
-    async def post(self, url: str, data: dict | None = None, token: str | None = None) -> httpx.Response:
-        data = dict(data or {})
-        data.setdefault("csrf_token", token or await self.token())
-        return await self.client.post(url, data=data)
-
-    async def login(self, email: str, password: str = factories.PASSWORD) -> httpx.Response:
-        page = await self.client.get("/login")
-        return await self.client.post("/login", data={"email": email, "password": password,
-                                                      "csrf_token": csrf_of(page.text)})
+from tests.web_client import Browser
 
 
 @pytest_asyncio.fixture

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from countersign.models import Decision, Delegation, utcnow
 from tests import factories
-from tests.security.conftest import csrf_of
+from tests.web_client import csrf_of
 
 
 async def test_delegate_with_the_form_and_decide_on_behalf(browser, open_client, token_for, users, engine):

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from countersign.links import LINK_LIFETIME, LinkExpired, LinkSigner
 from countersign.models import Decision, OutboxMail
 from tests import factories
-from tests.security.conftest import csrf_of
+from tests.web_client import csrf_of
 from workflows.worker import build_worker
 
 

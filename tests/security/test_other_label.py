@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from countersign.links import LINK_LIFETIME, LinkSigner
 from countersign.models import Decision
 from tests import factories
-from tests.security.conftest import csrf_of
+from tests.web_client import csrf_of
 
 
 async def test_a_rep_cannot_reach_another_labels_proposal(open_client, token_for, users, browser, engine, settings,

@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route
 
 from countersign.links import LinkSigner
 from tests import factories
-from tests.security.conftest import Browser
+from tests.web_client import Browser
 
 ROLES = ("owner", "other_lead", "touched_rep", "untouched_rep", "compliance", "admin", "anonymous")
 # Within a row, roles that should be refused go first, so that an allowed call

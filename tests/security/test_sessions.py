@@ -12,7 +12,7 @@ from api.app import SESSION_MAX_AGE, create_app
 from countersign import audit, throttle
 from countersign.models import AuditEntry, LoginFailure
 from tests import factories
-from tests.security.conftest import Browser, csrf_of
+from tests.web_client import Browser, csrf_of
 
 
 def access_log(engine) -> list[AuditEntry]:
