@@ -99,13 +99,10 @@ class ProposalWorkflow:
         stage = self._review.stage.name
         events = self._apply(
             lambda: self._review.decide(
-                request.party, request.decision, request.comment, request.version, request.actor, workflow.now()
+                request.party, request.decision, request.comment, request.version, request.actor,
+                workflow.now(), request.on_behalf_of,
             )
         )
-        if request.on_behalf_of:  # a delegate decided: the event names the delegating rep too
-            for event in events:
-                if event.kind == "decided":
-                    event.detail = {**event.detail, "on_behalf_of": request.on_behalf_of}
         decision_id = workflow.current_update_info().id
         await self._record(events, decision=DecisionRecord(decision_id, request, stage))
         return self._result()

@@ -256,18 +256,21 @@ class Review:
     # -- changes -----------------------------------------------------------
 
     def decide(
-        self, party: str, verdict: str, comment: str, version: int, actor: str, now: datetime
+        self, party: str, verdict: str, comment: str, version: int, actor: str, now: datetime,
+        on_behalf_of: str | None = None,
     ) -> list[Event]:
+        """`on_behalf_of`: the rep who delegated to `actor`, recorded with the decision."""
         self.check_decision(party, verdict, comment, version)
         verdict = Verdict(verdict)
         slot = self.stage.slots[party]
         slot.state = _VERDICT_STATE[verdict]
         slot.decided_by, slot.decided_at, slot.version = actor, now, version
         slot.comment = (comment or "").strip() or None
-        events = [
-            Event("decided", now, party, actor, {"decision": verdict.value, "version": str(version),
-                                                 "stage": self.stage.name, "comment": slot.comment or ""})
-        ]
+        detail = {"decision": verdict.value, "version": str(version), "stage": self.stage.name,
+                  "comment": slot.comment or ""}
+        if on_behalf_of:
+            detail["on_behalf_of"] = on_behalf_of
+        events = [Event("decided", now, party, actor, detail)]
         if verdict == Verdict.APPROVE_WITH_CONDITIONS:
             self.conditions.append(Condition(party, slot.comment or "", version))
         elif verdict == Verdict.REJECT:
