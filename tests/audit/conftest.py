@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import uuid
 
 import httpx
@@ -18,46 +17,25 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from api.cli_audit import audit_app
-from api.routes import audit as audit_routes
 from tests import factories
 from tests.conftest import BIN
+from tests.web_client import Browser
 from workflows import search_attributes as sa
 
 
 @pytest_asyncio.fixture
-async def compliance_app(app):
-    """The app, with the audit routes included unless create_app already does."""
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/api/v1/proposals/{proposal_id}/audit" not in paths:
-        app.include_router(audit_routes.router, prefix="/api/v1")
-    if "/compliance" not in paths:
-        app.include_router(audit_routes.pages)
-    return app
-
-
-def _csrf(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, "no CSRF token on the login page"
-    return found.group(1)
-
-
-@pytest_asyncio.fixture
-async def browser(compliance_app, users):
+async def browser(app, users):
     """`await browser(role)`: an HTTP client signed in through the login form
     (`await browser(None)`: an anonymous one)."""
     clients = []
 
     async def client_for(who: str | None) -> httpx.AsyncClient:
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=compliance_app), base_url="http://testserver"
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
         )
         clients.append(client)
         if who is not None:
-            token = _csrf((await client.get("/login")).text)
-            response = await client.post(
-                "/login",
-                data={"email": users[who].email, "password": factories.PASSWORD, "csrf_token": token},
-            )
+            response = await Browser(client).login(users[who].email)
             assert response.status_code == 303, response.text
         return client
 

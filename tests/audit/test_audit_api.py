@@ -17,7 +17,7 @@ def access_log(engine) -> list:
         return audit.chain(session, None)
 
 
-async def test_compliance_reads_the_whole_trail_with_its_hashes(api, compliance_app, engine):
+async def test_compliance_reads_the_whole_trail_with_its_hashes(api, engine):
     proposal = await submit(api, parties=["sony", "warner"])
     await decide(api, "sony", proposal["id"], comment="Cleared by rights team", decision_id="sony-1")
     response = await api("compliance").get(f"/api/v1/proposals/{proposal['id']}/audit")
@@ -40,7 +40,7 @@ async def test_compliance_reads_the_whole_trail_with_its_hashes(api, compliance_
         prev = entry["hash"]
 
 
-async def test_each_read_is_logged_on_the_access_chain_not_the_proposals(api, compliance_app, engine, users):
+async def test_each_read_is_logged_on_the_access_chain_not_the_proposals(api, engine, users):
     proposal = await submit(api, parties=["sony"])
     before = (await api("compliance").get(f"/api/v1/proposals/{proposal['id']}/audit")).json()
     again = (await api("admin").get(f"/api/v1/proposals/{proposal['id']}/audit")).json()
@@ -53,7 +53,7 @@ async def test_each_read_is_logged_on_the_access_chain_not_the_proposals(api, co
     assert audit.check_chain(access_log(engine)) is None
 
 
-async def test_only_compliance_and_admins_read_trails(api, compliance_app, engine):
+async def test_only_compliance_and_admins_read_trails(api, engine):
     proposal = await submit(api, parties=["sony"])
     url = f"/api/v1/proposals/{proposal['id']}/audit"
     assert (await api("lead").get(url)).status_code == 403  # the owner sees the proposal, not its audit trail
@@ -65,7 +65,7 @@ async def test_only_compliance_and_admins_read_trails(api, compliance_app, engin
     assert [e for e in access_log(engine) if e.kind == audit.AUDIT_READ] == []  # refused reads read nothing
 
 
-async def test_a_broken_chain_shows_in_the_trail(api, compliance_app, engine):
+async def test_a_broken_chain_shows_in_the_trail(api, engine):
     proposal = await submit(api, parties=["sony"])
     set_detail(engine, proposal["id"], 1, {"version": "2"})
     trail = (await api("compliance").get(f"/api/v1/proposals/{proposal['id']}/audit")).json()
@@ -73,7 +73,7 @@ async def test_a_broken_chain_shows_in_the_trail(api, compliance_app, engine):
     assert trail["broken"]["seq"] == 1 and "edited" in trail["broken"]["problem"]
 
 
-async def test_api_export_streams_verifiable_json_lines_and_csv(api, compliance_app, engine):
+async def test_api_export_streams_verifiable_json_lines_and_csv(api, engine):
     sony = await submit(api, parties=["sony"])
     warner = await submit(api, parties=["warner"], title="Voice feature")
     await decide(api, "warner", warner["id"], decision="reject", comment="No voice models")
@@ -99,7 +99,7 @@ async def test_api_export_streams_verifiable_json_lines_and_csv(api, compliance_
     ]
 
 
-async def test_api_export_refuses_other_roles_and_bad_filters(api, compliance_app):
+async def test_api_export_refuses_other_roles_and_bad_filters(api, app):
     assert (await api("lead").get("/api/v1/audit/export")).status_code == 403
     assert (await api("sony").get("/api/v1/audit/export")).status_code == 403
     assert (await api("compliance").get("/api/v1/audit/export", params={"party": "emi"})).status_code == 422
