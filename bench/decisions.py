@@ -55,24 +55,11 @@ from bench import profile_summary
 from bench.common import BIN, ONE_STAGE_POLICY, ROOT, CpuMeter, children, free_port, fresh_postgres, percentile
 from bench.raw_workflow import PARTIES, RawDecision, RawFivePartyApproval, RawInput
 from countersign.queries import workflow_id as proposal_workflow_id
+from tests import factories
 
 LEAD = "bench.lead@example.com"
 PASSWORD = "bench password, not secret"
-SUBMISSION = {
-    "title": "AI remix studio",
-    "summary": "Fans remix licensed stems inside the app.",
-    "capability": "remix",
-    "parties": list(PARTIES),
-    "data_sources": "Licensed stems supplied by each label; no user uploads.",
-    "launch_scope": "pilot",
-    "checklist": {
-        "agreements": "Covered by the 2026 stem licence.",
-        "artist_choice": "Artists opt in per release.",
-        "compensation": "Pro-rata share of remix revenue.",
-        "attribution": "Original artists credited; output labelled AI-assisted.",
-        "safeguards": "No voice models; watermarking of every export.",
-    },
-}
+SUBMISSION = factories.submission(parties=list(PARTIES))  # the same proposal the tests submit
 
 
 @dataclass
