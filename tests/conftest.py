@@ -27,6 +27,7 @@ from countersign.models import Proposal, ProposalNumber, utcnow
 from countersign.settings import Settings
 from tests import factories
 from tests.live_server import LiveServer
+from tests.web_client import Browser
 from workflows.worker import build_worker
 from workflows import search_attributes as sa
 
@@ -190,6 +191,26 @@ async def api(app, engine, users):
         return client
 
     yield client_for
+    for client in clients:
+        await client.aclose()
+
+
+@pytest_asyncio.fixture
+async def browser(app, users):
+    """`await browser(role)` is a `Browser` signed in through the login form; `await browser()`
+    (or `browser(None)`) an anonymous one. Its `client` is the plain HTTP client underneath."""
+    clients = []
+
+    async def open_browser(who: str | None = None) -> Browser:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        clients.append(client)
+        b = Browser(client)
+        if who is not None:
+            response = await b.login(users[who].email)
+            assert response.status_code == 303, response.text
+        return b
+
+    yield open_browser
     for client in clients:
         await client.aclose()
 

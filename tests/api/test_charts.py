@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.test_pages import browser, submit  # noqa: F401  (fixture)
+from tests.api.test_pages import submit
 
 
 async def test_compliance_charts_show_each_label_and_status(api, browser):

@@ -3,10 +3,10 @@ mail stays there, unsent."""
 
 from __future__ import annotations
 
-from tests.api.test_pages import browser, submit  # noqa: F401  (fixtures and helpers)
+from tests.api.test_pages import submit
 
 
-async def test_admin_reads_the_outbox(api, browser):  # noqa: F811
+async def test_admin_reads_the_outbox(api, browser):
     proposal = await submit(api, parties=["sony"], title="Stem separation for remixes")
     admin = await browser("admin")
     page = await admin.client.get("/admin/outbox")
@@ -19,7 +19,7 @@ async def test_admin_reads_the_outbox(api, browser):  # noqa: F811
     assert "No mail in this view" in waiting.text
 
 
-async def test_only_admins_read_the_outbox(browser):  # noqa: F811
+async def test_only_admins_read_the_outbox(browser):
     for who in ("lead", "sony", "compliance"):
         page = await (await browser(who)).client.get("/admin/outbox")
         assert page.status_code == 403

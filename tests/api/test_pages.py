@@ -6,13 +6,11 @@ from __future__ import annotations
 import html
 import re
 
-import httpx
-import pytest_asyncio
 from sqlmodel import Session, select
 
 from countersign.models import Decision
 from tests import factories
-from tests.web_client import Browser, csrf_of
+from tests.web_client import csrf_of
 
 def hidden(page: str, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]*)"', page)
@@ -29,25 +27,6 @@ def form_body(**overrides) -> dict:
     fields.update({f"checklist.{key}": value for key, value in body["checklist"].items()})
     fields.update(overrides)
     return fields
-
-
-@pytest_asyncio.fixture
-async def browser(app, users):
-    """`browser(role)` is a client signed in through the login form; `browser()` an anonymous one."""
-    clients = []
-
-    async def open_browser(who: str | None = None) -> Browser:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-        clients.append(client)
-        b = Browser(client)
-        if who is not None:
-            response = await b.login(users[who].email)
-            assert response.status_code == 303, response.text
-        return b
-
-    yield open_browser
-    for client in clients:
-        await client.aclose()
 
 
 async def submit(api, **overrides) -> dict:

@@ -4,7 +4,8 @@ fragments the pages poll for live updates."""
 from __future__ import annotations
 
 from api.routes.proposal_pages import word_diff
-from tests.api.test_pages import browser, csrf_of, form_body, submit  # noqa: F401  (fixture)
+from tests.api.test_pages import form_body, submit
+from tests.web_client import csrf_of
 
 
 def test_word_diff_marks_what_changed():

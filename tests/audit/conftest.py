@@ -1,5 +1,5 @@
-"""Fixtures for the compliance tests: the app with the audit routes, signed-in
-browser sessions, tampering by SQL, the `countersign audit` commands, and a
+"""Fixtures for the compliance tests (signed-in browsers come from tests/conftest.py):
+tampering by SQL, the `countersign audit` commands, and a
 Temporal dev server for visibility queries (the time-skipping test server
 does not implement ListWorkflowExecutions)."""
 
@@ -9,7 +9,6 @@ import asyncio
 import json
 import uuid
 
-import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
@@ -19,29 +18,7 @@ from typer.testing import CliRunner
 from api.cli_audit import audit_app
 from tests import factories
 from tests.conftest import BIN
-from tests.web_client import Browser
 from workflows import search_attributes as sa
-
-
-@pytest_asyncio.fixture
-async def browser(app, users):
-    """`await browser(role)`: an HTTP client signed in through the login form
-    (`await browser(None)`: an anonymous one)."""
-    clients = []
-
-    async def client_for(who: str | None) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        )
-        clients.append(client)
-        if who is not None:
-            response = await Browser(client).login(users[who].email)
-            assert response.status_code == 303, response.text
-        return client
-
-    yield client_for
-    for client in clients:
-        await client.aclose()
 
 
 async def submit(api, **overrides) -> dict:
