@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PositiveInt, StringConstraints, field_validator
-from sqlalchemy import JSON, Column, DateTime, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from countersign.policy import PARTY_KEYS
@@ -100,12 +100,20 @@ class ProposalNumber(SQLModel, table=True):
 
 
 class Proposal(SQLModel, table=True):
+    # The lists (queries.list_visible, awaiting_lead) read newest change first: everyone's, a lead's,
+    # or those of one status, each in index order up to the page. They also serve owner_id and
+    # status lookups alone.
+    __table_args__ = (
+        Index("ix_proposal_updated_at_id", "updated_at", "id"),
+        Index("ix_proposal_owner_id_updated_at", "owner_id", "updated_at"),
+        Index("ix_proposal_status_updated_at", "status", "updated_at"),
+    )
     id: int = Field(primary_key=True)
-    owner_id: int = Field(foreign_key="user.id", index=True)
+    owner_id: int = Field(foreign_key="user.id")
     title: str
     capability: str
     parties: list[str] = _json(nullable=False)
-    status: str = Field(index=True, max_length=30)
+    status: str = Field(max_length=30)
     version: int
     stage: str
     pending: list[str] = _json(nullable=False)
@@ -131,12 +139,16 @@ class PartyReview(SQLModel, table=True):
     """Read model: one party's state in one stage (rewritten at every step)."""
 
     __tablename__ = "party_review"
-    __table_args__ = (UniqueConstraint("proposal_id", "stage_index", "party"),)
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "stage_index", "party"),
+        # a label's inbox (queries.inbox_rows): its current pending rows, soonest due first
+        Index("ix_party_review_party_current_state_due_at", "party", "current", "state", "due_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     proposal_id: int = Field(foreign_key="proposal.id", index=True)
     stage_index: int
     stage: str
-    party: str = Field(index=True)
+    party: str
     state: str
     current: bool  # True for the proposal's current per-party view
     due_at: datetime | None = _ts()

@@ -178,9 +178,8 @@ def _waiting(party: str):
         .where(
             Proposal.status == "in_review",
             _listed(Proposal.pending, party),
-            # through coalesce, so that SQLite starts from the few proposals in review rather than from
-            # every row the party ever had (the index on party): 10x faster at 10,000 proposals
-            func.coalesce(PartyReview.party, "") == party,
+            # ix_party_review_party_current_state_due_at: the party's current pending rows, read in due order
+            PartyReview.party == party,
             PartyReview.current,
             PartyReview.state == "pending",
         )
