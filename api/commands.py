@@ -28,6 +28,17 @@ from workflows.messages import (
 )
 
 
+def release_connection(session: Session) -> None:
+    """End the session's transaction, so that its database connection goes
+    back to the pool while the workflow works. An update can take long (a
+    worker restarting, Temporal failing over); requests holding connections
+    meanwhile would use up the pool, and the next request would then wait
+    for a connection on the event loop, stopping every request of the
+    process. The session stays usable: it takes a connection again when the
+    caller reads the result back."""
+    session.commit()  # nothing to write; sessions here do not expire their objects on commit
+
+
 async def submit(session: Session, temporal: Client, task_queue: str, policy: Policy, user: User,
                  body: ProposalSubmit) -> int:
     require(user, Action.SUBMIT)
@@ -51,6 +62,7 @@ async def decide(session: Session, temporal: Client, user: User, proposal_id: in
     on_behalf_of = delegation.acting_for(session, user, body.on_behalf_of).email if body.on_behalf_of else None
     request = DecisionRequest(user.party, body.decision.value, body.comment, body.version or proposal.version,
                               user.email, on_behalf_of)
+    release_connection(session)
     await wf.decide(temporal, proposal_id, request, decision_id)
 
 
@@ -61,16 +73,19 @@ async def resubmit(session: Session, temporal: Client, user: User, proposal_id: 
         raise InvalidDecision(
             "a new version cannot change which parties' catalogs it touches; withdraw this proposal and submit a new one"
         )
+    release_connection(session)
     await wf.resubmit(temporal, proposal_id, ResubmitRequest(user.email, body.model_dump(mode="json")))
 
 
 async def withdraw(session: Session, temporal: Client, user: User, proposal_id: int, reason: str) -> None:
     proposal = get_visible(session, user, proposal_id)
     require(user, Action.WITHDRAW, proposal)
+    release_connection(session)
     await wf.withdraw(temporal, proposal_id, WithdrawRequest(user.email, reason))
 
 
 async def acknowledge(session: Session, temporal: Client, user: User, proposal_id: int) -> None:
     proposal = get_visible(session, user, proposal_id)
     require(user, Action.ACKNOWLEDGE, proposal)
+    release_connection(session)
     await wf.acknowledge(temporal, proposal_id, AcknowledgeRequest(user.email))

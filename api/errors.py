@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import sqlalchemy
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -11,6 +13,8 @@ from pydantic import BaseModel
 from countersign import errors
 from countersign.accounts import AccountError
 from workflows.client import WorkflowUnavailable
+
+log = logging.getLogger(__name__)
 
 STATUS_FOR = {
     errors.NotFound: 404,
@@ -42,7 +46,7 @@ ERROR_RESPONSES = {
     404: _documented("No such proposal, or not one the caller may see"),
     409: _documented("The proposal's state does not allow this now (decided, closed, stale version)"),
     422: _documented("The input is invalid; the detail says which field and why"),
-    503: _documented("The workflow service is unavailable; try again"),
+    503: _documented("The workflow service or the database is unavailable; try again"),
 }
 
 
@@ -57,5 +61,20 @@ async def _domain_error_handler(request: Request, error: errors.DomainError) -> 
     return JSONResponse({"detail": str(error)}, status_code=status_for(error))
 
 
+# The database gone for a moment (restarting, failing over, its connections
+# cut, or locked past the busy timeout) is not a bug in the request: answer
+# 503 so that clients retry, as they do when Temporal is unavailable.
+DATABASE_UNAVAILABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+                        sqlalchemy.exc.TimeoutError)
+
+
+async def _database_unavailable_handler(request: Request, error: Exception) -> JSONResponse:
+    log.warning("database unavailable for %s %s: %s", request.method, request.url.path, error)
+    return JSONResponse({"detail": "the database is unavailable; try again"}, status_code=503,
+                        headers={"Retry-After": "1"})
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, _domain_error_handler)
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, _database_unavailable_handler)
