@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from countersign import delegation
 from countersign.access import Action, require
-from countersign.errors import Conflict, InvalidDecision
+from countersign.errors import Conflict, InvalidDecision, ProposalClosed
 from countersign.models import Decision, DecisionIn, ProposalNumber, ProposalSubmit, User, utcnow
 from countersign.policy import Policy
 from countersign.queries import get_visible
@@ -55,15 +55,21 @@ async def decide(session: Session, temporal: Client, user: User, proposal_id: in
     require(user, Action.DECIDE, proposal)
     decision_id = body.decision_id or str(uuid.uuid4())
     earlier = session.exec(select(Decision).where(Decision.decision_id == decision_id)).first()
-    if earlier is not None:
-        if (earlier.proposal_id, earlier.party) != (proposal_id, user.party):
-            raise Conflict(f"decision id {decision_id} was used for another decision; send a new one")
-        return  # the same decision, sent again: it counts once
+    if earlier is not None and (earlier.proposal_id, earlier.party) != (proposal_id, user.party):
+        raise Conflict(f"decision id {decision_id} was used for another decision; send a new one")
     on_behalf_of = delegation.acting_for(session, user, body.on_behalf_of).email if body.on_behalf_of else None
     request = DecisionRequest(user.party, body.decision.value, body.comment, body.version or proposal.version,
                               user.email, on_behalf_of)
     release_connection(session)
-    await wf.decide(temporal, proposal_id, request, decision_id)
+    # Sent again even when stored: the workflow answers a repeated update id
+    # with its first outcome, and a stored row alone does not prove the
+    # decision is in the history (its workflow task may never have completed).
+    try:
+        await wf.decide(temporal, proposal_id, request, decision_id)
+    except ProposalClosed:
+        if earlier is None:
+            raise
+        # the same decision sent again after its proposal closed: it counted once
 
 
 async def resubmit(session: Session, temporal: Client, user: User, proposal_id: int, body: ProposalSubmit) -> None:

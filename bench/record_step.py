@@ -6,9 +6,8 @@ Calls `ProposalActivities.record_step` directly, as the worker's activity
 threads do, with the step records ProposalWorkflow would send: each proposal
 is opened (first step) and then approved by its five labels (five steps).
 Prints the time per decision step, p50 and p99, and steps per second, for
-each number of threads writing at once, then one JSON line. `--one-writer`
-lets one thread write at a time (a lock around each step), to compare with
-SQLite's own locking, whose busy handler sleeps and retries.
+each number of threads writing at once, then one JSON line. (On SQLite,
+`countersign.db.transaction` lets one thread of the process write at a time.)
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -54,7 +52,7 @@ def steps_for(proposal_id: int, policy, start: datetime) -> list[StepRecord]:
     return records
 
 
-def measure(url: str, proposals: int, threads: int, one_writer: bool = False) -> dict:
+def measure(url: str, proposals: int, threads: int) -> dict:
     engine = make_engine(url)
     policy = load_policy(ONE_STAGE_POLICY)
     calendar.preload({party.holidays for party in policy.parties.values()})
@@ -67,21 +65,12 @@ def measure(url: str, proposals: int, threads: int, one_writer: bool = False) ->
     start = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     plans = [steps_for(pid, policy, start) for pid in ids]
     for plan in plans:
-        activities.record_step(plan[0])  # opening: not measured
+        activities.apply(plan[0])  # opening: not measured
     durations: list[float] = []
-    writer = threading.Lock() if one_writer else None
-
-    def record(step: StepRecord) -> None:
-        if writer is None:
-            activities.record_step(step)
-            return
-        with writer:
-            activities.record_step(step)
-
     def decide_all(plan: list[StepRecord]) -> None:
         for step in plan[1:]:
             began = time.perf_counter()
-            record(step)
+            activities.apply(step)
             durations.append(time.perf_counter() - began)
 
     began = time.perf_counter()
@@ -89,7 +78,7 @@ def measure(url: str, proposals: int, threads: int, one_writer: bool = False) ->
         list(pool.map(decide_all, plans))
     elapsed = time.perf_counter() - began
     engine.dispose()
-    return {"threads": threads, "one_writer": one_writer, "steps": len(durations), "steps_per_second": round(len(durations) / elapsed, 1),
+    return {"threads": threads, "steps": len(durations), "steps_per_second": round(len(durations) / elapsed, 1),
             "p50_ms": round(1000 * percentile(durations, 0.5), 2), "p99_ms": round(1000 * percentile(durations, 0.99), 2)}
 
 
@@ -98,11 +87,9 @@ def main() -> None:
     parser.add_argument("--proposals", type=int, default=100)
     parser.add_argument("--threads", default="1,10", help="comma-separated numbers of writing threads")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--one-writer", action="store_true", help="one thread writes at a time (a lock)")
     args = parser.parse_args()
     results = []
-    print(f"record_step on {args.database}: {args.proposals} proposals x 5 decision steps"
-          + (", one writer at a time" if args.one_writer else ""))
+    print(f"record_step on {args.database}: {args.proposals} proposals x 5 decision steps")
     print(f"{'threads':>8}{'steps/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
     for threads in map(int, args.threads.split(",")):
         with ExitStack() as stack:
@@ -114,7 +101,7 @@ def main() -> None:
             migrate(engine)
             factories.user(engine, "lead", email=LEAD)
             engine.dispose()
-            result = measure(url, args.proposals, threads, args.one_writer)
+            result = measure(url, args.proposals, threads)
         results.append(result)
         print(f"{threads:>8}{result['steps_per_second']:>10.1f}{result['p50_ms']:>9.2f}{result['p99_ms']:>9.2f}")
     print(json.dumps({"benchmark": "record_step", "database": args.database, "results": results}))

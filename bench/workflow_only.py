@@ -8,12 +8,8 @@ in-process worker on a task queue of its own:
 
 (a) the raw engine (bench/raw_workflow.py);
 (c) ProposalWorkflow as shipped (`build_worker`), recording each step with
-    the `record_step` activity into a SQLite database;
-(d) a prototype (bench/local_record.py): the same workflow recording each
-    step with a *local* activity, one workflow task per decision instead of
-    two plus an activity task;
-(e) with --unsandboxed, for comparison only: (c) without the workflow sandbox;
-(f) with --one-writer: (d) with one thread writing the database at a time.
+    the `record_step` local activity into a SQLite database;
+(e) with --unsandboxed, for comparison only: (c) without the workflow sandbox.
 
 Compare with bench/decisions.py, whose (b) adds the web app, HTTP and the
 JSON API on top of (c). Prints the same figures and one JSON line.
@@ -26,19 +22,16 @@ import asyncio
 import json
 import os
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench.common import ONE_STAGE_POLICY, CpuMeter, children, free_port, percentile
 from bench.decisions import Figures, in_parallel, print_timeline, raw_engine, timeline
-from bench.local_record import LocalRecordProposalWorkflow
 from bench.raw_workflow import PARTIES
 from countersign import calendar
 from countersign.db import make_engine, migrate, transaction
@@ -49,37 +42,20 @@ from tests import factories
 from workflows import client as wf
 from workflows import dev_server, sandbox
 from workflows.activities import ProposalActivities
-from workflows.messages import DecisionRequest, ProposalInput, StepRecord
+from workflows.messages import DecisionRequest, ProposalInput
 from workflows.proposal import ProposalWorkflow
 from workflows.worker import DEFAULT_CALENDARS, MAX_CACHED_WORKFLOWS, build_worker
 
 LEAD = "lead@example.com"
 
 
-class OneWriterActivities(ProposalActivities):
-    """record_step with one thread writing at a time (SQLite's busy handler sleeps and retries otherwise)."""
-
-    _writer = threading.Lock()
-
-    @activity.defn(name="record_step")
-    def record_step(self, record: StepRecord) -> None:
-        with self._writer:
-            super().record_step(record)
-
-
-def variant_worker(workflow_class=ProposalWorkflow, sandboxed: bool = True, one_writer: bool = False):
-    """`build_worker` with another workflow class, without the sandbox, or with one writer at a time."""
-
-    def make(client: Client, engine, task_queue: str, policy: Policy) -> Worker:
-        calendar.preload({party.holidays for party in policy.parties.values()} | DEFAULT_CALENDARS)
-        kind = OneWriterActivities if one_writer else ProposalActivities
-        activities = kind(engine, policy.parties, "http://127.0.0.1:8000")
-        return Worker(client, task_queue=task_queue, workflows=[workflow_class],
-                      activities=[activities.record_step], activity_executor=ThreadPoolExecutor(max_workers=16),
-                      max_cached_workflows=MAX_CACHED_WORKFLOWS,
-                      workflow_runner=sandbox.runner() if sandboxed else UnsandboxedWorkflowRunner())
-
-    return make
+def unsandboxed_worker(client: Client, engine, task_queue: str, policy: Policy) -> Worker:
+    """`build_worker` without the workflow sandbox, to see what the sandbox costs."""
+    calendar.preload({party.holidays for party in policy.parties.values()} | DEFAULT_CALENDARS)
+    activities = ProposalActivities(engine, policy.parties, "http://127.0.0.1:8000")
+    return Worker(client, task_queue=task_queue, workflows=[ProposalWorkflow], activities=[activities.record_step],
+                  activity_executor=ThreadPoolExecutor(max_workers=16), max_cached_workflows=MAX_CACHED_WORKFLOWS,
+                  workflow_runner=UnsandboxedWorkflowRunner())
 
 
 async def proposal_workflow(client: Client, engine, make_worker, proposals: int, concurrency: int, warmup: int,
@@ -153,47 +129,31 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
         print("(a) raw engine ...")
         raw = await raw_engine(server.address, args.proposals, args.concurrency, args.warmup, args.sample,
                                CpuMeter(processes))
-        print("(c) ProposalWorkflow, record_step as an activity ...")
+        print("(c) ProposalWorkflow as shipped ...")
         shipped = await proposal_workflow(client, engine, build_worker, args.proposals, args.concurrency,
                                           args.warmup, args.sample, CpuMeter(processes))
-        print("(d) prototype: record_step as a local activity ...")
-        local = await proposal_workflow(client, engine, variant_worker(LocalRecordProposalWorkflow), args.proposals,
-                                        args.concurrency, args.warmup, args.sample, CpuMeter(processes))
-        local_one_writer = None
-        if args.one_writer:
-            print("(f) prototype: local activity, one writer at a time ...")
-            local_one_writer = await proposal_workflow(
-                client, engine, variant_worker(LocalRecordProposalWorkflow, one_writer=True), args.proposals,
-                args.concurrency, args.warmup, args.sample, CpuMeter(processes))
         unsandboxed = None
         if args.unsandboxed:
             print("(e) for comparison only: ProposalWorkflow without the sandbox ...")
-            unsandboxed = await proposal_workflow(client, engine, variant_worker(sandboxed=False), args.proposals,
+            unsandboxed = await proposal_workflow(client, engine, unsandboxed_worker, args.proposals,
                                                   args.concurrency, args.warmup, args.sample, CpuMeter(processes))
     engine.dispose()
     print_timeline("(a) raw engine", raw)
-    print_timeline("(c) ProposalWorkflow, activity", shipped)
-    print_timeline("(d) ProposalWorkflow, local activity", local)
+    print_timeline("(c) ProposalWorkflow", shipped)
     if unsandboxed:
-        print_timeline("(e) ProposalWorkflow, activity, no sandbox", unsandboxed)
-    if local_one_writer:
-        print_timeline("(f) ProposalWorkflow, local activity, one writer", local_one_writer)
+        print_timeline("(e) ProposalWorkflow, no sandbox", unsandboxed)
     print()
     print(f"{args.proposals} proposals x 5 decisions, {args.concurrency} in flight, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'':34}{'decisions/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'x raw/s':>10}{'x raw p99':>10}")
     print(line("(a) raw engine", raw, raw))
-    print(line("(c) ProposalWorkflow, activity", shipped, raw))
-    print(line("(d) ProposalWorkflow, local activity", local, raw))
+    print(line("(c) ProposalWorkflow", shipped, raw))
     if unsandboxed:
-        print(line("(e) activity, no sandbox", unsandboxed, raw))
-    if local_one_writer:
-        print(line("(f) local activity, one writer", local_one_writer, raw))
+        print(line("(e) no sandbox", unsandboxed, raw))
     return {"benchmark": "workflow_only", "proposals": args.proposals, "concurrency": args.concurrency,
             "cpus": os.cpu_count(), "load_average": os.getloadavg()[0],
-            "raw": raw.summary(), "activity": shipped.summary(), "local_activity": local.summary(),
-            "activity_unsandboxed": unsandboxed.summary() if unsandboxed else None,
-            "local_activity_one_writer": local_one_writer.summary() if local_one_writer else None}
+            "raw": raw.summary(), "proposal_workflow": shipped.summary(),
+            "unsandboxed": unsandboxed.summary() if unsandboxed else None}
 
 
 def main() -> None:
@@ -202,8 +162,6 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--sample", type=int, default=20)
-    parser.add_argument("--one-writer", action="store_true",
-                        help="also run (d) with one thread writing the database at a time")
     parser.add_argument("--unsandboxed", action="store_true",
                         help="also run ProposalWorkflow without the sandbox, to see what the sandbox costs")
     args = parser.parse_args()

@@ -2,17 +2,31 @@
 
 Each workflow step is written in one transaction: the read model, the
 decision (if any) and the audit entries together, or nothing.
+
+`record_step` runs as a local activity, inside the workflow task that makes
+the step, so it can be run twice: Temporal retries it when its transaction's
+outcome was lost (the same record again: applied once), and runs the whole
+workflow task again when the task never completed, e.g. when the worker
+died after the transaction. The re-run may make different steps (a timer
+that fired meanwhile goes first, or an update the server lost is gone) and
+always has a later time, and its records are the ones the history keeps. So
+a step recorded again with a later time replaces what the earlier run wrote
+for it and after it; mail already sent stays sent.
 """
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, and_, col, or_, select
 from temporalio import activity
+from temporalio.common import RawValue
 
 from countersign import audit
 from countersign.db import transaction
 from countersign.models import (
+    AuditEntry,
     ConditionRecord,
     Decision,
     OutboxMail,
@@ -29,6 +43,8 @@ from countersign.routing import PartyView
 from workflows.messages import StepRecord
 
 
+log = logging.getLogger(__name__)
+
 MAIL_EVENTS = frozenset({"routed", "resubmitted", "reminded", "escalated", "changes_requested", "concluded"})
 
 
@@ -41,19 +57,30 @@ class ProposalActivities:
         self._links = links  # signs the decision links in reps' mail
 
     @activity.defn
-    def record_step(self, record: StepRecord) -> None:
+    def record_step(self, record: RawValue) -> RawValue:
+        """Writes the step (a `StepRecord`) and returns it unchanged: a local
+        activity's history marker keeps its result, not its input, and
+        reconciliation reads the steps from the history. Taken raw, so it is
+        handed back without being encoded again."""
+        self.apply(activity.payload_converter().from_payload(record.payload, StepRecord))
+        return record
+
+    def apply(self, record: StepRecord) -> None:
         with transaction(self._engine) as session:
             proposal = session.get(Proposal, record.proposal_id, with_for_update=True)
             if proposal is None:
                 proposal = self._create(session, record)
             elif proposal.last_step >= record.step:
-                return  # applied by an earlier attempt whose completion was lost
+                if not _from_rerun_task(proposal, record):
+                    return  # applied already
+                _undo_steps_from(session, proposal, record.step)
             if record.new_version:
                 self._add_version(session, proposal, record)
             if record.decision:
                 self._add_decision(session, record)
             for event in record.events:
-                audit.append(session, record.proposal_id, event.kind, event.at, event.actor, event.party, event.detail)
+                audit.append(session, record.proposal_id, event.kind, event.at, event.actor, event.party,
+                             event.detail, step=record.step)
             self._queue_mail(session, proposal, record)
             self._write_snapshot(session, proposal, record)
 
@@ -65,7 +92,7 @@ class ProposalActivities:
                               self._links):
             session.add(OutboxMail(proposal_id=proposal.id, kind=mail.kind, recipient=mail.recipient,
                                    subject=mail.subject, body=mail.body, created_at=record.at,
-                                   next_attempt_at=record.at))
+                                   next_attempt_at=record.at, step=record.step))
 
     def _create(self, session: Session, record: StepRecord) -> Proposal:
         owner = session.exec(select(User).where(User.email == record.created_by)).one()
@@ -98,6 +125,7 @@ class ProposalActivities:
                 content=version.content,
                 submitted_by=version.actor,
                 submitted_at=record.at,
+                step=record.step,
             )
         )
 
@@ -116,6 +144,7 @@ class ProposalActivities:
                 actor=request.actor,
                 on_behalf_of=request.on_behalf_of,
                 decided_at=record.at,
+                step=record.step,
             )
         )
 
@@ -128,6 +157,7 @@ class ProposalActivities:
         proposal.outcome_scope = snapshot.outcome_scope
         proposal.next_due_at = snapshot.next_due_at
         proposal.last_step = record.step
+        proposal.last_step_at = record.at
         proposal.updated_at = record.at
         session.add(proposal)
 
@@ -144,6 +174,28 @@ class ProposalActivities:
         for condition in snapshot.conditions:
             session.add(ConditionRecord(proposal_id=proposal.id, party=condition.party, text=condition.text,
                                         version=condition.version, acknowledged=condition.acknowledged))
+
+
+def _from_rerun_task(proposal: Proposal, record: StepRecord) -> bool:
+    """Whether a step already recorded comes again from a workflow task run
+    again after one that never completed. The re-run started later, so its
+    time is later than any step the lost task wrote; the same record again (a
+    retry) or a late attempt from the lost task is not later. Steps stored
+    before their time was kept are never re-run."""
+    return proposal.last_step_at is not None and record.at > proposal.last_step_at
+
+
+def _undo_steps_from(session: Session, proposal: Proposal, step: int) -> None:
+    """Remove what steps `step`.. wrote: a workflow task that never completed
+    wrote them, and its re-run is recording them again. Audit entries go from
+    the chain's tail, so the chain stays whole; the read model is rewritten by
+    the step anyway."""
+    log.warning("proposal %s: step %s is recorded again after its workflow task was re-run; replacing "
+                "what steps %s..%s wrote", proposal.id, step, step, proposal.last_step)
+    for table in (Decision, ProposalVersion, AuditEntry):
+        session.exec(delete(table).where(table.proposal_id == proposal.id, table.step >= step))
+    session.exec(delete(OutboxMail).where(OutboxMail.proposal_id == proposal.id, OutboxMail.step >= step,
+                                          OutboxMail.sent_at.is_(None)))
 
 
 def _audience(session: Session, proposal: Proposal) -> Audience:

@@ -2,7 +2,9 @@
 
 `load` reads the workflow's history and gives it two ways: as the facts
 reconciliation compares with the audit trail and the database (the events,
-decisions and snapshots every `record_step` activity carried, the updates
+decisions and snapshots every `record_step` carried: a local activity's
+marker keeps the record it returned, a scheduled activity's event the
+record it was given; the updates
 the workflow accepted, how it ended), and as rows for the compliance
 timeline, one per history event with a sentence saying what it was.
 """
@@ -33,6 +35,7 @@ from countersign.reconcile import (
 )
 
 RECORD_ACTIVITY = "record_step"
+LOCAL_ACTIVITY_MARKER = "core_local_activity"  # the SDK's marker for a completed local activity
 TASK_EVENTS = frozenset(
     {
         EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
@@ -114,6 +117,10 @@ def _step(raw: dict, scheduled_event_id: int) -> RecordedStep:
     )
 
 
+def _step_summary(step: RecordedStep) -> str:
+    return f"{', '.join(e.kind for e in step.events) or 'state only'} → {step.status}, version {step.version}"
+
+
 def _describe_update(name: str, args: list[Any]) -> str:
     arg = args[0] if args and isinstance(args[0], dict) else {}
     if name == "decide" and arg:
@@ -186,11 +193,20 @@ async def parse(client: Client, wf_id: str, events: list[HistoryEvent]) -> Propo
                     step = _step(args[0], event.event_id)
                     steps[event.event_id] = step
                     row.step = step.step
-                    row.summary = (
-                        f"record_step {step.step}: "
-                        f"{', '.join(e.kind for e in step.events) or 'state only'}"
-                        f" → {step.status}, version {step.version}"
-                    )
+                    row.summary = f"record_step {step.step}: " + _step_summary(step)
+        elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+            attrs = event.marker_recorded_event_attributes
+            row.summary = f"marker {attrs.marker_name}"
+            if attrs.marker_name == LOCAL_ACTIVITY_MARKER and not attrs.HasField("failure"):
+                data = await _decode(client, attrs.details["data"])
+                result = await _decode(client, attrs.details["result"])
+                if data and isinstance(data[0], dict) and data[0].get("activity_type") == RECORD_ACTIVITY \
+                        and result and isinstance(result[0], dict):
+                    step = _step(result[0], event.event_id)
+                    step.completed = True
+                    steps[event.event_id] = step
+                    row.step = step.step
+                    row.summary = f"record_step {step.step}: {_step_summary(step)} (local activity, written)"
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             scheduled = event.activity_task_completed_event_attributes.scheduled_event_id
             if scheduled in steps:

@@ -114,8 +114,10 @@ def append(
     actor: str | None = None,
     party: str | None = None,
     detail: dict | None = None,
+    step: int | None = None,
 ) -> AuditEntry:
-    """Append one entry to `proposal_id`'s chain, inside the caller's transaction."""
+    """Append one entry to `proposal_id`'s chain, inside the caller's transaction
+    (`step`: the workflow step writing it, if one is)."""
     if at.tzinfo is None:
         raise ValueError("audit entries need a timezone-aware time")
     _lock_chain(session, proposal_id)
@@ -135,6 +137,7 @@ def append(
         detail=json.loads(json.dumps(detail or {})),  # as JSON gives it back (tuples become lists)
         prev_hash=last.hash if last else GENESIS,
         hash="",
+        step=step,
     )
     entry.hash = entry_hash(entry.prev_hash, entry)
     session.add(entry)

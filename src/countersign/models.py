@@ -119,7 +119,11 @@ class Proposal(SQLModel, table=True):
     pending: list[str] = _json(nullable=False)
     outcome_scope: list[str] | None = _json()
     next_due_at: datetime | None = _ts()
-    last_step: int = 0  # the workflow step last applied; makes activity retries harmless
+    # The workflow step last applied, and its time: a retried step is applied once, and a step
+    # re-run after a workflow task that never completed replaces what that task wrote
+    # (workflows.activities). `last_step_at` is None for steps recorded before it was kept.
+    last_step: int = 0
+    last_step_at: datetime | None = _ts()
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)
 
@@ -133,6 +137,7 @@ class ProposalVersion(SQLModel, table=True):
     content: dict = _json(nullable=False)  # the ProposalSubmit body, as submitted
     submitted_by: str
     submitted_at: datetime = _ts(nullable=False)
+    step: int | None = None  # the workflow step that wrote it
 
 
 class PartyReview(SQLModel, table=True):
@@ -172,6 +177,7 @@ class Decision(SQLModel, table=True):
     actor: str
     on_behalf_of: str | None = None  # the delegating rep, when `actor` decided as their delegate
     decided_at: datetime = _ts(nullable=False)
+    step: int | None = None  # the workflow step that wrote it
 
 
 class ConditionRecord(SQLModel, table=True):
@@ -199,6 +205,7 @@ class AuditEntry(SQLModel, table=True):
     detail: dict = _json(nullable=False)
     prev_hash: str
     hash: str
+    step: int | None = None  # the workflow step that wrote it (bookkeeping, outside the hash)
 
 
 class LoginFailure(SQLModel, table=True):
@@ -245,6 +252,7 @@ class OutboxMail(SQLModel, table=True):
     attempts: int = 0
     sent_at: datetime | None = _ts()
     last_error: str | None = None
+    step: int | None = None  # the workflow step that wrote it
 
 
 # -- API shapes ------------------------------------------------------------

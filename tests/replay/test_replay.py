@@ -1,7 +1,10 @@
 """Replay recorded histories against today's workflow code.
 
-Each file in histories/ is a proposal as it ran under an earlier version of
-the workflow (recorded with `python -m tests.replay.record_histories`). If a
+Each file in histories/<generation>/ is a proposal as it ran under an
+earlier version of the workflow (recorded with `python -m
+tests.replay.record_histories`): `activity/` from before steps were recorded
+by a local activity (`workflows.proposal.LOCAL_RECORDING`), `local_activity/`
+since. If a
 change to ProposalWorkflow, its messages or the routing core would make a
 running proposal take a different path, replay raises here and CI fails.
 """
@@ -22,7 +25,8 @@ from workflows.proposal import ProposalWorkflow
 from workflows.worker import DEFAULT_CALENDARS
 
 HISTORIES = Path(__file__).parent / "histories"
-KINDS = sorted(path.stem for path in HISTORIES.glob("*.json"))
+GENERATIONS = ("activity", "local_activity")
+KINDS = sorted(f"{path.parent.name}/{path.stem}" for path in HISTORIES.glob("*/*.json"))
 EXPECTED_KINDS = {"approve", "reject", "changes_resubmit", "conditions", "expiry", "withdraw", "partial", "in_flight"}
 
 
@@ -33,15 +37,16 @@ def calendars_loaded():
 
 
 def history(kind: str) -> WorkflowHistory:
-    return WorkflowHistory.from_json(f"proposal-replay-{kind}", (HISTORIES / f"{kind}.json").read_text())
+    return WorkflowHistory.from_json(f"proposal-replay-{kind.replace('/', '-')}",
+                                     (HISTORIES / f"{kind}.json").read_text())
 
 
 def replayer(workflow_class=ProposalWorkflow) -> Replayer:
     return Replayer(workflows=[workflow_class], workflow_runner=sandbox.runner())
 
 
-def test_every_kind_of_run_is_recorded():
-    assert EXPECTED_KINDS <= set(KINDS)
+def test_every_kind_of_run_is_recorded_in_every_generation():
+    assert {f"{generation}/{kind}" for generation in GENERATIONS for kind in EXPECTED_KINDS} <= set(KINDS)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -60,14 +65,23 @@ async def test_all_histories_replay_in_one_worker():
     assert dict(results.replay_failures) == {}
 
 
-async def test_an_extra_activity_breaks_replay():
+@pytest.mark.parametrize("generation", GENERATIONS)
+async def test_an_extra_activity_breaks_replay(generation):
     with pytest.raises(NondeterminismError):
-        await replayer(variants.AnnouncesEachStep).replay_workflow(history("approve"))
+        await replayer(variants.AnnouncesEachStep).replay_workflow(history(f"{generation}/approve"))
 
 
-async def test_a_missing_timer_step_breaks_replay():
+@pytest.mark.parametrize("generation", GENERATIONS)
+async def test_a_missing_timer_step_breaks_replay(generation):
     with pytest.raises(NondeterminismError):
-        await replayer(variants.SkipsReminders).replay_workflow(history("expiry"))
+        await replayer(variants.SkipsReminders).replay_workflow(history(f"{generation}/expiry"))
+
+
+async def test_recording_with_a_scheduled_activity_again_breaks_newer_runs():
+    """The local-activity change is guarded by its patch: without it, runs
+    recorded since cannot replay."""
+    with pytest.raises(NondeterminismError):
+        await replayer(variants.RecordsWithScheduledActivity).replay_workflow(history("local_activity/approve"))
 
 
 @pytest.mark.parametrize("kind", KINDS)

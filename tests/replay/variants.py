@@ -13,8 +13,9 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from countersign.routing import Event
-    from workflows.proposal import ProposalWorkflow
-    from workflows.messages import ProposalInput
+    from workflows.activities import ProposalActivities
+    from workflows.proposal import RECORD_OPTIONS, ProposalWorkflow
+    from workflows.messages import ProposalInput, StepRecord
 
 NAME = "ProposalWorkflow"
 ANNOUNCE = dict(start_to_close_timeout=timedelta(seconds=30))
@@ -60,3 +61,16 @@ class PatchedAnnouncement(ProposalWorkflow):
         if workflow.patched("announce-each-step"):
             await workflow.execute_activity("announce_step", self._step, **ANNOUNCE)
         await super()._record(events, **extra)
+
+
+@workflow.defn(name=NAME)
+class RecordsWithScheduledActivity(ProposalWorkflow):
+    """Unsafe change: drops the `record-step-local` patch, so every run records
+    its steps with a scheduled activity again."""
+
+    @workflow.run
+    async def run(self, input: ProposalInput) -> str:
+        return await super().run(input)
+
+    async def _write(self, record: StepRecord) -> None:
+        await workflow.execute_activity_method(ProposalActivities.record_step, record, **RECORD_OPTIONS)
