@@ -36,6 +36,7 @@ from api.templating import build_templates
 from countersign.db import make_engine
 from countersign.policy import load_policy
 from countersign.settings import Settings
+from workflows.client import connect
 
 HERE = Path(__file__).parent
 SESSION_MAX_AGE = 8 * 3600  # a working day; sign in again after that
@@ -94,9 +95,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     async def lifespan(app: FastAPI):
         own_engine = engine is None
         app.state.engine = engine or make_engine(settings.db_url)
-        app.state.temporal = temporal or await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace, lazy=True
-        )
+        app.state.temporal = temporal or await connect(settings.temporal_address, settings.temporal_namespace,
+                                                       lazy=True)
         yield
         if own_engine:
             app.state.engine.dispose()

@@ -212,10 +212,11 @@ class StopSignals:
 async def connect_temporal(address: str, namespace: str) -> Client:
     from temporalio.client import Client
 
+    from workflows.client import connect
     from workflows.search_attributes import register
 
     try:
-        client = await Client.connect(address, namespace=namespace)
+        client = await connect(address, namespace)
     except RuntimeError as exc:
         fail(f"cannot reach Temporal at {address}: {exc}", 1)
     await register(client, namespace)

@@ -218,11 +218,11 @@ def reconcile(
 
 
 async def _reconcile(settings: Settings, engine: Engine, ids: list[int]) -> list[Disagreement]:
-    from temporalio.client import Client
+    from workflows.client import connect
 
     address = settings.temporal_address or DEFAULT_TEMPORAL
     try:
-        client = await Client.connect(address, namespace=settings.temporal_namespace)
+        client = await connect(address, settings.temporal_namespace)
     except Exception as error:  # noqa: BLE001  (any failure to connect is the same message)
         _fail(f"Cannot reach Temporal at {address}: {error}. Set TEMPORAL_ADDRESS.")
         raise typer.Exit(2) from None

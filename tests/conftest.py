@@ -30,6 +30,7 @@ from tests.live_server import LiveServer
 from tests.web_client import Browser
 from workflows.worker import build_worker
 from workflows import search_attributes as sa
+from workflows.converter import DATA_CONVERTER
 
 OPEN_STATUSES = ("in_review", "changes_requested")
 BIN = Path(sysconfig.get_path("scripts"))
@@ -121,7 +122,7 @@ def any_engine(request, sqlite_template, tmp_path):
 @pytest_asyncio.fixture(scope="session")
 async def temporal_env():
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server")
+        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=DATA_CONVERTER
     )
     await sa.register(env.client, "default")
     yield env

@@ -20,6 +20,7 @@ from countersign import errors
 from countersign.queries import workflow_id
 from countersign.routing import Status
 from workflows import search_attributes as sa
+from workflows.converter import DATA_CONVERTER
 from workflows.messages import (
     AcknowledgeRequest,
     DecisionRequest,
@@ -35,8 +36,8 @@ class WorkflowUnavailable(errors.DomainError):
     """Temporal could not be reached or refused the call for a reason of its own."""
 
 
-async def connect(address: str, namespace: str) -> Client:
-    return await Client.connect(address, namespace=namespace)
+async def connect(address: str, namespace: str, lazy: bool = False) -> Client:
+    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER, lazy=lazy)
 
 
 async def start_proposal(client: Client, task_queue: str, input: ProposalInput) -> UpdateResult:
