@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from temporalio.client import Client
     from temporalio.worker import Worker
 
+    from api.worker_process import WorkerProcess
+
 # The web app, the worker and Temporal's modules are imported by the commands
 # that run them, so that `users add` and `tokens create` start quickly.
 
@@ -245,7 +247,7 @@ def build_worker(client: Client, engine: Engine, settings: Settings, policy: Pol
 
 
 async def serve(stop: StopSignals, *, web: WebServer | None = None, listener: socket.socket | None = None,
-                worker: Worker | None = None, mail=None, on_ready=None) -> int:
+                worker: Worker | WorkerProcess | None = None, mail=None, on_ready=None) -> int:
     """Run the parts until a signal asks them to stop or one of them ends on
     its own; then stop the web app (requests in flight may still need the
     worker), the mail dispatcher, then the worker. 0 if all went well."""
@@ -275,8 +277,8 @@ async def serve(stop: StopSignals, *, web: WebServer | None = None, listener: so
         web.should_exit = True
         await asyncio.wait([tasks["web app"]])
     mail_stop.set()
-    if worker is not None and worker.is_running:
-        await worker.shutdown()
+    if worker is not None and not tasks["worker"].done():
+        await worker.shutdown()  # also when asked to stop before it got going
     results = await asyncio.gather(*tasks.values(), return_exceptions=True)
     failed = False
     for name, result in zip(tasks, results):
@@ -302,7 +304,7 @@ TemporalPortOption = Annotated[int, typer.Option(
 @app.command()
 def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption = DEFAULT_HOST,
        port: PortOption = DEFAULT_PORT, temporal_port: TemporalPortOption = DEFAULT_TEMPORAL_PORT) -> None:
-    """Everything on one machine: Temporal, the worker and the web app.
+    """Everything on one machine: Temporal, the worker (a child process) and the web app.
 
     The embedded Temporal dev server keeps its data in SQLite in the data dir.
     Ctrl-C or SIGTERM stops everything. With TEMPORAL_ADDRESS set, uses that
@@ -311,7 +313,7 @@ def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption 
     settings.data_dir = settings.data_dir.resolve()
     if demo and settings.environment == "production":
         fail("--demo prints account passwords; it is refused with COUNTERSIGN_ENVIRONMENT=production")
-    policy = load_checked_policy(settings)
+    load_checked_policy(settings)  # refused here, with its message, before anything starts
     if not settings.temporal_address and port in (temporal_port, temporal_port + 1000):
         fail(f"--port {port} is taken by Temporal (--temporal-port {temporal_port}; "
              "its Web UI on that + 1000)")
@@ -319,12 +321,11 @@ def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption 
     engine = None
     try:
         engine = migrated_engine(settings)
-        mail = mail_dispatcher(settings, engine)
         url = web_url(host, listener.getsockname()[1])
         if "base_url" not in settings.model_fields_set:
             settings.base_url = url  # links in e-mail point at this run, whatever its port
         accounts = demo_accounts(engine, settings.data_dir) if demo else []
-        code = asyncio.run(_up(settings, policy, engine, listener, temporal_port, mail, url, accounts))
+        code = asyncio.run(_up(settings, engine, listener, temporal_port, url, accounts))
     finally:
         listener.close()
         if engine is not None:
@@ -332,9 +333,10 @@ def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption 
     raise typer.Exit(code)
 
 
-async def _up(settings: Settings, policy: Policy, engine: Engine, listener: socket.socket, temporal_port: int,
-              mail, url: str, accounts: list[tuple[str, str, str, str]]) -> int:
+async def _up(settings: Settings, engine: Engine, listener: socket.socket, temporal_port: int, url: str,
+              accounts: list[tuple[str, str, str, str]]) -> int:
     from api.app import create_app
+    from api.worker_process import WorkerProcess
     from workflows import dev_server
 
     stop = StopSignals()
@@ -354,7 +356,8 @@ async def _up(settings: Settings, policy: Policy, engine: Engine, listener: sock
         client = await connect_temporal(address, settings.temporal_namespace)
         web = web_server(create_app(settings, temporal=client, engine=engine), listener.getsockname()[0],
                          listener.getsockname()[1], settings.trusted_proxies)
-        worker = build_worker(client, engine, settings, policy)
+        worker = await WorkerProcess.start(settings, address, SHUTDOWN_GRACE)  # with the mail dispatcher
+        running.push_async_callback(worker.shutdown)
 
         def ready() -> None:
             if accounts:
@@ -372,7 +375,7 @@ async def _up(settings: Settings, policy: Policy, engine: Engine, listener: sock
 
         if stop.requested.is_set():  # signalled while Temporal was starting
             return 0
-        return await serve(stop, web=web, listener=listener, worker=worker, mail=mail, on_ready=ready)
+        return await serve(stop, web=web, listener=listener, worker=worker, on_ready=ready)
 
 
 # Demo accounts: passwords are generated once and kept in the data dir (mode
@@ -441,8 +444,11 @@ def worker() -> None:
     mail = mail_dispatcher(settings, engine)
 
     async def run() -> int:
+        from api.worker_process import stop_when_parent_is_gone
+
         stop = StopSignals()
         stop.install()
+        orphaned = asyncio.create_task(stop_when_parent_is_gone(stop.requested))  # noqa: F841  (kept alive)
         client = await connect_temporal(address, settings.temporal_namespace)
         log.info("worker on task queue %r of %s (namespace %s)", settings.task_queue, address,
                  settings.temporal_namespace)

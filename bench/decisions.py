@@ -150,10 +150,13 @@ class Service:
         raise RuntimeError(f"countersign up did not answer in {timeout:.0f}s:\n{self.log.read_text()}")
 
     def processes(self) -> dict[str, int]:
-        found = {"countersign up (web + worker)": self.process.pid}
+        found = {"countersign up (web)": self.process.pid}
         for pid in children(self.process.pid):
-            if "temporal" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
+            cmdline = Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+            if "temporal" in cmdline:
                 found["Temporal dev server"] = pid
+            elif "worker" in cmdline:
+                found["worker process"] = pid
         return found
 
     def stop(self) -> None:
@@ -284,12 +287,12 @@ async def countersign(service: Service, tokens: dict[str, str], proposals: int, 
 
 
 class Profiler:
-    """py-spy recording the service's process (collapsed stacks). With `gil`,
+    """py-spy recording the service's processes, web and worker (collapsed stacks). With `gil`,
     only the thread holding the GIL is sampled: the process's Python CPU time."""
 
     def __init__(self, py_spy: str, pid: int, output: Path, gil: bool) -> None:
         self.command = [py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "100",
-                        "--nonblocking", "--output", str(output)] + (["--gil"] if gil else [])
+                        "--nonblocking", "--subprocesses", "--output", str(output)] + (["--gil"] if gil else [])
         self.output = output
         self.process: subprocess.Popen | None = None
 

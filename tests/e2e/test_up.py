@@ -50,17 +50,19 @@ def free_temporal_port() -> int:
 
 
 def processes_mentioning(text: str) -> list[str]:
-    """Command lines of live processes that mention `text` (the data dir)."""
+    """Command lines of live processes that mention `text` (the data dir) in
+    their command line or environment (the worker process has it there)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            environ = (entry / "environ").read_bytes().decode(errors="replace")
             status = (entry / "status").read_text()
         except OSError:
             continue  # gone meanwhile
-        if text in cmdline and "(zombie)" not in status:
+        if (text in cmdline or text in environ) and "(zombie)" not in status:
             found.append(cmdline)
     return found
 
@@ -274,3 +276,21 @@ def test_up_stops_cleanly_and_carries_proposals_across_a_restart(countersign):
     took = countersign.stop(second, signal.SIGINT)
     assert took < 10
     assert_all_gone(countersign)
+
+
+def test_a_killed_up_takes_its_worker_process_along(countersign):
+    """`up` runs the worker as a child process; if `up` itself is killed
+    (kill -9, no chance to stop it), the worker stops within seconds instead
+    of polling Temporal unsupervised."""
+    process = countersign.up()
+    countersign.wait_until_ready(process)
+    marker = f"COUNTERSIGN_PARENT_PID={process.pid}"
+    workers = [line for line in processes_mentioning(marker) if "api.cli worker" in line]
+    assert len(workers) == 1, workers
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 10
+    while processes_mentioning(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_mentioning(marker) == []
+    os.killpg(process.pid, signal.SIGKILL)  # the rest of its group (the Temporal dev server), as a terminal would

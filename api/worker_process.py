@@ -1,0 +1,79 @@
+"""`countersign up`'s worker, as a child process of its own.
+
+Python runs one thread at a time per process. With the web app and the
+worker in one process, the web requests, workflow tasks and step records of
+every decision queue for the same core while the machine's other core idles;
+as two processes they run side by side (see the README's benchmarks). It is
+the production topology too, where web and worker are separate services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from contextlib import suppress
+
+from countersign.settings import Settings
+
+PARENT_PID = "COUNTERSIGN_PARENT_PID"  # set for the child: it stops when that process is gone
+
+
+class WorkerProcess:
+    """Started and stopped by `up` like an in-process worker (`run`,
+    `is_running`, `shutdown`), so `serve` treats both alike."""
+
+    def __init__(self, process: asyncio.subprocess.Process, grace: float) -> None:
+        self._process = process
+        self._grace = grace
+
+    @classmethod
+    async def start(cls, settings: Settings, temporal_address: str, grace: float) -> WorkerProcess:
+        settings.session_secret  # noqa: B018  (created, if need be, before the child reads it)
+        env = dict(
+            os.environ,
+            TEMPORAL_ADDRESS=temporal_address,
+            TEMPORAL_NAMESPACE=settings.temporal_namespace,
+            COUNTERSIGN_DATA_DIR=str(settings.data_dir),
+            COUNTERSIGN_DATABASE_URL=settings.db_url,
+            COUNTERSIGN_BASE_URL=settings.base_url,
+            COUNTERSIGN_TASK_QUEUE=settings.task_queue,
+            **{PARENT_PID: str(os.getpid())},
+        )
+        # A session of its own: Ctrl-C reaches `up`, which stops the web app
+        # first and then this worker, so that requests in flight can finish.
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "api.cli", "worker", env=env,
+                                                       start_new_session=True)
+        return cls(process, grace)
+
+    @property
+    def is_running(self) -> bool:
+        return self._process.returncode is None
+
+    async def run(self) -> None:
+        code = await self._process.wait()
+        if code != 0:
+            raise RuntimeError(f"the worker process exited with code {code}")
+
+    async def shutdown(self) -> None:
+        if not self.is_running:
+            return
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self._process.wait(), self._grace + 5)
+        except TimeoutError:
+            with suppress(ProcessLookupError):
+                self._process.kill()
+            await self._process.wait()
+
+
+async def stop_when_parent_is_gone(stop: asyncio.Event) -> None:
+    """In a worker started by `up`: if `up` dies without stopping it (kill -9),
+    stop too rather than live on unsupervised."""
+    parent = os.environ.get(PARENT_PID)
+    if not parent:
+        return
+    while os.getppid() == int(parent):
+        await asyncio.sleep(1)
+    stop.set()
