@@ -1,21 +1,21 @@
 """Record the Temporal event histories that tests/replay/test_replay.py replays.
 
-    .venv/bin/python -m tests.replay.record_histories [--only KIND ...]
+    .venv/bin/python -m tests.replay.record_histories --out tests/replay/histories/GENERATION [--only KIND ...]
 
 Each kind of run (approve, reject, changes then resubmit, conditions then
 acknowledge, expiry, withdraw, partial approval, and one left in flight) is
 driven on the time-skipping test server with a real worker and a throwaway
 SQLite database, and its history is written to
-tests/replay/histories/<kind>.json.
+the --out directory as <kind>.json.
 
 These files stand for proposals already running in production. The replay
 test fails when workflow code (or the routing core it calls) would make a
 different decision from one of them: that is the point. Do NOT rerun this
 script to make a failing replay test pass. A change to workflow behaviour
 must keep old histories replaying, by branching on `workflow.patched("id")`
-(see the README, "Changing workflow code"); then rerun this script only for
-the new kinds of run you want guarded too (`--only KIND`), keeping the old
-files beside them. Re-record an existing history only when the change is
+(see the README, "Changing workflow code"); then record the runs of the new branch
+into a new generation directory beside the old ones (and add it to
+GENERATIONS in test_replay.py). Re-record an existing history only when the change is
 *meant* to break in-flight proposals and none are running anywhere (for
 example before the first release, or after every old run has concluded).
 """
@@ -46,7 +46,6 @@ from workflows import search_attributes as sa
 from workflows.messages import AcknowledgeRequest, DecisionRequest, ProposalInput, ResubmitRequest, WithdrawRequest
 from workflows.worker import build_worker
 
-HISTORIES = Path(__file__).parent / "histories"
 TEST_SERVER = Path(sysconfig.get_path("scripts")) / "temporal-test-server"
 LEAD = "lead@example.com"
 ALL = ["sony", "universal", "warner", "merlin", "believe"]
@@ -172,7 +171,7 @@ KINDS: dict[str, tuple[Callable[[Run], Awaitable[None]], Callable[[], Policy]]] 
 }
 
 
-async def record(kinds: list[str], out: Path = HISTORIES) -> list[Path]:
+async def record(kinds: list[str], out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -202,7 +201,8 @@ async def record(kinds: list[str], out: Path = HISTORIES) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=list(KINDS), help="record these kinds only")
-    parser.add_argument("--out", type=Path, default=HISTORIES, help="directory for the .json files")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="directory for the .json files: a generation under tests/replay/histories/")
     args = parser.parse_args()
     asyncio.run(record(args.only or list(KINDS), args.out))
 
