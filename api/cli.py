@@ -212,8 +212,6 @@ class StopSignals:
 
 
 async def connect_temporal(address: str, namespace: str) -> Client:
-    from temporalio.client import Client
-
     from workflows.client import connect
     from workflows.search_attributes import register
 
@@ -448,11 +446,14 @@ def worker() -> None:
 
         stop = StopSignals()
         stop.install()
-        orphaned = asyncio.create_task(stop_when_parent_is_gone(stop.requested))  # noqa: F841  (kept alive)
+        orphan_watch = asyncio.create_task(stop_when_parent_is_gone(stop.requested))
         client = await connect_temporal(address, settings.temporal_namespace)
         log.info("worker on task queue %r of %s (namespace %s)", settings.task_queue, address,
                  settings.temporal_namespace)
-        return await serve(stop, worker=build_worker(client, engine, settings, policy), mail=mail)
+        try:
+            return await serve(stop, worker=build_worker(client, engine, settings, policy), mail=mail)
+        finally:
+            orphan_watch.cancel()
 
     try:
         code = asyncio.run(run())

@@ -40,7 +40,7 @@ from countersign.policy import Policy, load_policy
 from countersign.queries import workflow_id
 from tests import factories
 from workflows import client as wf
-from workflows import dev_server, sandbox
+from workflows import dev_server
 from workflows.activities import ProposalActivities
 from workflows.messages import DecisionRequest, ProposalInput
 from workflows.proposal import ProposalWorkflow
