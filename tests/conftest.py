@@ -5,17 +5,16 @@ local PostgreSQL, truncated), and a worker on a fresh task queue."""
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import sysconfig
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import hypothesis  # noqa: F401  (imported before any worker thread runs: see workflows/sandbox.py)
 import pytest
 import pytest_asyncio
-import sqlalchemy
 from sqlmodel import Session, SQLModel, col, select
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -27,6 +26,7 @@ from countersign.models import Proposal, ProposalNumber, utcnow
 from countersign.settings import Settings
 from tests import factories
 from tests.live_server import LiveServer
+from tests.postgres import fresh_database
 from tests.web_client import Browser
 from workflows.worker import build_worker
 from workflows import search_attributes as sa
@@ -34,7 +34,6 @@ from workflows.converter import DATA_CONVERTER
 
 OPEN_STATUSES = ("in_review", "changes_requested")
 BIN = Path(sysconfig.get_path("scripts"))
-POSTGRES_URL = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="session")
@@ -47,26 +46,13 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def postgres_url() -> Iterator[str]:
     """A migrated PostgreSQL database of this session's own, or a skip."""
-    admin = sqlalchemy.create_engine(
-        POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    name = f"countersign_test_{os.getpid()}"
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    except sqlalchemy.exc.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL answers at {POSTGRES_URL}: {exc.orig}")
-    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
+    with fresh_database("countersign_test") as (url, _name):
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        yield url
 
 
 _id_blocks = itertools.count(1)

@@ -3,31 +3,16 @@ or a PostgreSQL database of the test's own, created and dropped around it."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-import sqlalchemy
 
 from countersign.db import make_engine
-from tests.conftest import POSTGRES_URL
+from tests.postgres import fresh_database
 
 
 @pytest.fixture
 def empty_postgres_url():
-    admin = sqlalchemy.create_engine(
-        POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
-    )
-    name = f"countersign_migrations_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    except sqlalchemy.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL answers at {POSTGRES_URL}: {exc.orig}")
-    yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.dispose()
+    with fresh_database("countersign_migrations") as (url, _name):
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -15,20 +15,18 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import sqlalchemy
 from temporalio.client import Client
 
 from countersign.accounts import create_token, create_user
 from countersign.db import make_engine, transaction
 from countersign.policy import PARTY_KEYS
+from tests.postgres import admin_engine
 from workflows import dev_server, search_attributes
 
 POLICY = Path(__file__).parents[1] / "policies" / "faults.toml"
-POSTGRES_URL = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "fault tests, not a secret"
 LEAD = "lead@example.com"
 REPS = {party: f"rep.{party}@example.com" for party in PARTY_KEYS}
@@ -219,38 +217,11 @@ class Cluster:
 # -- PostgreSQL ----------------------------------------------------------------
 
 
-def postgres_admin() -> sqlalchemy.Engine:
-    return sqlalchemy.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"),
-                                    isolation_level="AUTOCOMMIT")
-
-
-@contextmanager
-def fresh_postgres():
-    """(url, name) of a new empty database on the local PostgreSQL, dropped afterwards."""
-    import pytest
-
-    admin = postgres_admin()
-    name = f"countersign_faults_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    except sqlalchemy.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL answers at {POSTGRES_URL}: {exc.orig}")
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}", name
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
-
-
 def cut_postgres(name: str, seconds: float) -> int:
     """The database gone for `seconds`: new connections refused, and every
     connection of the app's terminated, again and again, so that reconnects
     die too. How many connections were terminated."""
-    admin = postgres_admin()
+    admin = admin_engine()
     terminated = 0
     try:
         with admin.connect() as conn:

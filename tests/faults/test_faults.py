@@ -29,7 +29,8 @@ from countersign.db import make_engine
 from countersign.policy import PARTY_KEYS
 from tests.faults.burst import Burst, Planned, submit
 from tests.faults.checks import Report
-from tests.faults.cluster import Cluster, cut_postgres, fresh_postgres, hold_sqlite_lock
+from tests.faults.cluster import Cluster, cut_postgres, hold_sqlite_lock
+from tests.postgres import fresh_database
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +50,7 @@ def cluster(tmp_path):
 
 @pytest.fixture
 def postgres_cluster(tmp_path):
-    with fresh_postgres() as (url, name):
+    with fresh_database("countersign_faults") as (url, name):
         running = Cluster(tmp_path, database_url=url, postgres_database=name)
         yield running
         running.stop_all()
