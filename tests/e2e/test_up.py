@@ -4,6 +4,7 @@ dir with proposals in flight."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -283,14 +284,17 @@ def test_a_killed_up_takes_its_worker_process_along(countersign):
     (kill -9, no chance to stop it), the worker stops within seconds instead
     of polling Temporal unsupervised."""
     process = countersign.up()
-    countersign.wait_until_ready(process)
-    marker = f"COUNTERSIGN_PARENT_PID={process.pid}"
-    workers = [line for line in processes_mentioning(marker) if "api.cli worker" in line]
-    assert len(workers) == 1, workers
-    process.kill()
-    process.wait()
-    deadline = time.monotonic() + 10
-    while processes_mentioning(marker) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert processes_mentioning(marker) == []
-    os.killpg(process.pid, signal.SIGKILL)  # the rest of its group (the Temporal dev server), as a terminal would
+    try:
+        countersign.wait_until_ready(process)
+        marker = f"COUNTERSIGN_PARENT_PID={process.pid}"
+        workers = [line for line in processes_mentioning(marker) if "api.cli worker" in line]
+        assert len(workers) == 1, workers
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 10
+        while processes_mentioning(marker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert processes_mentioning(marker) == []
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the rest of its group (the Temporal dev server), as a terminal would
