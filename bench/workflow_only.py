@@ -122,7 +122,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
     migrate(engine)
     factories.user(engine, "lead", email=LEAD)
     async with dev_server.running(data_dir, port) as server:
-        client = await Client.connect(server.address)
+        client = await wf.connect(server.address, "default")  # with Countersign's data converter, as shipped
         server_pid = next(pid for pid in children(os.getpid())
                           if "temporal" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"))
         processes = {"bench process (worker + client)": os.getpid(), "Temporal dev server": server_pid}
