@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, insert
 from sqlmodel import Session, and_, col, or_, select
 from temporalio import activity
 from temporalio.common import RawValue
@@ -161,19 +161,20 @@ class ProposalActivities:
         proposal.updated_at = record.at
         session.add(proposal)
 
+        # Rewritten whole at every step; bulk statements, as nothing reads these rows back here.
         session.exec(delete(PartyReview).where(PartyReview.proposal_id == proposal.id))
         session.exec(delete(ConditionRecord).where(ConditionRecord.proposal_id == proposal.id))
-        for stage in snapshot.stages:
-            for view in stage.parties:
-                current = stage.index == snapshot.stage_index
-                session.add(_party_row(proposal.id, stage.index, stage.name, view, current))
+        rows = [_party_row(proposal.id, stage.index, stage.name, view, stage.index == snapshot.stage_index)
+                for stage in snapshot.stages for view in stage.parties]
         in_stage = {view.party for view in snapshot.stages[snapshot.stage_index].parties}
-        for view in snapshot.parties:  # touched parties outside the current stage: waiting or dropped
-            if view.party not in in_stage:
-                session.add(_party_row(proposal.id, snapshot.stage_index, snapshot.stage, view, True))
-        for condition in snapshot.conditions:
-            session.add(ConditionRecord(proposal_id=proposal.id, party=condition.party, text=condition.text,
-                                        version=condition.version, acknowledged=condition.acknowledged))
+        rows += [_party_row(proposal.id, snapshot.stage_index, snapshot.stage, view, True)
+                 for view in snapshot.parties if view.party not in in_stage]  # touched parties outside it
+        session.execute(insert(PartyReview), rows)
+        if snapshot.conditions:
+            session.execute(insert(ConditionRecord), [
+                dict(proposal_id=proposal.id, party=condition.party, text=condition.text,
+                     version=condition.version, acknowledged=condition.acknowledged)
+                for condition in snapshot.conditions])
 
 
 def _from_rerun_task(proposal: Proposal, record: StepRecord) -> bool:
@@ -213,8 +214,8 @@ def _audience(session: Session, proposal: Proposal) -> Audience:
     return Audience(owner.email, reps, [u.email for u in users if u.role == Role.COMPLIANCE])
 
 
-def _party_row(proposal_id: int, index: int, stage: str, view: PartyView, current: bool) -> PartyReview:
-    return PartyReview(
+def _party_row(proposal_id: int, index: int, stage: str, view: PartyView, current: bool) -> dict:
+    return dict(
         proposal_id=proposal_id, stage_index=index, stage=stage, party=view.party, state=view.state.value,
         current=current, due_at=view.due_at, decided_by=view.decided_by, decided_at=view.decided_at,
         comment=view.comment, version=view.version,

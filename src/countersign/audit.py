@@ -122,7 +122,7 @@ def append(
         raise ValueError("audit entries need a timezone-aware time")
     _lock_chain(session, proposal_id)
     last = session.exec(
-        select(AuditEntry)
+        select(AuditEntry.seq, AuditEntry.hash)
         .where(AuditEntry.proposal_id == proposal_id)
         .order_by(col(AuditEntry.seq).desc())
         .limit(1)
