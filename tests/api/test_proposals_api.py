@@ -51,6 +51,18 @@ async def test_double_submitted_decision_counts_once(api):
     assert "already decided" in other.json()["detail"]
 
 
+async def test_a_decision_sent_again_after_it_closed_the_proposal_counts_once(api):
+    proposal = await submit(api, parties=["sony"])
+    body = {"decision": "approve", "decision_id": str(uuid.uuid4())}
+    url = f"/api/v1/proposals/{proposal['id']}/decisions"
+    first = await api("sony").post(url, json=body)
+    assert first.json()["status"] == "approved"  # the workflow has ended
+    again = await api("sony").post(url, json=body)
+    assert again.status_code == 201 and again.json() == first.json()
+    fresh = await api("sony").post(url, json={"decision": "approve"})
+    assert fresh.status_code == 409  # a new decision on a closed proposal is refused
+
+
 @pytest.mark.parametrize(
     "body, fragment",
     [
