@@ -30,6 +30,7 @@ from api.routes import (
     pages,
     proposal_pages,
     proposals,
+    token_pages,
     tokens,
 )
 from api.templating import build_templates
@@ -136,5 +137,6 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(outbox_pages.router)
     app.include_router(links.router)
     app.include_router(delegation_pages.router)
+    app.include_router(token_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

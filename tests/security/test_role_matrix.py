@@ -127,6 +127,13 @@ CASES = [
     Case("DELETE", "/api/v1/tokens/{token_id}", row(200, 404, 404, 404, 404, 404, 401)),
     Case("GET", "/api/v1/admin/tokens", row(403, 403, 403, 403, 403, 200, 401)),
     Case("DELETE", "/api/v1/admin/tokens/{token_id}", row(403, 403, 403, 403, 403, 200, 401)),
+    # The pages: `{page_token_id}` and `{admin_page_token_id}` are more spare tokens of the owner's
+    Case("GET", "/tokens", row(200, 200, 200, 200, 200, 200, LOGIN)),
+    Case("POST", "/tokens", row(200, 200, 200, 200, 200, 200, LOGIN), form={"name": "matrix"}),
+    Case("POST", "/tokens/{token_id}/revoke", row(303, 404, 404, 404, 404, 404, LOGIN), form={},
+         url="/tokens/{page_token_id}/revoke"),
+    Case("POST", "/admin/tokens/{token_id}/revoke", row(403, 403, 403, 403, 403, 303, LOGIN), form={},
+         url="/admin/tokens/{admin_page_token_id}/revoke"),
     # -- delegations: `{delegation_id}` is the touched rep's, to a colleague of the same label
     Case("GET", "/api/v1/delegations", row(200, 200, 200, 200, 200, 200, 401)),
     Case("POST", "/api/v1/delegations", row(403, 403, 201, 422, 403, 403, 401),
@@ -237,12 +244,14 @@ async def test_every_role_gets_the_answer_of_the_matrix(app, accounts, browser, 
     assert submitted.status_code == 201, submitted.text
     proposal_id = submitted.json()["id"]
     sees_it = {"owner", "touched_rep", "compliance", "admin"}
-    spare = await owner_api.post("/api/v1/tokens", json={"name": "spare"})
+    spare, page_spare, admin_page_spare = [await owner_api.post("/api/v1/tokens", json={"name": "spare"})
+                                           for _ in range(3)]
     touched_api = open_client(token_for(accounts["touched_rep"].email))
     delegated, for_pages = [await touched_api.post("/api/v1/delegations", json={
         "delegate": "colleague.sony@example.com", "ends_at": IN_A_MONTH}) for _ in range(2)]
     assert delegated.status_code == for_pages.status_code == 201, delegated.text
-    ids = {"proposal_id": proposal_id, "token_id": spare.json()["id"], "delegation_id": delegated.json()["id"],
+    ids = {"proposal_id": proposal_id, "token_id": spare.json()["id"], "page_token_id": page_spare.json()["id"],
+           "admin_page_token_id": admin_page_spare.json()["id"], "delegation_id": delegated.json()["id"],
            "page_delegation_id": for_pages.json()["id"],
            "token": LinkSigner(app.state.settings.session_secret).token(proposal_id, "sony")}
 
