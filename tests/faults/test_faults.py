@@ -98,10 +98,11 @@ async def decide_through(cluster: Cluster, inject: Callable[[], Awaitable[str]])
 
 
 async def test_worker_killed_mid_burst(cluster):
-    """With 8 decisions in flight the kill nearly always lands on a
-    `record_step` the worker had started. Temporal retries it only after its
-    30 s start-to-close timeout (workflows/proposal.py, RECORD_OPTIONS), and
-    that proposal's later decisions wait behind it: expect a ~30 s burst."""
+    """With 8 decisions in flight the kill lands on workflow tasks the worker
+    had started (each records its step with a local activity). Temporal hands
+    them to the restarted worker after their 10 s timeout, which runs them
+    again; a step the dead worker had already written is recorded again and
+    replaces what it wrote (workflows/activities.py). Expect a ~20 s burst."""
     async def kill_worker() -> str:
         await asyncio.to_thread(cluster.kill, "worker", signal.SIGKILL)
         await asyncio.sleep(OUTAGE)
