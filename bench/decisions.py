@@ -100,6 +100,34 @@ async def in_parallel(items: list, concurrency: int, work) -> None:
     await asyncio.gather(*(runner() for _ in range(concurrency)))
 
 
+async def open_then_decide(figures: Figures, open_one, decide_all, proposals: int, concurrency: int, warmup: int,
+                           meter: CpuMeter, profiler: Profiler | None = None) -> list:
+    """The phases each side runs: `warmup` proposals opened and decided, not
+    measured (`open_one` gets negative indexes); then `proposals` opened,
+    `concurrency` at a time; then all of them decided, `concurrency` at a
+    time, with CPU metered (and profiled). The ids opened, in order."""
+    for index in range(warmup):
+        await decide_all(await open_one(-1 - index), measured=False)
+    ids: list = []
+
+    async def opened(index: int) -> None:
+        ids.append(await open_one(index))
+
+    started = time.perf_counter()
+    await in_parallel(list(range(proposals)), concurrency, opened)
+    figures.opened_per_second = proposals / (time.perf_counter() - started)
+    if profiler:
+        profiler.start()
+    meter.start()
+    started = time.perf_counter()
+    await in_parallel(ids, concurrency, decide_all)
+    figures.seconds = time.perf_counter() - started
+    figures.cpu = meter.stop()
+    if profiler:
+        profiler.stop()
+    return ids
+
+
 # -- the service -----------------------------------------------------------
 
 
@@ -203,21 +231,7 @@ async def raw_engine(address: str, proposals: int, concurrency: int, warmup: int
             figures.decisions += len(PARTIES)
 
     async with Worker(client, task_queue=task_queue, workflows=[RawFivePartyApproval]):
-        for index in range(warmup):
-            await decide_all(await open_run(-1 - index), measured=False)
-        ids: list[str] = []
-
-        async def open_one(index: int) -> None:
-            ids.append(await open_run(index))
-
-        started = time.perf_counter()
-        await in_parallel(list(range(proposals)), concurrency, open_one)
-        figures.opened_per_second = proposals / (time.perf_counter() - started)
-        meter.start()
-        started = time.perf_counter()
-        await in_parallel(ids, concurrency, decide_all)
-        figures.seconds = time.perf_counter() - started
-        figures.cpu = meter.stop()
+        ids = await open_then_decide(figures, open_run, decide_all, proposals, concurrency, warmup, meter)
         for workflow_id in ids[:5]:
             assert set(await client.get_workflow_handle(workflow_id).result()) == set(PARTIES)
     figures.workflow_ids = ids[:: max(1, len(ids) // sample)]
@@ -261,25 +275,11 @@ async def countersign(service: Service, tokens: dict[str, str], proposals: int, 
             if response.json()["status"] != "approved":
                 raise RuntimeError(f"proposal {proposal_id} ended {response.json()['status']}, not approved")
 
-        for _ in range(warmup):
-            await decide_all(await submit(), measured=False)
-        ids: list[int] = []
+        async def submit_one(_index: int) -> int:
+            return await submit()
 
-        async def submit_one(_index: int) -> None:
-            ids.append(await submit())
-
-        started = time.perf_counter()
-        await in_parallel(list(range(proposals)), concurrency, submit_one)
-        figures.opened_per_second = proposals / (time.perf_counter() - started)
-        if profiler:
-            profiler.start()
-        meter.start()
-        started = time.perf_counter()
-        await in_parallel(ids, concurrency, decide_all)
-        figures.seconds = time.perf_counter() - started
-        figures.cpu = meter.stop()
-        if profiler:
-            profiler.stop()
+        ids = await open_then_decide(figures, submit_one, decide_all, proposals, concurrency, warmup, meter,
+                                     profiler)
     client = await Client.connect(service.temporal_address)
     figures.workflow_ids = [proposal_workflow_id(pid) for pid in ids[:: max(1, len(ids) // sample)]]
     figures.steps = await timeline(client, figures.workflow_ids, opened_by_update=True)

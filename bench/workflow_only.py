@@ -31,7 +31,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench.common import ONE_STAGE_POLICY, CpuMeter, children, free_port, percentile
-from bench.decisions import Figures, in_parallel, print_timeline, raw_engine, timeline
+from bench.decisions import Figures, open_then_decide, print_timeline, raw_engine, timeline
 from bench.raw_workflow import PARTIES
 from countersign import calendar
 from countersign.db import make_engine, migrate, transaction
@@ -90,21 +90,7 @@ async def proposal_workflow(client: Client, engine, make_worker, proposals: int,
             raise RuntimeError(f"proposal {pid} ended {result.status}")
 
     async with make_worker(client, engine, task_queue, policy):
-        for _ in range(warmup):
-            await decide_all(await open_one(), measured=False)
-        ids: list[int] = []
-
-        async def opened(_index: int) -> None:
-            ids.append(await open_one())
-
-        started = time.perf_counter()
-        await in_parallel(list(range(proposals)), concurrency, opened)
-        figures.opened_per_second = proposals / (time.perf_counter() - started)
-        meter.start()
-        started = time.perf_counter()
-        await in_parallel(ids, concurrency, decide_all)
-        figures.seconds = time.perf_counter() - started
-        figures.cpu = meter.stop()
+        ids = await open_then_decide(figures, open_one, decide_all, proposals, concurrency, warmup, meter)
     figures.workflow_ids = [workflow_id(pid) for pid in ids[:: max(1, len(ids) // sample)]]
     figures.steps = await timeline(client, figures.workflow_ids, opened_by_update=True)
     return figures
