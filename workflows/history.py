@@ -2,11 +2,12 @@
 
 `load` reads the workflow's history and gives it two ways: as the facts
 reconciliation compares with the audit trail and the database (the events,
-decisions and snapshots every `record_step` carried: a local activity's
-marker keeps the record it returned, a scheduled activity's event the
-record it was given; the updates
-the workflow accepted, how it ended), and as rows for the compliance
-timeline, one per history event with a sentence saying what it was.
+decisions and states every `record_step` carried: a local activity's
+marker keeps what it returned, the whole record or, since `StepReceipt`,
+a receipt; a scheduled activity's event the record it was given; the
+updates the workflow accepted, how it ended), and as rows for the
+compliance timeline, one per history event with a sentence saying what it
+was.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def _step(raw: dict, scheduled_event_id: int) -> RecordedStep:
             comment=request.get("comment"),
             stage=raw["decision"].get("stage"),
         )
-    snapshot = raw.get("snapshot") or {}
+    state = raw.get("snapshot") or raw  # a StepRecord's snapshot, or a StepReceipt
     return RecordedStep(
         step=int(raw["step"]),
         at=_time(raw["at"]),
@@ -109,8 +110,8 @@ def _step(raw: dict, scheduled_event_id: int) -> RecordedStep:
             RecordedEvent(e["kind"], _time(e["at"]), e.get("actor"), e.get("party"), e.get("detail") or {})
             for e in raw.get("events", [])
         ],
-        status=snapshot.get("status", ""),
-        version=int(snapshot.get("version", 0)),
+        status=state.get("status", ""),
+        version=int(state.get("version", 0)),
         completed=False,
         scheduled_event_id=scheduled_event_id,
         decision=decision,

@@ -78,3 +78,23 @@ class StepRecord:
     created_by: str | None = None  # set on the first step only: store the proposal
     new_version: NewVersion | None = None
     decision: DecisionRecord | None = None
+
+
+@dataclass
+class StepReceipt:
+    """What `record_step` returns, for its local activity's history marker to
+    keep: the step as reconciliation reads it, without the read model's
+    snapshot (most of a `StepRecord`'s size)."""
+
+    proposal_id: int
+    step: int
+    at: datetime
+    status: str
+    version: int
+    events: list[Event] = field(default_factory=list)
+    decision: DecisionRecord | None = None
+
+    @classmethod
+    def of(cls, record: StepRecord) -> StepReceipt:
+        return cls(record.proposal_id, record.step, record.at, record.snapshot.status.value,
+                   record.snapshot.version, record.events, record.decision)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -38,6 +38,11 @@ with workflow.unsafe.imports_passed_through():
 # them: one task per decision instead of two and an activity task. Runs that
 # began before this change keep recording with a scheduled activity.
 LOCAL_RECORDING = "record-step-local"
+
+# The deadline timer runs on across steps that leave the next deadline where
+# it was (most decisions), instead of being cancelled and started again at
+# every step. Runs that began before this change keep restarting it.
+KEEP_DEADLINE_TIMER = "keep-deadline-timer"
 
 # Recording retries until the database is back: a decision once accepted is
 # never dropped. Each attempt is one short transaction.
@@ -79,10 +84,9 @@ class ProposalWorkflow:
         self._recorded = True
         while not self._review.concluded:
             self._changed = False
+            deadline = self._review.next_deadline()
             try:
-                await workflow.wait_condition(
-                    lambda: self._changed or self._review.concluded, timeout=self._time_to_next_deadline()
-                )
+                await workflow.wait_condition(self._wait_ends(deadline), timeout=self._time_to(deadline))
             except asyncio.TimeoutError:
                 events = self._review.advance_clock(workflow.now())
                 if events:
@@ -163,8 +167,15 @@ class ProposalWorkflow:
         self._changed = True
         return events
 
-    def _time_to_next_deadline(self) -> timedelta | None:
-        deadline = self._review.next_deadline()
+    def _wait_ends(self, deadline: datetime | None) -> Callable[[], bool]:
+        """What ends the wait for `deadline` before it comes: the review's end,
+        or a step that moved the next deadline (the wait starts again with a
+        new timer). Before KEEP_DEADLINE_TIMER, any change did."""
+        if workflow.patched(KEEP_DEADLINE_TIMER):
+            return lambda: self._review.concluded or self._review.next_deadline() != deadline
+        return lambda: self._changed or self._review.concluded
+
+    def _time_to(self, deadline: datetime | None) -> timedelta | None:
         if deadline is None:
             return None
         return max(deadline - workflow.now(), timedelta(0))

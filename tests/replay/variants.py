@@ -7,7 +7,8 @@ imports nothing but the workflow and the SDK.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -74,3 +75,16 @@ class RecordsWithScheduledActivity(ProposalWorkflow):
 
     async def _write(self, record: StepRecord) -> None:
         await workflow.execute_activity_method(ProposalActivities.record_step, record, **RECORD_OPTIONS)
+
+
+@workflow.defn(name=NAME)
+class RestartsTimerAtEveryStep(ProposalWorkflow):
+    """Unsafe change: drops the `keep-deadline-timer` patch, so every step
+    cancels the deadline timer and starts it again, as before it."""
+
+    @workflow.run
+    async def run(self, input: ProposalInput) -> str:
+        return await super().run(input)
+
+    def _wait_ends(self, deadline: datetime | None) -> Callable[[], bool]:
+        return lambda: self._changed or self._review.concluded
