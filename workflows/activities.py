@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine, delete, insert
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import Connection, Engine, delete, insert, update
 from sqlmodel import Session, and_, col, or_, select
 from temporalio import activity
 from temporalio.common import RawValue
@@ -45,6 +48,8 @@ from workflows.messages import StepRecord
 
 log = logging.getLogger(__name__)
 
+PROPOSAL = Proposal.__table__
+
 MAIL_EVENTS = frozenset({"routed", "resubmitted", "reminded", "escalated", "changes_requested", "concluded"})
 
 
@@ -66,8 +71,16 @@ class ProposalActivities:
         return record
 
     def apply(self, record: StepRecord) -> None:
+        # Core statements on the session's connection, not ORM objects: this
+        # runs once per step on the worker's hot path, and nothing here reads
+        # back what it writes.
         with transaction(self._engine) as session:
-            proposal = session.get(Proposal, record.proposal_id, with_for_update=True)
+            db = session.connection()
+            proposal = db.execute(
+                select(PROPOSAL.c.id, PROPOSAL.c.owner_id, PROPOSAL.c.title, PROPOSAL.c.parties,
+                       PROPOSAL.c.last_step, PROPOSAL.c.last_step_at)
+                .where(PROPOSAL.c.id == record.proposal_id).with_for_update()
+            ).first()
             if proposal is None:
                 proposal = self._create(session, record)
             elif proposal.last_step >= record.step:
@@ -75,109 +88,90 @@ class ProposalActivities:
                     return  # applied already
                 _undo_steps_from(session, proposal, record.step)
             if record.new_version:
-                self._add_version(session, proposal, record)
+                self._add_version(db, record)
             if record.decision:
-                self._add_decision(session, record)
-            for event in record.events:
-                audit.append(session, record.proposal_id, event.kind, event.at, event.actor, event.party,
-                             event.detail, step=record.step)
+                self._add_decision(db, record)
+            audit.append_events(session, record.proposal_id, record.events, step=record.step)
             self._queue_mail(session, proposal, record)
-            self._write_snapshot(session, proposal, record)
+            self._write_snapshot(db, record)
 
-    def _queue_mail(self, session: Session, proposal: Proposal, record: StepRecord) -> None:
+    def _queue_mail(self, session: Session, proposal: Row, record: StepRecord) -> None:
         if not any(event.kind in MAIL_EVENTS for event in record.events):
             return
+        title = record.new_version.content["title"] if record.new_version else proposal.title
         audience = _audience(session, proposal)
-        for mail in mails_for(record.events, proposal.id, proposal.title, audience, self._parties, self._base_url,
-                              self._links):
-            session.add(OutboxMail(proposal_id=proposal.id, kind=mail.kind, recipient=mail.recipient,
-                                   subject=mail.subject, body=mail.body, created_at=record.at,
-                                   next_attempt_at=record.at, step=record.step))
+        rows = [dict(proposal_id=proposal.id, kind=mail.kind, recipient=mail.recipient, subject=mail.subject,
+                     body=mail.body, created_at=record.at, next_attempt_at=record.at, step=record.step)
+                for mail in mails_for(record.events, proposal.id, title, audience, self._parties,
+                                      self._base_url, self._links)]
+        if rows:
+            session.connection().execute(insert(OutboxMail), rows)
 
-    def _create(self, session: Session, record: StepRecord) -> Proposal:
-        owner = session.exec(select(User).where(User.email == record.created_by)).one()
+    def _create(self, session: Session, record: StepRecord) -> Row:
+        owner_id = session.exec(select(User.id).where(User.email == record.created_by)).one()
         content = record.new_version.content
-        proposal = Proposal(
-            id=record.proposal_id,
-            owner_id=owner.id,
-            title=content["title"],
-            capability=content["capability"],
-            parties=content["parties"],
-            status=record.snapshot.status.value,
-            version=1,
-            stage=record.snapshot.stage,
-            pending=[],
-            created_at=record.at,
-            updated_at=record.at,
-        )
-        session.add(proposal)
-        session.flush()
-        return proposal
+        row = dict(id=record.proposal_id, owner_id=owner_id, title=content["title"],
+                   capability=content["capability"], parties=content["parties"],
+                   status=record.snapshot.status.value, version=1, stage=record.snapshot.stage, pending=[],
+                   created_at=record.at, updated_at=record.at, last_step=0, last_step_at=None)
+        session.connection().execute(insert(Proposal), row)
+        return Row(record.proposal_id, owner_id, content["title"], content["parties"], 0, None)
 
-    def _add_version(self, session: Session, proposal: Proposal, record: StepRecord) -> None:
+    def _add_version(self, db: Connection, record: StepRecord) -> None:
         version = record.new_version
-        proposal.title = version.content["title"]
-        proposal.capability = version.content["capability"]
-        session.add(
-            ProposalVersion(
-                proposal_id=record.proposal_id,
-                number=version.number,
-                content=version.content,
-                submitted_by=version.actor,
-                submitted_at=record.at,
-                step=record.step,
-            )
-        )
+        db.execute(insert(ProposalVersion), dict(
+            proposal_id=record.proposal_id, number=version.number, content=version.content,
+            submitted_by=version.actor, submitted_at=record.at, step=record.step))
 
-    def _add_decision(self, session: Session, record: StepRecord) -> None:
+    def _add_decision(self, db: Connection, record: StepRecord) -> None:
         decision = record.decision
         request = decision.request
-        session.add(
-            Decision(
-                decision_id=decision.decision_id,
-                proposal_id=record.proposal_id,
-                version=request.version,
-                stage=decision.stage,
-                party=request.party,
-                decision=request.decision,
-                comment=request.comment.strip() or None,
-                actor=request.actor,
-                on_behalf_of=request.on_behalf_of,
-                decided_at=record.at,
-                step=record.step,
-            )
-        )
+        db.execute(insert(Decision), dict(
+            decision_id=decision.decision_id, proposal_id=record.proposal_id, version=request.version,
+            stage=decision.stage, party=request.party, decision=request.decision,
+            comment=request.comment.strip() or None, actor=request.actor, on_behalf_of=request.on_behalf_of,
+            decided_at=record.at, step=record.step))
 
-    def _write_snapshot(self, session: Session, proposal: Proposal, record: StepRecord) -> None:
+    def _write_snapshot(self, db: Connection, record: StepRecord) -> None:
         snapshot = record.snapshot
-        proposal.status = snapshot.status.value
-        proposal.version = snapshot.version
-        proposal.stage = snapshot.stage
-        proposal.pending = snapshot.pending
-        proposal.outcome_scope = snapshot.outcome_scope
-        proposal.next_due_at = snapshot.next_due_at
-        proposal.last_step = record.step
-        proposal.last_step_at = record.at
-        proposal.updated_at = record.at
-        session.add(proposal)
+        proposal_id = record.proposal_id
+        changes = dict(status=snapshot.status.value, version=snapshot.version, stage=snapshot.stage,
+                       pending=snapshot.pending, outcome_scope=snapshot.outcome_scope,
+                       next_due_at=snapshot.next_due_at, last_step=record.step, last_step_at=record.at,
+                       updated_at=record.at)
+        if record.new_version:
+            content = record.new_version.content
+            changes |= dict(title=content["title"], capability=content["capability"])
+        db.execute(update(Proposal).where(PROPOSAL.c.id == proposal_id).values(changes))
 
-        # Rewritten whole at every step; bulk statements, as nothing reads these rows back here.
-        session.exec(delete(PartyReview).where(PartyReview.proposal_id == proposal.id))
-        session.exec(delete(ConditionRecord).where(ConditionRecord.proposal_id == proposal.id))
-        rows = [_party_row(proposal.id, stage.index, stage.name, view, stage.index == snapshot.stage_index)
+        # Rewritten whole at every step.
+        db.execute(delete(PartyReview).where(PartyReview.proposal_id == proposal_id))
+        db.execute(delete(ConditionRecord).where(ConditionRecord.proposal_id == proposal_id))
+        rows = [_party_row(proposal_id, stage.index, stage.name, view, stage.index == snapshot.stage_index)
                 for stage in snapshot.stages for view in stage.parties]
         in_stage = {view.party for view in snapshot.stages[snapshot.stage_index].parties}
-        rows += [_party_row(proposal.id, snapshot.stage_index, snapshot.stage, view, True)
+        rows += [_party_row(proposal_id, snapshot.stage_index, snapshot.stage, view, True)
                  for view in snapshot.parties if view.party not in in_stage]  # touched parties outside it
-        session.execute(insert(PartyReview), rows)
+        db.execute(insert(PartyReview), rows)
         if snapshot.conditions:
-            session.execute(insert(ConditionRecord), [
-                dict(proposal_id=proposal.id, party=condition.party, text=condition.text,
+            db.execute(insert(ConditionRecord), [
+                dict(proposal_id=proposal_id, party=condition.party, text=condition.text,
                      version=condition.version, acknowledged=condition.acknowledged)
                 for condition in snapshot.conditions])
 
 
-def _from_rerun_task(proposal: Proposal, record: StepRecord) -> bool:
+class Row(NamedTuple):
+    """What `apply` reads of the proposal's row."""
+
+    id: int
+    owner_id: int
+    title: str
+    parties: list[str]
+    last_step: int
+    last_step_at: datetime | None
+
+
+def _from_rerun_task(proposal: Row, record: StepRecord) -> bool:
     """Whether a step already recorded comes again from a workflow task run
     again after one that never completed. The re-run started later, so its
     time is later than any step the lost task wrote; the same record again (a
@@ -186,7 +180,7 @@ def _from_rerun_task(proposal: Proposal, record: StepRecord) -> bool:
     return proposal.last_step_at is not None and record.at > proposal.last_step_at
 
 
-def _undo_steps_from(session: Session, proposal: Proposal, step: int) -> None:
+def _undo_steps_from(session: Session, proposal: Row, step: int) -> None:
     """Remove what steps `step`.. wrote: a workflow task that never completed
     wrote them, and its re-run is recording them again. Audit entries go from
     the chain's tail, so the chain stays whole; the read model is rewritten by
@@ -199,7 +193,7 @@ def _undo_steps_from(session: Session, proposal: Proposal, step: int) -> None:
                                           OutboxMail.sent_at.is_(None)))
 
 
-def _audience(session: Session, proposal: Proposal) -> Audience:
+def _audience(session: Session, proposal: Row) -> Audience:
     owner = session.get(User, proposal.owner_id)
     users = session.exec(
         select(User).where(

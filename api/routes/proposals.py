@@ -22,8 +22,8 @@ router = APIRouter(prefix="/proposals", tags=["proposals"], responses=ERROR_RESP
 
 
 def _read_back(session, user, proposal_id: int) -> ProposalOut:
-    session.expire_all()  # the workflow's activity wrote it through another connection
-    return queries.to_public(session, queries.get_visible(session, user, proposal_id))
+    # fresh: the workflow's activity changed it through another connection
+    return queries.to_public(session, queries.get_visible(session, user, proposal_id, fresh=True))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)

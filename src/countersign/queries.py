@@ -26,8 +26,10 @@ def workflow_id(proposal_id: int) -> str:
     return f"proposal-{proposal_id}"
 
 
-def get_visible(session: Session, user: User, proposal_id: int) -> Proposal:
-    proposal = session.get(Proposal, proposal_id)
+def get_visible(session: Session, user: User, proposal_id: int, fresh: bool = False) -> Proposal:
+    """The proposal, if `user` may see it (`fresh`: read again even if the
+    session holds it already, e.g. after the workflow changed it)."""
+    proposal = session.get(Proposal, proposal_id, populate_existing=fresh)
     if proposal is None or not visible(user, proposal):
         raise NotFound(f"no proposal {proposal_id}")
     return proposal
