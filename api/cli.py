@@ -21,14 +21,15 @@ import secrets
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 import uvicorn
+import uvloop
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -170,6 +171,13 @@ def web_url(host: str, port: int) -> str:
     if host in ("", "0.0.0.0", "::"):
         host = "127.0.0.1"  # listening everywhere: this machine can use the loopback address
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def run_service(main: Coroutine[Any, Any, int]) -> int:
+    """Run a long-lived command (up, worker, web) on uvloop: the worker and
+    the web app spend about a tenth less CPU per decision on it than on
+    asyncio's own loop (bench/decisions.py)."""
+    return uvloop.run(main)
 
 
 class WebServer(uvicorn.Server):
@@ -323,7 +331,7 @@ def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption 
         if "base_url" not in settings.model_fields_set:
             settings.base_url = url  # links in e-mail point at this run, whatever its port
         accounts = demo_accounts(engine, settings.data_dir) if demo else []
-        code = asyncio.run(_up(settings, engine, listener, temporal_port, url, accounts))
+        code = run_service(_up(settings, engine, listener, temporal_port, url, accounts))
     finally:
         listener.close()
         if engine is not None:
@@ -456,7 +464,7 @@ def worker() -> None:
             orphan_watch.cancel()
 
     try:
-        code = asyncio.run(run())
+        code = run_service(run())
     finally:
         engine.dispose()
     raise typer.Exit(code)
@@ -481,7 +489,7 @@ def web(host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT) -> Non
                            listener=listener)
 
     try:
-        code = asyncio.run(run())
+        code = run_service(run())
     finally:
         listener.close()
         engine.dispose()
