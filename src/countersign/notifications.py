@@ -8,7 +8,7 @@ was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,12 +26,25 @@ class Mail:
 
 
 @dataclass(frozen=True)
+class Delegator:
+    """A rep who delegated their party's decisions to a colleague until `until`
+    (countersign.delegation)."""
+
+    party: str
+    name: str
+    email: str
+    until: datetime
+
+
+@dataclass(frozen=True)
 class Audience:
     """The people a proposal's mail can go to."""
 
     owner: str
     reps: dict[str, list[str]]  # party -> rep e-mails
     compliance: list[str]
+    # rep e-mail -> the delegations in force to that rep: their mail asks them to act for these reps
+    acting_for: dict[str, list[Delegator]] = field(default_factory=dict)
 
 
 def local_time(moment: datetime, timezone: str) -> str:
@@ -56,9 +69,31 @@ def mails_for(
     comments = {e.party: e.detail.get("comment", "") for e in events if e.kind == "decided"}
     mails: list[Mail] = []
 
+    def party_name(party: str) -> str:
+        config = parties.get(party)
+        return config.name if config else party
+
     def to_reps(party: str, subject: str, lines: list[str], kind: str) -> None:
         for rep in audience.reps.get(party, []):
-            mails.append(Mail(rep, subject, "\n".join(lines), kind))
+            delegators = [d for d in audience.acting_for.get(rep, []) if d.party == party]
+            if delegators:
+                names = ", ".join(d.name for d in delegators)
+                mails.append(Mail(rep, f"{subject} (acting for {names})",
+                                  "\n".join(acting_for_lines(party, delegators) + [""] + lines), kind))
+            else:
+                mails.append(Mail(rep, subject, "\n".join(lines), kind))
+
+    def acting_for_lines(party: str, delegators: list[Delegator]) -> list[str]:
+        """Said first in a delegate's mail: for whom, and until when."""
+        timezone = parties[party].timezone if party in parties else "UTC"
+        whom = [f"{d.name} ({d.email}), until {local_time(d.until, timezone)}" for d in delegators]
+        if len(whom) == 1:
+            lines = [f"You are asked to act for {whom[0]}: they delegated their {party_name(party)} "
+                     "decisions to you."]
+        else:
+            lines = [f"You are asked to act for these colleagues, who delegated their {party_name(party)} "
+                     "decisions to you:", *(f"- {w}" for w in whom)]
+        return lines + ["To decide for them, choose \"on behalf of\" them in the decision form."]
 
     def decision_needed(party: str, due_at: datetime, stage: str, kind: str) -> None:
         config = parties.get(party)
