@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 
 PROPOSAL = Proposal.__table__
 
-MAIL_EVENTS = frozenset({"routed", "resubmitted", "reminded", "escalated", "changes_requested", "concluded"})
+MAIL_EVENTS = frozenset({"routed", "resubmitted", "reminded", "escalated", "expired", "changes_requested",
+                         "concluded"})
 
 
 class ProposalActivities:

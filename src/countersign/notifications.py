@@ -67,6 +67,7 @@ def mails_for(
     def decide_link(party: str) -> str:
         return links.url(proposal_id, party) if links is not None else f"{link}/decide"
     comments = {e.party: e.detail.get("comment", "") for e in events if e.kind == "decided"}
+    concluded = next((e for e in events if e.kind == "concluded"), None)
     mails: list[Mail] = []
 
     def party_name(party: str) -> str:
@@ -94,6 +95,15 @@ def mails_for(
             lines = [f"You are asked to act for these colleagues, who delegated their {party_name(party)} "
                      "decisions to you:", *(f"- {w}" for w in whom)]
         return lines + ["To decide for them, choose \"on behalf of\" them in the decision form."]
+
+    def expiry_line(event: Event) -> str:
+        """Why an "expired" event happened, for the owner's and the others' mail."""
+        stage = event.detail["stage"]
+        if event.party:  # on_overdue = "expire": the party is dropped, the review may go on
+            return (f"{party_name(event.party)} did not decide in '{stage}' by the end of its grace period "
+                    f"and is out of this review.")
+        names = ", ".join(party_name(p) for p in event.detail.get("parties", "").split(",") if p)
+        return f"It expired in '{stage}': {names} did not decide by the end of the grace period."
 
     def decision_needed(party: str, due_at: datetime, stage: str, kind: str) -> None:
         config = parties.get(party)
@@ -136,6 +146,21 @@ def mails_for(
             ])
             for recipient in recipients:
                 mails.append(Mail(recipient, f"Overdue: {name} on {title}", body, event.kind))
+        elif event.kind == "expired" and event.party:
+            # A party dropped under on_overdue = "expire". The proposal-level "expired" (under
+            # "escalate") comes with "concluded", whose mail says why; its contacts were told at escalation.
+            config = parties.get(event.party)
+            name = party_name(event.party)
+            if concluded:
+                outcome = f"With that the proposal has concluded: {concluded.detail['status'].replace('_', ' ')}."
+            else:
+                outcome = f"The review goes on without {name}: an approval will not cover {name}'s catalog."
+            body = "\n".join([expiry_line(event), outcome, "", link])
+            # The owner hears of an expiry that ends the proposal in its conclusion mail, not twice.
+            recipients = (([config.escalation] if config and config.escalation else []) + audience.compliance
+                          + ([] if concluded else [audience.owner]))
+            for recipient in dict.fromkeys(recipients):
+                mails.append(Mail(recipient, f"Expired: {name} on {title}", body, event.kind))
         elif event.kind == "changes_requested":
             mails.append(Mail(audience.owner, f"Changes requested: {title}", "\n".join([
                 f"{event.party} asks for changes to version {detail.get('version')} of '{title}':",
@@ -143,6 +168,7 @@ def mails_for(
             ]), event.kind))
         elif event.kind == "concluded":
             status = detail["status"].replace("_", " ")
-            mails.append(Mail(audience.owner, f"{title}: {status}", f"'{title}' has concluded: {status}.\n\n{link}",
-                              event.kind))
+            why = [expiry_line(e) for e in events if e.kind == "expired"]
+            mails.append(Mail(audience.owner, f"{title}: {status}",
+                              "\n".join([f"'{title}' has concluded: {status}.", *why, "", link]), event.kind))
     return mails

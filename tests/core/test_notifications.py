@@ -1,6 +1,7 @@
 """The mail a step's events produce (countersign.notifications), from events the
 real routing core makes: a delegate is asked plainly to act for the rep who
-delegated."""
+delegated, and a party dropped by on_overdue = "expire" is told to the lead,
+compliance and the party's escalation contact, once."""
 
 from __future__ import annotations
 
@@ -107,3 +108,85 @@ def test_a_delegate_of_several_reps_sees_each_and_only_on_their_partys_mail():
     assert "- Cy Out (cy.sony@example.com), until Fri 08 Jan 2027, 12:00 EST" in ben.body
     # a Sony delegation says nothing in a Warner rep's Warner mail
     assert "act for" not in sent[WARNER[0]][0].body
+
+
+# -- expiry ------------------------------------------------------------------
+
+
+def test_a_dropped_party_is_told_to_lead_compliance_and_its_escalation_contact_while_the_review_goes_on():
+    pol = load_policy(POLICIES / "quorum_partial.toml")  # Rights: all, expire; partial approval allowed
+    review, _ = Review.open(pol, ["sony", "merlin", "believe"], T0)
+    review.decide("sony", "approve", "", 1, "rep.sony@example.com", T0)
+    review.decide("believe", "approve", "", 1, "rep.believe@example.com", T0)
+    steps = run_clock(review, datetime(2026, 12, 4, tzinfo=UTC))
+    step = next(s for s in steps if any(e.kind == "expired" for e in s))
+    assert [(e.kind, e.party) for e in step] == [("expired", "merlin"), ("routed", None)]
+
+    expired = [m for m in mails(step, pol) if m.kind == "expired"]
+    assert sorted(m.recipient for m in expired) == sorted(["escalations@merlin.example", COMPLIANCE, OWNER])
+    mail = expired[0]
+    assert mail.subject == f"Expired: Merlin on {TITLE}"
+    assert "Merlin did not decide in 'Rights' by the end of its grace period and is out of this review." \
+        in mail.body
+    assert "The review goes on without Merlin: an approval will not cover Merlin's catalog." in mail.body
+    assert f"{BASE}/proposals/7" in mail.body
+    assert len({m.body for m in expired}) == 1
+
+
+def test_an_expiry_that_ends_the_proposal_reaches_the_lead_once_with_the_reason():
+    pol = policy({"name": "Quick", "due": "45s", "grace": "15s", "on_overdue": "expire"})
+    review, _ = Review.open(pol, ["sony", "merlin"], T0)
+    review.decide("sony", "approve", "", 1, "rep.sony@example.com", T0)
+    [step] = run_clock(review, T0 + timedelta(minutes=5))
+    assert [(e.kind, e.party) for e in step] == [("expired", "merlin"), ("concluded", None)]
+
+    sent = by_recipient(mails(step, pol))
+    [lead] = sent[OWNER]  # one mail: the conclusion, saying why
+    assert (lead.kind, lead.subject) == ("concluded", f"{TITLE}: expired")
+    assert "Merlin did not decide in 'Quick' by the end of its grace period" in lead.body
+    for other in (COMPLIANCE, "escalations@merlin.example"):
+        [mail] = sent[other]
+        assert mail.kind == "expired"
+        assert "With that the proposal has concluded: expired." in mail.body
+    assert "escalations@sony.example" not in sent  # Sony decided: its contact hears nothing
+
+
+def test_without_an_escalation_contact_the_lead_and_compliance_are_still_told():
+    pol = policy({"name": "Quick", "due": "45s", "grace": "15s", "on_overdue": "expire", "rule": "any"},
+                 allow_partial=True, escalation=False)
+    review, _ = Review.open(pol, ["sony", "believe"], T0)
+    # Both are due 45 s after T0 with 15 s of grace: they expire together, and nobody is left
+    [step] = run_clock(review, T0 + timedelta(minutes=5))
+    assert [(e.kind, e.party) for e in step] == [
+        ("expired", "sony"), ("expired", "believe"), ("concluded", None)]
+    sent = mails(step, pol)
+    assert sorted((m.kind, m.recipient, m.subject) for m in sent) == [
+        ("concluded", OWNER, f"{TITLE}: expired"),
+        ("expired", COMPLIANCE, f"Expired: Believe on {TITLE}"),
+        ("expired", COMPLIANCE, f"Expired: Sony Music Group on {TITLE}"),
+    ]
+    [lead] = [m for m in sent if m.recipient == OWNER]
+    assert "Sony Music Group did not decide" in lead.body and "Believe did not decide" in lead.body
+
+
+def test_a_proposal_expiring_after_escalation_is_told_once_by_its_conclusion():
+    """Under "escalate" the contacts and compliance were told at the due time;
+    the proposal-level "expired" event adds no mail of its own."""
+    pol = policy({"name": "Review", "due": "10 business days", "grace": "2 business days"})
+    review, _ = Review.open(pol, ["sony"], T0)
+    steps = run_clock(review, T0 + timedelta(days=40))
+    assert [[e.kind for e in s] for s in steps][-2:] == [["escalated"], ["expired", "concluded"]]
+    sent = mails(steps[-1], pol)
+    assert [(m.kind, m.recipient) for m in sent] == [("concluded", OWNER)]
+    assert sent[0].body.splitlines()[:2] == [
+        f"'{TITLE}' has concluded: expired.",
+        "It expired in 'Review': Sony Music Group did not decide by the end of the grace period.",
+    ]
+
+
+def test_other_conclusions_read_as_before():
+    pol = policy({"name": "Review", "due": "10 business days"})
+    review, _ = Review.open(pol, ["sony"], T0)
+    events = review.decide("sony", "approve", "", 1, "rep.sony@example.com", T0)
+    [mail] = mails(events, pol)
+    assert (mail.recipient, mail.body) == (OWNER, f"'{TITLE}' has concluded: approved.\n\n{BASE}/proposals/7")

@@ -1,5 +1,6 @@
 """Mail queued with each step, on SQLite and PostgreSQL: a rep's delegate is
-asked to act for them while the delegation is in force."""
+asked to act for them while the delegation is in force, and a party dropped
+under on_overdue = "expire" is told to the lead, compliance and its contact."""
 
 from __future__ import annotations
 
@@ -112,3 +113,25 @@ def test_the_delegate_is_asked_to_act_for_the_delegator_and_the_others_get_the_u
     for other in (ANA, CY, DEE, "rep.believe@example.com"):  # ended, not begun, over: no word of delegation
         assert sent[other].subject == "Decision needed: AI remix studio", other
         assert "act for" not in sent[other].body, other
+
+
+def test_a_party_dropped_by_expiry_is_told_then_the_end_goes_to_the_lead_once(activities, any_engine):
+    review, record = opening(["sony", "believe"])
+    activities.apply(record)
+    # Paris ends its days six hours before New York: Believe expires first, and Sony can still pass the stage.
+    first = next_step(review)
+    assert [(e.kind, e.party) for e in first] == [("expired", "believe")]
+    activities.apply(StepRecord(PROPOSAL, 2, first[0].at, review.snapshot(), first))
+    mails = outbox(any_engine, 2)
+    assert [(m.kind, m.recipient) for m in mails] == [
+        ("expired", COMPLIANCE), ("expired", "escalations@believe.example"), ("expired", LEAD)]
+    assert all(m.subject == "Expired: Believe on AI remix studio" for m in mails)
+    assert "The review goes on without Believe" in mails[0].body
+
+    second = next_step(review)
+    assert [(e.kind, e.party) for e in second] == [("expired", "sony"), ("concluded", None)]
+    activities.apply(StepRecord(PROPOSAL, 3, second[0].at, review.snapshot(), second))
+    mails = outbox(any_engine, 3)
+    assert [(m.kind, m.recipient) for m in mails] == [
+        ("expired", COMPLIANCE), ("expired", "escalations@sony.example"), ("concluded", LEAD)]
+    assert "Sony Music Group did not decide in 'Review'" in mails[-1].body
