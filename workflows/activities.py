@@ -26,7 +26,7 @@ from sqlmodel import Session, and_, col, or_, select
 from temporalio import activity
 from temporalio.common import RawValue
 
-from countersign import audit
+from countersign import audit, delegation
 from countersign.db import transaction
 from countersign.models import (
     AuditEntry,
@@ -40,7 +40,7 @@ from countersign.models import (
     User,
 )
 from countersign.links import LinkSigner
-from countersign.notifications import Audience, mails_for
+from countersign.notifications import Audience, Delegator, mails_for
 from countersign.policy import PartyConfig
 from countersign.routing import PartyView
 from workflows.messages import StepRecord
@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 
 PROPOSAL = Proposal.__table__
 
-MAIL_EVENTS = frozenset({"routed", "resubmitted", "reminded", "escalated", "changes_requested", "concluded"})
+MAIL_EVENTS = frozenset({"routed", "resubmitted", "reminded", "escalated", "expired", "changes_requested",
+                         "concluded"})
 
 
 class ProposalActivities:
@@ -205,7 +206,12 @@ def _audience(session: Session, proposal: Row) -> Audience:
     for user in users:
         if user.role == Role.REP:
             reps.setdefault(user.party, []).append(user.email)
-    return Audience(owner.email, reps, [u.email for u in users if u.role == Role.COMPLIANCE])
+    # A delegate is a rep of the delegator's party (countersign.delegation), so among the reps above.
+    acting_for: dict[str, list[Delegator]] = {}
+    for held, delegator, delegate in delegation.in_force(session, proposal.parties):
+        acting_for.setdefault(delegate.email, []).append(
+            Delegator(held.party, delegator.name, delegator.email, held.ends_at))
+    return Audience(owner.email, reps, [u.email for u in users if u.role == Role.COMPLIANCE], acting_for)
 
 
 def _party_row(proposal_id: int, index: int, stage: str, view: PartyView, current: bool) -> dict:

@@ -8,7 +8,7 @@ was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,12 +26,25 @@ class Mail:
 
 
 @dataclass(frozen=True)
+class Delegator:
+    """A rep who delegated their party's decisions to a colleague until `until`
+    (countersign.delegation)."""
+
+    party: str
+    name: str
+    email: str
+    until: datetime
+
+
+@dataclass(frozen=True)
 class Audience:
     """The people a proposal's mail can go to."""
 
     owner: str
     reps: dict[str, list[str]]  # party -> rep e-mails
     compliance: list[str]
+    # rep e-mail -> the delegations in force to that rep: their mail asks them to act for these reps
+    acting_for: dict[str, list[Delegator]] = field(default_factory=dict)
 
 
 def local_time(moment: datetime, timezone: str) -> str:
@@ -54,11 +67,43 @@ def mails_for(
     def decide_link(party: str) -> str:
         return links.url(proposal_id, party) if links is not None else f"{link}/decide"
     comments = {e.party: e.detail.get("comment", "") for e in events if e.kind == "decided"}
+    concluded = next((e for e in events if e.kind == "concluded"), None)
     mails: list[Mail] = []
+
+    def party_name(party: str) -> str:
+        config = parties.get(party)
+        return config.name if config else party
 
     def to_reps(party: str, subject: str, lines: list[str], kind: str) -> None:
         for rep in audience.reps.get(party, []):
-            mails.append(Mail(rep, subject, "\n".join(lines), kind))
+            delegators = [d for d in audience.acting_for.get(rep, []) if d.party == party]
+            if delegators:
+                names = ", ".join(d.name for d in delegators)
+                mails.append(Mail(rep, f"{subject} (acting for {names})",
+                                  "\n".join(acting_for_lines(party, delegators) + [""] + lines), kind))
+            else:
+                mails.append(Mail(rep, subject, "\n".join(lines), kind))
+
+    def acting_for_lines(party: str, delegators: list[Delegator]) -> list[str]:
+        """Said first in a delegate's mail: for whom, and until when."""
+        timezone = parties[party].timezone if party in parties else "UTC"
+        whom = [f"{d.name} ({d.email}), until {local_time(d.until, timezone)}" for d in delegators]
+        if len(whom) == 1:
+            lines = [f"You are asked to act for {whom[0]}: they delegated their {party_name(party)} "
+                     "decisions to you."]
+        else:
+            lines = [f"You are asked to act for these colleagues, who delegated their {party_name(party)} "
+                     "decisions to you:", *(f"- {w}" for w in whom)]
+        return lines + ["To decide for them, choose \"on behalf of\" them in the decision form."]
+
+    def expiry_line(event: Event) -> str:
+        """Why an "expired" event happened, for the owner's and the others' mail."""
+        stage = event.detail["stage"]
+        if event.party:  # on_overdue = "expire": the party is dropped, the review may go on
+            return (f"{party_name(event.party)} did not decide in '{stage}' by the end of its grace period "
+                    f"and is out of this review.")
+        names = ", ".join(party_name(p) for p in event.detail.get("parties", "").split(",") if p)
+        return f"It expired in '{stage}': {names} did not decide by the end of the grace period."
 
     def decision_needed(party: str, due_at: datetime, stage: str, kind: str) -> None:
         config = parties.get(party)
@@ -101,6 +146,21 @@ def mails_for(
             ])
             for recipient in recipients:
                 mails.append(Mail(recipient, f"Overdue: {name} on {title}", body, event.kind))
+        elif event.kind == "expired" and event.party:
+            # A party dropped under on_overdue = "expire". The proposal-level "expired" (under
+            # "escalate") comes with "concluded", whose mail says why; its contacts were told at escalation.
+            config = parties.get(event.party)
+            name = party_name(event.party)
+            if concluded:
+                outcome = f"With that the proposal has concluded: {concluded.detail['status'].replace('_', ' ')}."
+            else:
+                outcome = f"The review goes on without {name}: an approval will not cover {name}'s catalog."
+            body = "\n".join([expiry_line(event), outcome, "", link])
+            # The owner hears of an expiry that ends the proposal in its conclusion mail, not twice.
+            recipients = (([config.escalation] if config and config.escalation else []) + audience.compliance
+                          + ([] if concluded else [audience.owner]))
+            for recipient in dict.fromkeys(recipients):
+                mails.append(Mail(recipient, f"Expired: {name} on {title}", body, event.kind))
         elif event.kind == "changes_requested":
             mails.append(Mail(audience.owner, f"Changes requested: {title}", "\n".join([
                 f"{event.party} asks for changes to version {detail.get('version')} of '{title}':",
@@ -108,6 +168,7 @@ def mails_for(
             ]), event.kind))
         elif event.kind == "concluded":
             status = detail["status"].replace("_", " ")
-            mails.append(Mail(audience.owner, f"{title}: {status}", f"'{title}' has concluded: {status}.\n\n{link}",
-                              event.kind))
+            why = [expiry_line(e) for e in events if e.kind == "expired"]
+            mails.append(Mail(audience.owner, f"{title}: {status}",
+                              "\n".join([f"'{title}' has concluded: {status}.", *why, "", link]), event.kind))
     return mails
