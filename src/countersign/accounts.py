@@ -10,7 +10,7 @@ import hashlib
 import secrets
 
 from pwdlib import PasswordHash
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from countersign import audit
 from countersign.errors import DomainError, NotFound
@@ -135,14 +135,14 @@ def revoke_token(session: Session, token_id: int, actor: User | None, via: str =
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    row = session.exec(
-        select(ApiToken).where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None))
+    found = session.exec(
+        select(ApiToken, User)
+        .join(User, col(User.id) == ApiToken.user_id)
+        .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None), User.active)
     ).first()
-    if row is None:
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        return None
+    row, user = found
     now = utcnow()
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > LAST_USED_RESOLUTION:
         row.last_used_at = now  # to the minute: a write per request would cost more than it tells
