@@ -43,7 +43,7 @@ from countersign.links import LinkSigner
 from countersign.notifications import Audience, Delegator, mails_for
 from countersign.policy import PartyConfig
 from countersign.routing import PartyView
-from workflows.messages import StepRecord
+from workflows.messages import StepReceipt, StepRecord
 
 
 log = logging.getLogger(__name__)
@@ -64,12 +64,14 @@ class ProposalActivities:
 
     @activity.defn
     def record_step(self, record: RawValue) -> RawValue:
-        """Writes the step (a `StepRecord`) and returns it unchanged: a local
-        activity's history marker keeps its result, not its input, and
-        reconciliation reads the steps from the history. Taken raw, so it is
-        handed back without being encoded again."""
-        self.apply(activity.payload_converter().from_payload(record.payload, StepRecord))
-        return record
+        """Writes the step (a `StepRecord`) and returns its `StepReceipt`: a
+        local activity's history marker keeps its result, not its input, and
+        reconciliation reads the steps from the history. Raw both ways, so
+        the workflow never decodes what it does not read."""
+        converter = activity.payload_converter()
+        step = converter.from_payload(record.payload, StepRecord)
+        self.apply(step)
+        return RawValue(converter.to_payload(StepReceipt.of(step)))
 
     def apply(self, record: StepRecord) -> None:
         # Core statements on the session's connection, not ORM objects: this

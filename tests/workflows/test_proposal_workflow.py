@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 
 import pytest
 from sqlmodel import Session, select
+from temporalio.api.enums.v1 import EventType
 
 from countersign import errors
 from countersign.models import AuditEntry, Decision, Proposal
@@ -91,3 +93,23 @@ async def test_withdraw(temporal_env, engine, task_queue, worker):
     assert result.status == "withdrawn"
     with Session(engine) as s:
         assert s.get(Proposal, pid).status == "withdrawn"
+
+
+async def test_decisions_keep_the_deadline_timer_and_markers_keep_receipts(temporal_env, engine, task_queue, worker):
+    """What each decision costs the history: the deadline timer is started
+    once, not again at every decision that leaves the deadline where it was,
+    and each step's marker keeps a receipt (no read-model snapshot)."""
+    pid = await start(temporal_env, engine, task_queue)
+    for party in PARTY_KEYS[:3]:
+        await wf.decide(temporal_env.client, pid, decision(party), str(uuid.uuid4()))
+    history = await temporal_env.client.get_workflow_handle(f"proposal-{pid}").fetch_history()
+    kinds = [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events]
+    assert kinds.count("WORKFLOW_EXECUTION_UPDATE_COMPLETED") == 4  # stored + three decisions
+    assert kinds.count("TIMER_STARTED") == 1 and "TIMER_CANCELED" not in kinds
+    receipts = [json.loads(e.marker_recorded_event_attributes.details["result"].payloads[0].data)
+                for e in history.events if e.HasField("marker_recorded_event_attributes")
+                and "result" in e.marker_recorded_event_attributes.details]
+    assert [r["step"] for r in receipts] == [1, 2, 3, 4]
+    assert all("snapshot" not in r for r in receipts)
+    assert [r["decision"]["request"]["party"] for r in receipts[1:]] == list(PARTY_KEYS[:3])
+    assert receipts[-1]["status"] == "in_review"
