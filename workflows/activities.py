@@ -21,7 +21,7 @@ import logging
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, Engine, delete, insert, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert
 from sqlmodel import Session, and_, col, or_, select
 from temporalio import activity
 from temporalio.common import RawValue
@@ -48,7 +48,19 @@ from workflows.messages import StepReceipt, StepRecord
 
 log = logging.getLogger(__name__)
 
+# The statements of every step, built once: SQLAlchemy then finds each one's
+# compiled form by a key it keeps on the statement, not one it computes anew.
 PROPOSAL = Proposal.__table__
+SELECT_PROPOSAL = (
+    select(PROPOSAL.c.id, PROPOSAL.c.owner_id, PROPOSAL.c.title, PROPOSAL.c.parties, PROPOSAL.c.last_step,
+           PROPOSAL.c.last_step_at)
+    .where(PROPOSAL.c.id == bindparam("proposal_id")).with_for_update()
+)
+UPDATE_PROPOSAL = PROPOSAL.update().where(PROPOSAL.c.id == bindparam("proposal_id"))
+DELETE_PARTY_ROWS = delete(PartyReview).where(col(PartyReview.proposal_id) == bindparam("proposal_id"))
+DELETE_CONDITIONS = delete(ConditionRecord).where(col(ConditionRecord.proposal_id) == bindparam("proposal_id"))
+INSERT = {model: insert(model) for model in (Proposal, ProposalVersion, Decision, PartyReview, ConditionRecord,
+                                             OutboxMail)}
 
 MAIL_EVENTS = frozenset({"routed", "resubmitted", "reminded", "escalated", "expired", "changes_requested",
                          "concluded"})
@@ -79,11 +91,7 @@ class ProposalActivities:
         # back what it writes.
         with transaction(self._engine) as session:
             db = session.connection()
-            proposal = db.execute(
-                select(PROPOSAL.c.id, PROPOSAL.c.owner_id, PROPOSAL.c.title, PROPOSAL.c.parties,
-                       PROPOSAL.c.last_step, PROPOSAL.c.last_step_at)
-                .where(PROPOSAL.c.id == record.proposal_id).with_for_update()
-            ).first()
+            proposal = db.execute(SELECT_PROPOSAL, {"proposal_id": record.proposal_id}).first()
             if proposal is None:
                 proposal = self._create(session, record)
             elif proposal.last_step >= record.step:
@@ -108,7 +116,7 @@ class ProposalActivities:
                 for mail in mails_for(record.events, proposal.id, title, audience, self._parties,
                                       self._base_url, self._links)]
         if rows:
-            session.connection().execute(insert(OutboxMail), rows)
+            session.connection().execute(INSERT[OutboxMail], rows)
 
     def _create(self, session: Session, record: StepRecord) -> Row:
         owner_id = session.exec(select(User.id).where(User.email == record.created_by)).one()
@@ -117,19 +125,19 @@ class ProposalActivities:
                    capability=content["capability"], parties=content["parties"],
                    status=record.snapshot.status.value, version=1, stage=record.snapshot.stage, pending=[],
                    created_at=record.at, updated_at=record.at, last_step=0, last_step_at=None)
-        session.connection().execute(insert(Proposal), row)
+        session.connection().execute(INSERT[Proposal], row)
         return Row(record.proposal_id, owner_id, content["title"], content["parties"], 0, None)
 
     def _add_version(self, db: Connection, record: StepRecord) -> None:
         version = record.new_version
-        db.execute(insert(ProposalVersion), dict(
+        db.execute(INSERT[ProposalVersion], dict(
             proposal_id=record.proposal_id, number=version.number, content=version.content,
             submitted_by=version.actor, submitted_at=record.at, step=record.step))
 
     def _add_decision(self, db: Connection, record: StepRecord) -> None:
         decision = record.decision
         request = decision.request
-        db.execute(insert(Decision), dict(
+        db.execute(INSERT[Decision], dict(
             decision_id=decision.decision_id, proposal_id=record.proposal_id, version=request.version,
             stage=decision.stage, party=request.party, decision=request.decision,
             comment=request.comment.strip() or None, actor=request.actor, on_behalf_of=request.on_behalf_of,
@@ -145,19 +153,19 @@ class ProposalActivities:
         if record.new_version:
             content = record.new_version.content
             changes |= dict(title=content["title"], capability=content["capability"])
-        db.execute(update(Proposal).where(PROPOSAL.c.id == proposal_id).values(changes))
+        db.execute(UPDATE_PROPOSAL, {"proposal_id": proposal_id} | changes)
 
         # Rewritten whole at every step.
-        db.execute(delete(PartyReview).where(PartyReview.proposal_id == proposal_id))
-        db.execute(delete(ConditionRecord).where(ConditionRecord.proposal_id == proposal_id))
+        db.execute(DELETE_PARTY_ROWS, {"proposal_id": proposal_id})
+        db.execute(DELETE_CONDITIONS, {"proposal_id": proposal_id})
         rows = [_party_row(proposal_id, stage.index, stage.name, view, stage.index == snapshot.stage_index)
                 for stage in snapshot.stages for view in stage.parties]
         in_stage = {view.party for view in snapshot.stages[snapshot.stage_index].parties}
         rows += [_party_row(proposal_id, snapshot.stage_index, snapshot.stage, view, True)
                  for view in snapshot.parties if view.party not in in_stage]  # touched parties outside it
-        db.execute(insert(PartyReview), rows)
+        db.execute(INSERT[PartyReview], rows)
         if snapshot.conditions:
-            db.execute(insert(ConditionRecord), [
+            db.execute(INSERT[ConditionRecord], [
                 dict(proposal_id=proposal_id, party=condition.party, text=condition.text,
                      version=condition.version, acknowledged=condition.acknowledged)
                 for condition in snapshot.conditions])

@@ -41,6 +41,8 @@ GENESIS = "0" * 64
 CANONICAL_FIELDS = ("proposal_id", "seq", "kind", "at", "actor", "party", "detail")
 AUDIT_READ = "audit_read"
 
+_INSERT = AuditEntry.__table__.insert()
+
 # PostgreSQL advisory lock space for appends ("cs" + "au"): one lock per chain.
 _LOCK_SPACE = 0x63736175
 
@@ -148,7 +150,7 @@ def append_events(session: Session, proposal_id: int, events: Iterable[EventLike
         rows.append(_entry_row(proposal_id, seq + 1, prev_hash, event.kind, event.at, event.actor, event.party,
                                event.detail, step))
     if rows:
-        session.connection().execute(AuditEntry.__table__.insert(), rows)
+        session.connection().execute(_INSERT, rows)
 
 
 def _tail(session: Session, proposal_id: int | None) -> tuple[int, str]:
