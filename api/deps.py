@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -33,10 +34,18 @@ def get_temporal(request: Request) -> Client:
     return request.app.state.temporal
 
 
+def current_time() -> datetime:
+    """The time a page computes with. The data it reads carries the workflow's
+    clock, which is the wall clock in production; tests on the time-skipping
+    server override this with that server's clock."""
+    return datetime.now(UTC)
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 TemporalClientDep = Annotated[Client, Depends(get_temporal)]
+Now = Annotated[datetime, Depends(current_time)]
 
 _bearer = HTTPBearer(auto_error=False, description="A per-user API token from `countersign tokens create`")
 

@@ -27,6 +27,7 @@ class WorkerProcess:
     def __init__(self, process: asyncio.subprocess.Process, grace: float) -> None:
         self._process = process
         self._grace = grace
+        self._stopping = False
 
     @classmethod
     async def start(cls, settings: Settings, temporal_address: str, grace: float) -> WorkerProcess:
@@ -53,12 +54,18 @@ class WorkerProcess:
 
     async def run(self) -> None:
         code = await self._process.wait()
+        # Asked to stop before it had installed its signal handlers (a stop
+        # right after `up` started): SIGTERM's default action ended it, with
+        # nothing in flight since it had not connected yet. Stopped as asked.
+        if self._stopping and code == -signal.SIGTERM:
+            return
         if code != 0:
             raise RuntimeError(f"the worker process exited with code {code}")
 
     async def shutdown(self) -> None:
         if not self.is_running:
             return
+        self._stopping = True
         self._process.send_signal(signal.SIGTERM)
         try:
             await asyncio.wait_for(self._process.wait(), self._grace + 5)

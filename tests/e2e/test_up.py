@@ -68,6 +68,24 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
+def child_running(parent: int, text: str) -> int:
+    """The pid of `parent`'s one live child whose command line mentions `text`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # gone meanwhile
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == parent and state != "Z" and text in cmdline:
+            found.append(int(entry.name))
+    assert len(found) == 1, found
+    return found[0]
+
+
 def listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -279,22 +297,37 @@ def test_up_stops_cleanly_and_carries_proposals_across_a_restart(countersign):
     assert_all_gone(countersign)
 
 
-def test_a_killed_up_takes_its_worker_process_along(countersign):
-    """`up` runs the worker as a child process; if `up` itself is killed
-    (kill -9, no chance to stop it), the worker stops within seconds instead
-    of polling Temporal unsupervised."""
+def test_a_killed_up_takes_its_worker_and_its_temporal_server_along(countersign):
+    """If `up` itself is killed (kill -9, no chance to stop anything), its
+    worker process stops within seconds instead of polling Temporal
+    unsupervised, and its Temporal dev server is gone with it, its ports free:
+    the next `up` on the same data dir and ports starts."""
     process = countersign.up()
+    temporal = None
     try:
         countersign.wait_until_ready(process)
         marker = f"COUNTERSIGN_PARENT_PID={process.pid}"
         workers = [line for line in processes_mentioning(marker) if "api.cli worker" in line]
         assert len(workers) == 1, workers
+        temporal = child_running(process.pid, "start-dev")
+        assert str(countersign.data_dir) in Path(f"/proc/{temporal}/cmdline").read_text()
+        assert listening(countersign.temporal_port)
+        assert listening(countersign.temporal_port + UI_PORT_OFFSET)
+
         process.kill()
         process.wait()
         deadline = time.monotonic() + 10
-        while processes_mentioning(marker) and time.monotonic() < deadline:
+        while processes_mentioning(str(countersign.data_dir)) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert processes_mentioning(marker) == []
+        assert processes_mentioning(str(countersign.data_dir)) == []  # worker and Temporal both
+        assert port_is_free("127.0.0.1", countersign.temporal_port)
+        assert port_is_free("127.0.0.1", countersign.temporal_port + UI_PORT_OFFSET)
+
+        again = countersign.up()
+        countersign.wait_until_ready(again)
+        assert countersign.stop(again, signal.SIGTERM) < 10
+        assert_all_gone(countersign)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # the rest of its group (the Temporal dev server), as a terminal would
+        if temporal is not None:  # only if the test failed: the server we saw, by its pid
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(temporal, signal.SIGKILL)
