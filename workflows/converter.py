@@ -62,12 +62,16 @@ class CachedDataclassConverter(JSONTypeConverter):
         return instance
 
 
+# Stateless, so shared: the SDK makes a payload converter for every workflow
+# activation, as its default one does with its own shared converters.
+_JSON = JSONPlainPayloadConverter(encoder=FieldwiseJSONEncoder, custom_type_converters=[CachedDataclassConverter()])
+_CONVERTERS = tuple(_JSON if isinstance(converter, JSONPlainPayloadConverter) else converter
+                    for converter in DefaultPayloadConverter.default_encoding_payload_converters)
+
+
 class PayloadConverter(CompositePayloadConverter):
     def __init__(self) -> None:
-        json = JSONPlainPayloadConverter(encoder=FieldwiseJSONEncoder,
-                                         custom_type_converters=[CachedDataclassConverter()])
-        super().__init__(*(json if isinstance(converter, JSONPlainPayloadConverter) else converter
-                           for converter in DefaultPayloadConverter.default_encoding_payload_converters))
+        super().__init__(*_CONVERTERS)
 
 
 DATA_CONVERTER = DataConverter(payload_converter_class=PayloadConverter)
