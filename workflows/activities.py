@@ -17,7 +17,6 @@ for it and after it; mail already sent stays sent.
 from __future__ import annotations
 
 import logging
-
 from datetime import datetime
 from typing import NamedTuple
 
@@ -106,7 +105,7 @@ class ProposalActivities:
             self._queue_mail(session, proposal, record)
             self._write_snapshot(db, record)
 
-    def _queue_mail(self, session: Session, proposal: Row, record: StepRecord) -> None:
+    def _queue_mail(self, session: Session, proposal: ProposalRow, record: StepRecord) -> None:
         if not any(event.kind in MAIL_EVENTS for event in record.events):
             return
         title = record.new_version.content["title"] if record.new_version else proposal.title
@@ -118,7 +117,7 @@ class ProposalActivities:
         if rows:
             session.connection().execute(INSERT[OutboxMail], rows)
 
-    def _create(self, session: Session, record: StepRecord) -> Row:
+    def _create(self, session: Session, record: StepRecord) -> ProposalRow:
         owner_id = session.exec(select(User.id).where(User.email == record.created_by)).one()
         content = record.new_version.content
         row = dict(id=record.proposal_id, owner_id=owner_id, title=content["title"],
@@ -126,7 +125,7 @@ class ProposalActivities:
                    status=record.snapshot.status.value, version=1, stage=record.snapshot.stage, pending=[],
                    created_at=record.at, updated_at=record.at, last_step=0, last_step_at=None)
         session.connection().execute(INSERT[Proposal], row)
-        return Row(record.proposal_id, owner_id, content["title"], content["parties"], 0, None)
+        return ProposalRow(record.proposal_id, owner_id, content["title"], content["parties"], 0, None)
 
     def _add_version(self, db: Connection, record: StepRecord) -> None:
         version = record.new_version
@@ -171,7 +170,7 @@ class ProposalActivities:
                 for condition in snapshot.conditions])
 
 
-class Row(NamedTuple):
+class ProposalRow(NamedTuple):
     """What `apply` reads of the proposal's row."""
 
     id: int
@@ -182,7 +181,7 @@ class Row(NamedTuple):
     last_step_at: datetime | None
 
 
-def _from_rerun_task(proposal: Row, record: StepRecord) -> bool:
+def _from_rerun_task(proposal: ProposalRow, record: StepRecord) -> bool:
     """Whether a step already recorded comes again from a workflow task run
     again after one that never completed. The re-run started later, so its
     time is later than any step the lost task wrote; the same record again (a
@@ -191,7 +190,7 @@ def _from_rerun_task(proposal: Row, record: StepRecord) -> bool:
     return proposal.last_step_at is not None and record.at > proposal.last_step_at
 
 
-def _undo_steps_from(session: Session, proposal: Row, step: int) -> None:
+def _undo_steps_from(session: Session, proposal: ProposalRow, step: int) -> None:
     """Remove what steps `step`.. wrote: a workflow task that never completed
     wrote them, and its re-run is recording them again. Audit entries go from
     the chain's tail, so the chain stays whole; the read model is rewritten by
@@ -204,7 +203,7 @@ def _undo_steps_from(session: Session, proposal: Row, step: int) -> None:
                                           OutboxMail.sent_at.is_(None)))
 
 
-def _audience(session: Session, proposal: Row) -> Audience:
+def _audience(session: Session, proposal: ProposalRow) -> Audience:
     owner = session.get(User, proposal.owner_id)
     users = session.exec(
         select(User).where(

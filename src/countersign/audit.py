@@ -140,17 +140,17 @@ def append_events(session: Session, proposal_id: int, events: Iterable[EventLike
     """Append `events` to `proposal_id`'s chain in order, inside the caller's
     transaction: what `append` does for each, with one read of the chain's
     tail and one insert (a workflow step writes several at once)."""
+    events = list(events)
+    if not events:
+        return
+    _lock_chain(session, proposal_id)
+    last_seq, prev_hash = _tail(session, proposal_id)
     rows: list[dict[str, Any]] = []
-    for event in events:
-        if not rows:
-            _lock_chain(session, proposal_id)
-            seq, prev_hash = _tail(session, proposal_id)
-        else:
-            seq, prev_hash = rows[-1]["seq"], rows[-1]["hash"]
-        rows.append(_entry_row(proposal_id, seq + 1, prev_hash, event.kind, event.at, event.actor, event.party,
+    for seq, event in enumerate(events, start=last_seq + 1):
+        rows.append(_entry_row(proposal_id, seq, prev_hash, event.kind, event.at, event.actor, event.party,
                                event.detail, step))
-    if rows:
-        session.connection().execute(_INSERT, rows)
+        prev_hash = rows[-1]["hash"]
+    session.connection().execute(_INSERT, rows)
 
 
 def _tail(session: Session, proposal_id: int | None) -> tuple[int, str]:
@@ -178,8 +178,8 @@ def _entry_row(proposal_id: int | None, seq: int, prev_hash: str, kind: str, at:
         party=party,
         detail=json.loads(json.dumps(detail or {})),  # as JSON gives it back (tuples become lists)
     )
-    row["hash"] = body_hash(prev_hash, {**row, "at": row["at"].isoformat()})
-    return row | dict(prev_hash=prev_hash, step=step)
+    body = {name: row[name] for name in CANONICAL_FIELDS} | {"at": row["at"].isoformat()}  # = canonical_body
+    return row | dict(prev_hash=prev_hash, hash=body_hash(prev_hash, body), step=step)
 
 
 def log_read(
