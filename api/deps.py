@@ -17,24 +17,30 @@ from countersign.policy import Policy
 from countersign.settings import Settings
 
 
+# Dependencies that only read app state are async: FastAPI runs a sync one in
+# its thread pool, a thread hop on every request that uses it. Those that
+# touch the database stay sync, so a slow database blocks a pool thread, not
+# the event loop.
+
+
 def get_session(request: Request) -> Iterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_policy(request: Request) -> Policy:
+async def get_policy(request: Request) -> Policy:
     return request.app.state.policy
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     return request.app.state.temporal
 
 
-def current_time() -> datetime:
+async def current_time() -> datetime:
     """The time a page computes with. The data it reads carries the workflow's
     clock, which is the wall clock in production; tests on the time-skipping
     server override this with that server's clock."""
