@@ -21,8 +21,6 @@ from countersign.settings import Settings
 # its thread pool, a thread hop on every request that uses it. Those that
 # touch the database stay sync, so a slow database blocks a pool thread, not
 # the event loop.
-
-
 def get_session(request: Request) -> Iterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
