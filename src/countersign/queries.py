@@ -83,32 +83,36 @@ def to_public(session: Session, proposal: Proposal) -> ProposalOut:
 
 
 def to_public_many(session: Session, proposals: list[Proposal]) -> list[ProposalOut]:
-    """The API shape of many proposals, with one query per table, not per proposal."""
+    """The API shape of many proposals, with one query per table, not per
+    proposal. Columns, not ORM objects: every API answer about a proposal
+    comes through here, a decision's included."""
     if not proposals:
         return []
     ids = [p.id for p in proposals]
-    owners = {u.id: u.email for u in session.exec(select(User).where(col(User.id).in_({p.owner_id for p in proposals})))}
-    rows: dict[int, dict[str, PartyReview]] = {}
-    for row in session.exec(select(PartyReview).where(col(PartyReview.proposal_id).in_(ids), PartyReview.current)):
-        rows.setdefault(row.proposal_id, {})[row.party] = row
+    owners = dict(session.execute(
+        select(User.id, User.email).where(col(User.id).in_({p.owner_id for p in proposals}))).all())
+    parties: dict[int, dict[str, PartyOut]] = {}
+    for row in session.execute(
+        select(PartyReview.proposal_id, PartyReview.party, PartyReview.state, PartyReview.due_at,
+               PartyReview.decided_by, PartyReview.decided_at, PartyReview.comment)
+        .where(col(PartyReview.proposal_id).in_(ids), PartyReview.current)
+    ):
+        parties.setdefault(row.proposal_id, {})[row.party] = PartyOut(
+            state=row.state, due_at=row.due_at, decided_by=row.decided_by, decided_at=row.decided_at,
+            comment=row.comment)
     conditions: dict[int, list[ConditionOut]] = {}
-    for c in session.exec(
-        select(ConditionRecord).where(col(ConditionRecord.proposal_id).in_(ids)).order_by(ConditionRecord.id)
+    for c in session.execute(
+        select(ConditionRecord.proposal_id, ConditionRecord.party, ConditionRecord.text, ConditionRecord.version,
+               ConditionRecord.acknowledged)
+        .where(col(ConditionRecord.proposal_id).in_(ids)).order_by(ConditionRecord.id)
     ):
         conditions.setdefault(c.proposal_id, []).append(
-            ConditionOut(party=c.party, text=c.text, version=c.version, acknowledged=c.acknowledged)
-        )
-    return [_public(p, owners[p.owner_id], rows.get(p.id, {}), conditions.get(p.id, [])) for p in proposals]
+            ConditionOut(party=c.party, text=c.text, version=c.version, acknowledged=c.acknowledged))
+    return [_public(p, owners[p.owner_id], parties.get(p.id, {}), conditions.get(p.id, [])) for p in proposals]
 
 
-def _public(proposal: Proposal, owner: str, by_party: dict[str, PartyReview],
+def _public(proposal: Proposal, owner: str, by_party: dict[str, PartyOut],
             conditions: list[ConditionOut]) -> ProposalOut:
-    parties = {
-        party: PartyOut(state=row.state, due_at=row.due_at, decided_by=row.decided_by, decided_at=row.decided_at,
-                        comment=row.comment)
-        for party in proposal.parties
-        if (row := by_party.get(party)) is not None
-    }
     return ProposalOut(
         id=proposal.id,
         title=proposal.title,
@@ -118,7 +122,7 @@ def _public(proposal: Proposal, owner: str, by_party: dict[str, PartyReview],
         stage=proposal.stage,
         workflow_id=workflow_id(proposal.id),
         capability=proposal.capability,
-        parties=parties,
+        parties={party: by_party[party] for party in proposal.parties if party in by_party},
         conditions=conditions,
         outcome_scope=proposal.outcome_scope,
         created_at=proposal.created_at,
