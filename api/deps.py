@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -17,11 +17,13 @@ from countersign.policy import Policy
 from countersign.settings import Settings
 
 
-# Dependencies that only read app state are async: FastAPI runs a sync one in
-# its thread pool, a thread hop on every request that uses it. Those that
-# touch the database stay sync, so a slow database blocks a pool thread, not
-# the event loop.
-def get_session(request: Request) -> Iterator[Session]:
+# FastAPI runs a sync dependency in its thread pool: a thread hop on every
+# request that uses it. Dependencies that do no I/O, or none that can wait,
+# are async. A session connects on first use, in whichever thread queries, and
+# closing it only hands its connection back to the pool. Those that query
+# stay sync, so a connection pool run dry blocks a pool thread, not the event
+# loop.
+async def get_session(request: Request) -> AsyncIterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
