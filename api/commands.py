@@ -3,6 +3,12 @@ the forms: authorize, then hand the change to the proposal's workflow.
 
 Nothing here writes proposal state: the workflow's activities do. Each
 function returns once the change is stored, so a caller may read it back.
+
+These run on the event loop, where they await Temporal; their database work
+runs in the thread pool (`run_in_threadpool`), as a sync route's does. On the
+loop, a request waiting for a connection from a pool run dry would stop
+every request of the process, those that would give connections back
+included.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import uuid
 
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from countersign import delegation
@@ -17,7 +24,7 @@ from countersign.access import Action, require
 from countersign.errors import Conflict, InvalidDecision, ProposalClosed
 from countersign.models import Decision, DecisionIn, ProposalNumber, ProposalSubmit, User, utcnow
 from countersign.policy import Policy
-from countersign.queries import get_visible
+from countersign.queries import get_for
 from workflows import client as wf
 from workflows.messages import (
     AcknowledgeRequest,
@@ -32,27 +39,43 @@ def release_connection(session: Session) -> None:
     """End the session's transaction, so that its database connection goes
     back to the pool while the workflow works. An update can take long (a
     worker restarting, Temporal failing over); requests holding connections
-    meanwhile would use up the pool, and the next request would then wait
-    for a connection on the event loop, stopping every request of the
-    process. The session stays usable: it takes a connection again when the
-    caller reads the result back."""
+    meanwhile would use up the pool. The session stays usable: it takes a
+    connection again when the caller reads the result back."""
     session.commit()  # nothing to write; sessions here do not expire their objects on commit
 
 
 async def submit(session: Session, temporal: Client, task_queue: str, policy: Policy, user: User,
                  body: ProposalSubmit) -> int:
     require(user, Action.SUBMIT)
+    proposal_id = await run_in_threadpool(_allocate_number, session)
+    content = body.model_dump(mode="json")
+    await wf.start_proposal(temporal, task_queue, ProposalInput(proposal_id, user.email, content, policy))
+    return proposal_id
+
+
+def _allocate_number(session: Session) -> int:
     number = ProposalNumber(allocated_at=utcnow())
     session.add(number)
     session.commit()  # an unused number is harmless; a half-stored proposal is not
-    content = body.model_dump(mode="json")
-    await wf.start_proposal(temporal, task_queue, ProposalInput(number.id, user.email, content, policy))
     return number.id
 
 
 async def decide(session: Session, temporal: Client, user: User, proposal_id: int, body: DecisionIn) -> None:
-    proposal = get_visible(session, user, proposal_id)
-    require(user, Action.DECIDE, proposal)
+    decision_id, request, stored = await run_in_threadpool(_decision, session, user, proposal_id, body)
+    # Sent again even when stored: the workflow answers a repeated update id
+    # with its first outcome, and a stored row alone does not prove the
+    # decision is in the history (its workflow task may never have completed).
+    try:
+        await wf.decide(temporal, proposal_id, request, decision_id)
+    except ProposalClosed:
+        if not stored:
+            raise
+        # the same decision sent again after its proposal closed: it counted once
+
+
+def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn) -> tuple[str, DecisionRequest, bool]:
+    """The decision's id, the update to send, and whether that id is stored already."""
+    proposal = get_for(session, user, Action.DECIDE, proposal_id)
     decision_id = body.decision_id or str(uuid.uuid4())
     earlier = session.exec(select(Decision).where(Decision.decision_id == decision_id)).first()
     if earlier is not None and (earlier.proposal_id, earlier.party) != (proposal_id, user.party):
@@ -61,37 +84,33 @@ async def decide(session: Session, temporal: Client, user: User, proposal_id: in
     request = DecisionRequest(user.party, body.decision.value, body.comment, body.version or proposal.version,
                               user.email, on_behalf_of)
     release_connection(session)
-    # Sent again even when stored: the workflow answers a repeated update id
-    # with its first outcome, and a stored row alone does not prove the
-    # decision is in the history (its workflow task may never have completed).
-    try:
-        await wf.decide(temporal, proposal_id, request, decision_id)
-    except ProposalClosed:
-        if earlier is None:
-            raise
-        # the same decision sent again after its proposal closed: it counted once
+    return decision_id, request, earlier is not None
 
 
 async def resubmit(session: Session, temporal: Client, user: User, proposal_id: int, body: ProposalSubmit) -> None:
-    proposal = get_visible(session, user, proposal_id)
-    require(user, Action.RESUBMIT, proposal)
+    await run_in_threadpool(_authorize_resubmit, session, user, proposal_id, body)
+    await wf.resubmit(temporal, proposal_id, ResubmitRequest(user.email, body.model_dump(mode="json")))
+
+
+def _authorize_resubmit(session: Session, user: User, proposal_id: int, body: ProposalSubmit) -> None:
+    proposal = get_for(session, user, Action.RESUBMIT, proposal_id)
     if body.parties != proposal.parties:
         raise InvalidDecision(
             "a new version cannot change which parties' catalogs it touches; withdraw this proposal and submit a new one"
         )
     release_connection(session)
-    await wf.resubmit(temporal, proposal_id, ResubmitRequest(user.email, body.model_dump(mode="json")))
 
 
 async def withdraw(session: Session, temporal: Client, user: User, proposal_id: int, reason: str) -> None:
-    proposal = get_visible(session, user, proposal_id)
-    require(user, Action.WITHDRAW, proposal)
-    release_connection(session)
+    await run_in_threadpool(_authorize, session, user, Action.WITHDRAW, proposal_id)
     await wf.withdraw(temporal, proposal_id, WithdrawRequest(user.email, reason))
 
 
 async def acknowledge(session: Session, temporal: Client, user: User, proposal_id: int) -> None:
-    proposal = get_visible(session, user, proposal_id)
-    require(user, Action.ACKNOWLEDGE, proposal)
-    release_connection(session)
+    await run_in_threadpool(_authorize, session, user, Action.ACKNOWLEDGE, proposal_id)
     await wf.acknowledge(temporal, proposal_id, AcknowledgeRequest(user.email))
+
+
+def _authorize(session: Session, user: User, action: Action, proposal_id: int) -> None:
+    get_for(session, user, action, proposal_id)
+    release_connection(session)

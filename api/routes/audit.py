@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ApiUser, SessionDep, SettingsDep, TemporalClientDep
 from api.routes.pages import PageRoute, Viewer
@@ -87,9 +88,7 @@ RESPONSES = {
 
 
 def _auditable(session: Session, user: User, proposal_id: int) -> Proposal:
-    proposal = queries.get_visible(session, user, proposal_id)
-    require(user, Action.AUDIT, proposal)
-    return proposal
+    return queries.get_for(session, user, Action.AUDIT, proposal_id)
 
 
 def _log_read(session: Session, user: User, via: str, proposal_ids: list[int], **detail: str) -> None:
@@ -350,35 +349,42 @@ async def timeline(
     temporal: TemporalClientDep,
     tasks: Annotated[bool, Query()] = False,
 ) -> object:
+    # Async for the history from Temporal; the database work in the thread pool (see api.commands).
+    proposal = await run_in_threadpool(_open_timeline, session, user, proposal_id)
+    loaded = await history.load(temporal, proposal.id)
+    context = await run_in_threadpool(_timeline_context, session, settings, proposal, loaded, tasks)
+    return render(request, "compliance/timeline.html", context, user=user)
+
+
+def _open_timeline(session: Session, user: User, proposal_id: int) -> Proposal:
     proposal = _auditable(session, user, proposal_id)
     _log_read(session, user, "timeline", [proposal.id])
-    loaded = await history.load(temporal, proposal.id)
+    return proposal
+
+
+def _timeline_context(session: Session, settings: Settings, proposal: Proposal, loaded: history.ProposalHistory,
+                      tasks: bool) -> dict:
     stored, decisions, trail = audit.stored_state(session, proposal.id)
     disagreements = reconcile(proposal.id, stored, decisions, trail, loaded.facts)
     entries = audit.chain(session, proposal.id)
-    return render(
-        request,
-        "compliance/timeline.html",
-        {
-            "page_title": f"Audit trail · {proposal.title}",
-            "proposal": proposal,
-            "owner": session.get(User, proposal.owner_id),
-            "entries": entries,
-            "broken": audit.check_chain(entries),
-            "head": _head(entries),
-            "facts": loaded.facts,
-            "rows": [r for r in loaded.rows if tasks or not r.task],
-            "hidden_tasks": 0 if tasks else sum(1 for r in loaded.rows if r.task),
-            "show_tasks": tasks,
-            "aligned": align(trail, loaded.facts) if loaded.facts.found else {},
-            "disagreements": [d for d in disagreements if d.kind != "history_unavailable"],
-            "errors": sum(1 for d in disagreements if d.severity == ERROR),
-            "concluded": Status(proposal.status) in FINAL_STATUSES,
-            "temporal_url": temporal_link(settings, proposal.id),
-            "workflow_id": queries.workflow_id(proposal.id),
-        },
-        user=user,
-    )
+    return {
+        "page_title": f"Audit trail · {proposal.title}",
+        "proposal": proposal,
+        "owner": session.get(User, proposal.owner_id),
+        "entries": entries,
+        "broken": audit.check_chain(entries),
+        "head": _head(entries),
+        "facts": loaded.facts,
+        "rows": [r for r in loaded.rows if tasks or not r.task],
+        "hidden_tasks": 0 if tasks else sum(1 for r in loaded.rows if r.task),
+        "show_tasks": tasks,
+        "aligned": align(trail, loaded.facts) if loaded.facts.found else {},
+        "disagreements": [d for d in disagreements if d.kind != "history_unavailable"],
+        "errors": sum(1 for d in disagreements if d.severity == ERROR),
+        "concluded": Status(proposal.status) in FINAL_STATUSES,
+        "temporal_url": temporal_link(settings, proposal.id),
+        "workflow_id": queries.workflow_id(proposal.id),
+    }
 
 
 @pages.get("/proposals/{proposal_id}/certificate", name="compliance_certificate")

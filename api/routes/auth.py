@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api import csrf
 from api.csrf import CsrfProtected
@@ -95,13 +97,17 @@ def client_address(request: Request) -> str:
 async def logout(request: Request, session: SessionDep) -> object:
     user_id = request.session.get("user_id")
     if user_id is not None:  # signed out already (e.g. expired): nothing to protect
-        await csrf.verify(request)
-        user = session.get(User, user_id)
-        if user is not None and request.session.get("epoch") == session_epoch(user):
-            end_sessions(user)  # a copy of this session's cookie is of no use any more
-            audit.append(session, None, "signed_out", utcnow(), actor=user.email, party=user.party,
-                         detail={"address": client_address(request)})
-            session.commit()
+        await csrf.verify(request)  # async: it reads the form
+        await run_in_threadpool(_sign_out, request, session, user_id)  # the database in a thread (api.commands)
     request.session.clear()
     flash(request, "You have signed out.")
     return RedirectResponse("/login", status_code=303)
+
+
+def _sign_out(request: Request, session: Session, user_id: int) -> None:
+    user = session.get(User, user_id)
+    if user is not None and request.session.get("epoch") == session_epoch(user):
+        end_sessions(user)  # a copy of this session's cookie is of no use any more
+        audit.append(session, None, "signed_out", utcnow(), actor=user.email, party=user.party,
+                     detail={"address": client_address(request)})
+        session.commit()

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from api import commands
@@ -275,13 +276,16 @@ async def _act(request: Request, session: Session, settings: Settings, policy: P
     try:
         await action
     except DomainError as error:
-        session.expire_all()
-        proposal = queries.get_visible(session, user, proposal_id)
-        context = detail_context(session, settings, policy, user, proposal)
+        context = await run_in_threadpool(_detail_again, session, settings, policy, user, proposal_id)
         context["action_error"] = sentence(str(error))
         return render(request, "proposals/detail.html", context, status_code=status_for(error))
     flash(request, done)
     return RedirectResponse(f"/proposals/{proposal_id}", status_code=303)
+
+
+def _detail_again(session: Session, settings: Settings, policy: Policy, user: User, proposal_id: int) -> dict:
+    session.expire_all()  # the proposal as it is now, after the refused change
+    return detail_context(session, settings, policy, user, queries.get_visible(session, user, proposal_id))
 
 
 @router.post("/{proposal_id}/withdraw", name="withdraw")
@@ -322,14 +326,19 @@ def _decide_form(request: Request, session: Session, user: User, proposal: Propo
     }, status_code=status_code)
 
 
+def _decide_form_again(request: Request, session: Session, user: User, proposal_id: int, *args, **kwargs):
+    """The form after a refused decision, with the proposal as it is now."""
+    session.expire_all()
+    return _decide_form(request, session, user, queries.get_visible(session, user, proposal_id), *args, **kwargs)
+
+
 def _blank_decision(proposal: Proposal) -> dict[str, str]:
     return {"decision": "", "comment": "", "version": str(proposal.version)}
 
 
 @router.get("/{proposal_id}/decide", name="decide")
 def decide_form(request: Request, proposal_id: int, user: Viewer, session: SessionDep) -> object:
-    proposal = queries.get_visible(session, user, proposal_id)
-    require(user, Action.DECIDE, proposal)
+    proposal = queries.get_for(session, user, Action.DECIDE, proposal_id)
     values = _blank_decision(proposal)
     if not can(user, Action.DECIDE, proposal):
         return _decide_form(request, session, user, proposal, values, {}, 409,
@@ -354,8 +363,7 @@ async def decide(request: Request, proposal_id: int, user: Viewer, _: CsrfProtec
                  version: Annotated[str, Form(max_length=20)] = "",
                  decision_id: Annotated[str, Form(max_length=100)] = "",
                  on_behalf_of: Annotated[str, Form(max_length=254)] = "") -> object:
-    proposal = queries.get_visible(session, user, proposal_id)
-    require(user, Action.DECIDE, proposal)
+    proposal = await run_in_threadpool(queries.get_for, session, user, Action.DECIDE, proposal_id)
     values = {"decision": decision, "comment": comment, "version": version, "on_behalf_of": on_behalf_of}
     try:
         body = DecisionIn.model_validate({
@@ -372,18 +380,16 @@ async def decide(request: Request, proposal_id: int, user: Viewer, _: CsrfProtec
                 errors.setdefault("comment", _message(item))
             else:  # version or decision id: the form itself was altered
                 errors.setdefault("form", "This form is out of date; reload the page and decide again.")
-        return _decide_form(request, session, user, proposal, values, errors, 422,
-                            form_error=errors.get("form"))
+        return await run_in_threadpool(_decide_form, request, session, user, proposal, values, errors, 422,
+                                       form_error=errors.get("form"))
     try:
         await commands.decide(session, temporal, user, proposal_id, body)
     except DomainError as error:
-        session.expire_all()
-        proposal = queries.get_visible(session, user, proposal_id)
         errors = {}
         if status_for(error) == 422 and body.decision != "approve":
             errors["comment"] = sentence(str(error))
-        return _decide_form(request, session, user, proposal, values, errors, status_for(error),
-                            form_error=None if errors else sentence(str(error)))
+        return await run_in_threadpool(_decide_form_again, request, session, user, proposal_id, values, errors,
+                                       status_for(error), form_error=None if errors else sentence(str(error)))
     flash(request, f"Your decision for {request.app.state.policy.parties[user.party].name} was recorded: "
                    f"{DECISION_LABELS[body.decision.value].lower()}.")
     return RedirectResponse(f"/proposals/{proposal_id}", status_code=303)
@@ -402,8 +408,7 @@ def _resubmit_context(session: Session, proposal: Proposal) -> dict[str, Any]:
 
 @router.get("/{proposal_id}/resubmit", name="resubmit")
 def resubmit_form(request: Request, proposal_id: int, user: Viewer, session: SessionDep) -> object:
-    proposal = queries.get_visible(session, user, proposal_id)
-    require(user, Action.RESUBMIT, proposal)
+    proposal = queries.get_for(session, user, Action.RESUBMIT, proposal_id)
     content = queries.get_version(session, proposal_id, proposal.version).content.model_dump(mode="json")
     values = form_values(content)
     if not can(user, Action.RESUBMIT, proposal):
@@ -415,18 +420,18 @@ def resubmit_form(request: Request, proposal_id: int, user: Viewer, session: Ses
 @router.post("/{proposal_id}/resubmit")
 async def resubmit(request: Request, proposal_id: int, user: Viewer, _: CsrfProtected, session: SessionDep,
                    temporal: TemporalClientDep) -> object:
-    proposal = queries.get_visible(session, user, proposal_id)
-    require(user, Action.RESUBMIT, proposal)
+    proposal = await run_in_threadpool(queries.get_for, session, user, Action.RESUBMIT, proposal_id)
     values = read_proposal_form(await request.form())
     values["parties"] = list(proposal.parties)  # a new version keeps the catalogs it touches
     body, errors = validate_proposal(values)
     if body is None:
         return _proposal_form(request, "proposals/resubmit.html", values, errors, 422,
-                              **_resubmit_context(session, proposal))
+                              **await run_in_threadpool(_resubmit_context, session, proposal))
     try:
         await commands.resubmit(session, temporal, user, proposal_id, body)
     except DomainError as error:
         return _proposal_form(request, "proposals/resubmit.html", values, {}, status_for(error),
-                              form_error=sentence(str(error)), **_resubmit_context(session, proposal))
+                              form_error=sentence(str(error)),
+                              **await run_in_threadpool(_resubmit_context, session, proposal))
     flash(request, f"Version {proposal.version + 1} was submitted; the labels review it now.")
     return RedirectResponse(f"/proposals/{proposal_id}", status_code=303)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
+from starlette.concurrency import run_in_threadpool
 
 from api import commands
 from api.errors import ERROR_RESPONSES
@@ -22,7 +23,8 @@ router = APIRouter(prefix="/proposals", tags=["proposals"], responses=ERROR_RESP
 
 
 def _read_back(session, user, proposal_id: int) -> ProposalOut:
-    # fresh: the workflow's activity changed it through another connection
+    """After a command, in the thread pool (see api.commands). Fresh: the
+    workflow's activity changed it through another connection."""
     return queries.to_public(session, queries.get_visible(session, user, proposal_id, fresh=True))
 
 
@@ -30,7 +32,7 @@ def _read_back(session, user, proposal_id: int) -> ProposalOut:
 async def submit_proposal(body: ProposalSubmit, user: ApiUser, session: SessionDep, temporal: TemporalClientDep,
                           settings: SettingsDep, policy: PolicyDep) -> ProposalOut:
     proposal_id = await commands.submit(session, temporal, settings.task_queue, policy, user, body)
-    return _read_back(session, user, proposal_id)
+    return await run_in_threadpool(_read_back, session, user, proposal_id)
 
 
 @router.get("", response_model=list[ProposalOut])
@@ -56,27 +58,27 @@ def get_proposal(proposal_id: ProposalId, user: ApiUser, session: SessionDep) ->
 async def decide(proposal_id: ProposalId, body: DecisionIn, user: ApiUser, session: SessionDep,
                  temporal: TemporalClientDep) -> ProposalOut:
     await commands.decide(session, temporal, user, proposal_id, body)
-    return _read_back(session, user, proposal_id)
+    return await run_in_threadpool(_read_back, session, user, proposal_id)
 
 
 @router.post("/{proposal_id}/resubmit", response_model=ProposalOut)
 async def resubmit(proposal_id: ProposalId, body: ProposalSubmit, user: ApiUser, session: SessionDep,
                    temporal: TemporalClientDep) -> ProposalOut:
     await commands.resubmit(session, temporal, user, proposal_id, body)
-    return _read_back(session, user, proposal_id)
+    return await run_in_threadpool(_read_back, session, user, proposal_id)
 
 
 @router.post("/{proposal_id}/withdraw", response_model=ProposalOut)
 async def withdraw(proposal_id: ProposalId, body: WithdrawIn, user: ApiUser, session: SessionDep,
                    temporal: TemporalClientDep) -> ProposalOut:
     await commands.withdraw(session, temporal, user, proposal_id, body.reason)
-    return _read_back(session, user, proposal_id)
+    return await run_in_threadpool(_read_back, session, user, proposal_id)
 
 
 @router.post("/{proposal_id}/acknowledge", response_model=ProposalOut)
 async def acknowledge(proposal_id: ProposalId, user: ApiUser, session: SessionDep, temporal: TemporalClientDep) -> ProposalOut:
     await commands.acknowledge(session, temporal, user, proposal_id)
-    return _read_back(session, user, proposal_id)
+    return await run_in_threadpool(_read_back, session, user, proposal_id)
 
 
 @router.get("/{proposal_id}/versions/{number}", response_model=VersionOut)

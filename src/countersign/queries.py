@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import String, cast
 from sqlmodel import Session, col, func, select
 
-from countersign.access import visible
+from countersign.access import Action, require, visible
 from countersign.errors import NotFound
 from countersign.models import (
     AuditEntry,
@@ -32,6 +32,13 @@ def get_visible(session: Session, user: User, proposal_id: int, fresh: bool = Fa
     proposal = session.get(Proposal, proposal_id, populate_existing=fresh)
     if proposal is None or not visible(user, proposal):
         raise NotFound(f"no proposal {proposal_id}")
+    return proposal
+
+
+def get_for(session: Session, user: User, action: Action, proposal_id: int) -> Proposal:
+    """The proposal, if `user` may see it and take `action` on it."""
+    proposal = get_visible(session, user, proposal_id)
+    require(user, action, proposal)
     return proposal
 
 

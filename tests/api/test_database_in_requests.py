@@ -1,12 +1,17 @@
 """How the web edge uses the database around a workflow call: no connection
 held while an update waits (tests/faults found a pool run dry that froze
-the web process), and a database that is gone answers 503, not 500."""
+the web process), no wait for a connection on the event loop, and a
+database that is gone answers 503, not 500."""
 
 from __future__ import annotations
+
+import asyncio
+import threading
 
 import sqlalchemy
 
 from api import commands
+from countersign import queries
 from tests import factories
 from workflows import client as wf
 
@@ -33,9 +38,48 @@ async def test_a_database_outage_answers_503(api, monkeypatch):
     def gone(*args, **kwargs):
         raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("terminating connection"))
 
-    monkeypatch.setattr(commands, "get_visible", gone)
+    monkeypatch.setattr(commands, "get_for", gone)
     response = await api("sony").post(f"/api/v1/proposals/{proposal['id']}/decisions",
                                       json={"decision": "approve", "comment": "ok"})
     assert response.status_code == 503, response.text
     assert response.json() == {"detail": "the database is unavailable; try again"}
     assert response.headers["retry-after"] == "1"
+
+
+async def test_a_request_waiting_for_a_connection_leaves_the_event_loop_running(api, engine, monkeypatch):
+    """With every pooled connection taken, a decision waits for one in a pool
+    thread, not on the event loop: the loop goes on (here: it is what gives
+    the connections back), and so does every other request of the process."""
+    proposal = (await api("lead").post("/api/v1/proposals", json=factories.submission())).json()
+    sony = api("sony")
+    taken = threading.Event()
+    connections = []
+
+    def take_every_free_connection() -> None:
+        pool = engine.pool
+        connections.extend(engine.connect() for _ in range(pool.size() + pool._max_overflow - pool.checkedout()))
+        taken.set()
+
+    get_visible = queries.get_visible
+
+    def with_the_pool_run_dry(*args, **kwargs):
+        """The decision's first read, once its token is checked: the pool is empty now."""
+        if not taken.is_set():
+            take_every_free_connection()
+        return get_visible(*args, **kwargs)
+
+    async def give_back_soon() -> None:  # runs only while the event loop runs
+        await asyncio.sleep(0.5)
+        for connection in connections:
+            connection.close()
+
+    monkeypatch.setattr(queries, "get_visible", with_the_pool_run_dry)
+    giver = asyncio.create_task(give_back_soon())
+    try:
+        response = await sony.post(f"/api/v1/proposals/{proposal['id']}/decisions",
+                                   json={"decision": "approve", "comment": "ok"})
+    finally:
+        await giver
+    assert taken.is_set()
+    assert response.status_code == 201, response.text
+    assert response.json()["parties"]["sony"]["state"] == "approved"
