@@ -7,6 +7,7 @@ from pathlib import Path
 
 from urllib.parse import quote
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -86,6 +87,16 @@ async def _login_required(request: Request, exc: LoginRequired) -> RedirectRespo
     return RedirectResponse(target, status_code=303)
 
 
+# A web process answers at most MAX_REQUESTS requests at once (uvicorn
+# refuses more with a 503), and its thread pool, where sync routes and
+# dependencies run, has more threads than that. So a request waiting in a
+# thread for a database connection can never hold the last thread that the
+# request holding a connection needs to finish: FastAPI validates a sync
+# route's answer in that pool before the route's session closes.
+MAX_REQUESTS = 100
+THREADS = MAX_REQUESTS + 10
+
+
 def create_app(settings: Settings | None = None, temporal: Client | None = None,
                engine: Engine | None = None) -> FastAPI:
     """Build the app. Tests pass their own Temporal client and engine."""
@@ -94,6 +105,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         own_engine = engine is None
         app.state.engine = engine or make_engine(settings.db_url)
         app.state.temporal = temporal or await connect(settings.temporal_address, settings.temporal_namespace,

@@ -19,7 +19,13 @@ def make_engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # No limit on connections: SQLite's are file handles, with no server to
+    # protect, and a request that waits for a pooled connection can wait on
+    # one that another request holds while it waits for a thread of the web
+    # app's pool (FastAPI validates a sync route's answer in that pool before
+    # the session closes): under enough concurrent requests, both wait out the
+    # pool's timeout (bench/web_load.py).
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, max_overflow=-1)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:
