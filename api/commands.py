@@ -22,7 +22,7 @@ from temporalio.client import Client
 from countersign import delegation
 from countersign.access import Action, require
 from countersign.errors import Conflict, InvalidDecision, ProposalClosed
-from countersign.models import Decision, DecisionIn, ProposalNumber, ProposalSubmit, User, utcnow
+from countersign.models import Decision, DecisionIn, Proposal, ProposalNumber, ProposalSubmit, User, utcnow
 from countersign.policy import Policy
 from countersign.queries import get_for
 from workflows import client as wf
@@ -88,17 +88,12 @@ def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn) 
 
 
 async def resubmit(session: Session, temporal: Client, user: User, proposal_id: int, body: ProposalSubmit) -> None:
-    await run_in_threadpool(_authorize_resubmit, session, user, proposal_id, body)
-    await wf.resubmit(temporal, proposal_id, ResubmitRequest(user.email, body.model_dump(mode="json")))
-
-
-def _authorize_resubmit(session: Session, user: User, proposal_id: int, body: ProposalSubmit) -> None:
-    proposal = get_for(session, user, Action.RESUBMIT, proposal_id)
+    proposal = await run_in_threadpool(_authorize, session, user, Action.RESUBMIT, proposal_id)
     if body.parties != proposal.parties:
         raise InvalidDecision(
             "a new version cannot change which parties' catalogs it touches; withdraw this proposal and submit a new one"
         )
-    release_connection(session)
+    await wf.resubmit(temporal, proposal_id, ResubmitRequest(user.email, body.model_dump(mode="json")))
 
 
 async def withdraw(session: Session, temporal: Client, user: User, proposal_id: int, reason: str) -> None:
@@ -111,6 +106,7 @@ async def acknowledge(session: Session, temporal: Client, user: User, proposal_i
     await wf.acknowledge(temporal, proposal_id, AcknowledgeRequest(user.email))
 
 
-def _authorize(session: Session, user: User, action: Action, proposal_id: int) -> None:
-    get_for(session, user, action, proposal_id)
+def _authorize(session: Session, user: User, action: Action, proposal_id: int) -> Proposal:
+    proposal = get_for(session, user, action, proposal_id)
     release_connection(session)
+    return proposal

@@ -22,7 +22,7 @@ PARENT_PID = "COUNTERSIGN_PARENT_PID"  # set for the child: it stops when that p
 
 class WorkerProcess:
     """Started and stopped by `up` like an in-process worker (`run`,
-    `is_running`, `shutdown`), so `serve` treats both alike."""
+    `shutdown`), so `serve` treats both alike."""
 
     def __init__(self, process: asyncio.subprocess.Process, grace: float) -> None:
         self._process = process

@@ -92,7 +92,7 @@ class ProposalActivities:
             db = session.connection()
             proposal = db.execute(SELECT_PROPOSAL, {"proposal_id": record.proposal_id}).first()
             if proposal is None:
-                proposal = self._create(session, record)
+                proposal = self._create(db, record)
             elif proposal.last_step >= record.step:
                 if not _from_rerun_task(proposal, record):
                     return  # applied already
@@ -102,10 +102,10 @@ class ProposalActivities:
             if record.decision:
                 self._add_decision(db, record)
             audit.append_events(session, record.proposal_id, record.events, step=record.step)
-            self._queue_mail(session, proposal, record)
+            self._queue_mail(session, db, proposal, record)
             self._write_snapshot(db, record)
 
-    def _queue_mail(self, session: Session, proposal: ProposalRow, record: StepRecord) -> None:
+    def _queue_mail(self, session: Session, db: Connection, proposal: ProposalRow, record: StepRecord) -> None:
         if not any(event.kind in MAIL_EVENTS for event in record.events):
             return
         title = record.new_version.content["title"] if record.new_version else proposal.title
@@ -115,16 +115,16 @@ class ProposalActivities:
                 for mail in mails_for(record.events, proposal.id, title, audience, self._parties,
                                       self._base_url, self._links)]
         if rows:
-            session.connection().execute(INSERT[OutboxMail], rows)
+            db.execute(INSERT[OutboxMail], rows)
 
-    def _create(self, session: Session, record: StepRecord) -> ProposalRow:
-        owner_id = session.exec(select(User.id).where(User.email == record.created_by)).one()
+    def _create(self, db: Connection, record: StepRecord) -> ProposalRow:
+        owner_id = db.execute(select(User.id).where(User.email == record.created_by)).scalar_one()
         content = record.new_version.content
         row = dict(id=record.proposal_id, owner_id=owner_id, title=content["title"],
                    capability=content["capability"], parties=content["parties"],
                    status=record.snapshot.status.value, version=1, stage=record.snapshot.stage, pending=[],
                    created_at=record.at, updated_at=record.at, last_step=0, last_step_at=None)
-        session.connection().execute(INSERT[Proposal], row)
+        db.execute(INSERT[Proposal], row)
         return ProposalRow(record.proposal_id, owner_id, content["title"], content["parties"], 0, None)
 
     def _add_version(self, db: Connection, record: StepRecord) -> None:

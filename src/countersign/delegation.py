@@ -134,8 +134,6 @@ def in_force(session: Session, parties: list[str],
     """The delegations of `parties` in force at `now` (as `is_active` says), each with its delegator
     and delegate: for the mail that asks delegates to act (countersign.notifications)."""
     now = now or utcnow()
-    rows = session.exec(select(Delegation).where(
-        col(Delegation.party).in_(parties), col(Delegation.revoked_at).is_(None),
-        Delegation.starts_at <= now, Delegation.ends_at > now,
-    ).order_by(col(Delegation.id)))
-    return [(d, session.get(User, d.delegator_id), session.get(User, d.delegate_id)) for d in rows]
+    rows = session.exec(select(Delegation).where(col(Delegation.party).in_(parties)).order_by(col(Delegation.id)))
+    return [(d, session.get(User, d.delegator_id), session.get(User, d.delegate_id))
+            for d in rows if is_active(d, now)]
