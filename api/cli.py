@@ -452,18 +452,12 @@ def worker() -> None:
     mail = mail_dispatcher(settings, engine)
 
     async def run() -> int:
-        from api.worker_process import stop_when_parent_is_gone
-
         stop = StopSignals()
         stop.install()
-        orphan_watch = asyncio.create_task(stop_when_parent_is_gone(stop.requested))
         client = await connect_temporal(address, settings.temporal_namespace)
         log.info("worker on task queue %r of %s (namespace %s)", settings.task_queue, address,
                  settings.temporal_namespace)
-        try:
-            return await serve(stop, worker=build_worker(client, engine, settings, policy), mail=mail)
-        finally:
-            orphan_watch.cancel()
+        return await serve(stop, worker=build_worker(client, engine, settings, policy), mail=mail)
 
     try:
         code = run_service(run())

@@ -16,8 +16,7 @@ import sys
 from contextlib import suppress
 
 from countersign.settings import Settings
-
-PARENT_PID = "COUNTERSIGN_PARENT_PID"  # set for the child: it stops when that process is gone
+from workflows.child import die_with_parent
 
 
 class WorkerProcess:
@@ -40,12 +39,13 @@ class WorkerProcess:
             COUNTERSIGN_DATABASE_URL=settings.db_url,
             COUNTERSIGN_BASE_URL=settings.base_url,
             COUNTERSIGN_TASK_QUEUE=settings.task_queue,
-            **{PARENT_PID: str(os.getpid())},
         )
         # A session of its own: Ctrl-C reaches `up`, which stops the web app
         # first and then this worker, so that requests in flight can finish.
+        # If `up` is killed, the worker is sent SIGTERM and stops as asked.
         process = await asyncio.create_subprocess_exec(sys.executable, "-m", "api.cli", "worker", env=env,
-                                                       start_new_session=True)
+                                                       start_new_session=True,
+                                                       preexec_fn=die_with_parent(signal.SIGTERM))
         return cls(process, grace)
 
     @property
@@ -73,14 +73,3 @@ class WorkerProcess:
             with suppress(ProcessLookupError):
                 self._process.kill()
             await self._process.wait()
-
-
-async def stop_when_parent_is_gone(stop: asyncio.Event) -> None:
-    """In a worker started by `up`: if `up` dies without stopping it (kill -9),
-    stop too rather than live on unsupervised."""
-    parent = os.environ.get(PARENT_PID)
-    if not parent:
-        return
-    while os.getppid() == int(parent):
-        await asyncio.sleep(1)
-    stop.set()

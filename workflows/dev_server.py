@@ -11,14 +11,12 @@ by an older release gains the attributes a newer one added.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
-import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +25,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from workflows import search_attributes
+from workflows.child import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -87,33 +86,6 @@ def _server_args(namespace: str, ip: str, port: int, ui_port: int, database: Pat
     return args
 
 
-# The server must not outlive `up`, however `up` ends. On a clean stop `up`
-# stops it; if `up` is killed (kill -9, the OOM killer, a closed terminal) the
-# kernel does: PR_SET_PDEATHSIG, set in the child between fork and exec, sends
-# it SIGKILL when its parent thread ends. The SDK's `start_local` forks from
-# one of its Rust threads and offers no hook, hence our own start; a watchdog
-# process would itself need watching. We fork from the thread running the
-# event loop, which outlives the server (`running` stops it on that thread).
-# SIGKILL, not SIGTERM: an orphan has no one to escalate, and the SQLite file
-# survives it (WAL, synchronous=full; the SDK stopped the server so too).
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    if sys.platform != "linux":
-        return None  # elsewhere a killed `up` leaves the server to be stopped by hand
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork, not in the child
-    parent = os.getpid()
-
-    def in_child() -> None:  # between fork and exec: one system call, no imports, no locks
-        if prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-        if os.getppid() != parent:  # the parent died before the prctl: the signal will not come
-            os._exit(1)
-
-    return in_child
-
-
 async def _stop(process: asyncio.subprocess.Process) -> None:
     """SIGTERM (it closes its database and stops within a second or two), SIGKILL if it lingers."""
     if process.returncode is None:
@@ -172,7 +144,9 @@ async def running(data_dir: Path, port: int = 7233, namespace: str = "default",
     # the web app and the worker first, while Temporal still serves them.
     process = await asyncio.create_subprocess_exec(
         binary, *_server_args(namespace, ip, port, ui_port, database), stdin=asyncio.subprocess.DEVNULL,
-        start_new_session=True, preexec_fn=_die_with_parent(),
+        # Killed with `up` (workflows.child). SIGKILL, not SIGTERM: an orphan has no one to escalate,
+        # and the SQLite file survives it (WAL, synchronous=full; the SDK stopped the server so too).
+        start_new_session=True, preexec_fn=die_with_parent(signal.SIGKILL),
     )
     try:
         client = await _connect_when_ready(process, address, namespace)

@@ -306,9 +306,7 @@ def test_a_killed_up_takes_its_worker_and_its_temporal_server_along(countersign)
     temporal = None
     try:
         countersign.wait_until_ready(process)
-        marker = f"COUNTERSIGN_PARENT_PID={process.pid}"
-        workers = [line for line in processes_mentioning(marker) if "api.cli worker" in line]
-        assert len(workers) == 1, workers
+        assert child_running(process.pid, "api.cli worker")
         temporal = child_running(process.pid, "start-dev")
         assert str(countersign.data_dir) in Path(f"/proc/{temporal}/cmdline").read_text()
         assert listening(countersign.temporal_port)
