@@ -50,6 +50,7 @@ from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -249,35 +250,38 @@ async def raw_engine(address: str, proposals: int, concurrency: int, warmup: int
 async def countersign(service: Service, tokens: dict[str, str], proposals: int, concurrency: int, warmup: int,
                       sample: int, meter: CpuMeter, profiler: Profiler | None) -> Figures:
     figures = Figures()
+    # aiohttp, not httpx: the client shares the machine's two cores with the
+    # service, and httpx's CPU per request is about three times aiohttp's.
     async with AsyncExitStack() as stack:
-        limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+        connector = aiohttp.TCPConnector(limit=concurrency * 2)
         clients = {
-            who: await stack.enter_async_context(httpx.AsyncClient(
-                base_url=f"{service.base_url}/api/v1", headers={"Authorization": f"Bearer {token}"},
-                timeout=120, limits=limits))
+            who: await stack.enter_async_context(aiohttp.ClientSession(
+                base_url=f"{service.base_url}/api/v1/", headers={"Authorization": f"Bearer {token}"},
+                timeout=aiohttp.ClientTimeout(total=120), connector=connector, connector_owner=False))
             for who, token in tokens.items()
         }
+        stack.push_async_callback(connector.close)
+
+        async def post(who: str, path: str, body: dict, expected: int) -> dict:
+            async with clients[who].post(path, json=body) as response:
+                if response.status != expected:
+                    raise RuntimeError(f"POST {path} answered {response.status}: {await response.text()}")
+                return await response.json()
 
         async def submit() -> int:
-            response = await clients["lead"].post("/proposals", json=SUBMISSION)
-            if response.status_code != 201:
-                raise RuntimeError(f"submit answered {response.status_code}: {response.text}")
-            return response.json()["id"]
+            return (await post("lead", "proposals", SUBMISSION, 201))["id"]
 
         async def decide_all(proposal_id: int, measured: bool = True) -> None:
             for party in PARTIES:
                 body = {"decision": "approve", "decision_id": f"bench-{proposal_id}-{party}", "version": 1}
                 started = time.perf_counter()
-                response = await clients[party].post(f"/proposals/{proposal_id}/decisions", json=body)
-                elapsed = time.perf_counter() - started
-                if response.status_code != 201:
-                    raise RuntimeError(f"decision answered {response.status_code}: {response.text}")
+                answer = await post(party, f"proposals/{proposal_id}/decisions", body, 201)
                 if measured:
-                    figures.latencies.append(elapsed)
+                    figures.latencies.append(time.perf_counter() - started)
             if measured:
                 figures.decisions += len(PARTIES)
-            if response.json()["status"] != "approved":
-                raise RuntimeError(f"proposal {proposal_id} ended {response.json()['status']}, not approved")
+            if answer["status"] != "approved":
+                raise RuntimeError(f"proposal {proposal_id} ended {answer['status']}, not approved")
 
         async def submit_one(_index: int) -> int:
             return await submit()
