@@ -39,9 +39,17 @@ SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=full")
 STARTUP_TIMEOUT = timedelta(seconds=30)  # creating the schema on a slow disk takes a while
 STOP_TIMEOUT = timedelta(seconds=10)
 # What the SDK's `start_local` turns on: Updates (decisions arrive as Updates),
-# and no calls out to check for a newer server.
+# and no calls out to check for a newer server. And one thing the dev server
+# turns on that we turn off: it re-reads the search attributes' definitions
+# (cluster metadata and namespace) from its database at every use, so that
+# ones added a moment ago work at once. Ours are declared at start
+# (`--search-attribute`), and every decision sets them: re-reading cost 12
+# database reads per decision (`--metrics-port`, persistence_requests). One
+# registered on an existing database by a later release (`running`) is known
+# a few seconds later, when the server refreshes its namespaces.
 DYNAMIC_CONFIG = ("frontend.enableServerVersionCheck=false", "frontend.enableUpdateWorkflowExecution=true",
-                  "frontend.enableUpdateWorkflowExecutionAsyncAccepted=true")
+                  "frontend.enableUpdateWorkflowExecutionAsyncAccepted=true",
+                  "system.forceSearchAttributesCacheRefreshOnRead=false")
 
 
 class DevServerError(Exception):
