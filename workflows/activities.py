@@ -58,6 +58,12 @@ SELECT_PROPOSAL = (
 UPDATE_PROPOSAL = PROPOSAL.update().where(PROPOSAL.c.id == bindparam("proposal_id"))
 DELETE_PARTY_ROWS = delete(PartyReview).where(col(PartyReview.proposal_id) == bindparam("proposal_id"))
 DELETE_CONDITIONS = delete(ConditionRecord).where(col(ConditionRecord.proposal_id) == bindparam("proposal_id"))
+SELECT_OWNER_EMAIL = select(User.email).where(User.id == bindparam("owner_id"))
+SELECT_MAIL_USERS = select(User.email, User.role, User.party).where(
+    User.active,
+    or_(User.role == Role.COMPLIANCE,
+        and_(User.role == Role.REP, col(User.party).in_(bindparam("parties", expanding=True)))),
+).order_by(User.email)
 INSERT = {model: insert(model) for model in (Proposal, ProposalVersion, Decision, PartyReview, ConditionRecord,
                                              OutboxMail)}
 
@@ -204,13 +210,9 @@ def _undo_steps_from(session: Session, proposal: ProposalRow, step: int) -> None
 
 
 def _audience(session: Session, proposal: ProposalRow) -> Audience:
-    owner = session.get(User, proposal.owner_id)
-    users = session.exec(
-        select(User).where(
-            User.active,
-            or_(User.role == Role.COMPLIANCE, and_(User.role == Role.REP, col(User.party).in_(proposal.parties))),
-        ).order_by(User.email)
-    ).all()
+    db = session.connection()
+    owner = db.execute(SELECT_OWNER_EMAIL, {"owner_id": proposal.owner_id}).scalar_one()
+    users = db.execute(SELECT_MAIL_USERS, {"parties": proposal.parties}).all()
     reps: dict[str, list[str]] = {}
     for user in users:
         if user.role == Role.REP:
@@ -220,7 +222,7 @@ def _audience(session: Session, proposal: ProposalRow) -> Audience:
     for held, delegator, delegate in delegation.in_force(session, proposal.parties):
         acting_for.setdefault(delegate.email, []).append(
             Delegator(held.party, delegator.name, delegator.email, held.ends_at))
-    return Audience(owner.email, reps, [u.email for u in users if u.role == Role.COMPLIANCE], acting_for)
+    return Audience(owner, reps, [u.email for u in users if u.role == Role.COMPLIANCE], acting_for)
 
 
 def _party_row(proposal_id: int, index: int, stage: str, view: PartyView, current: bool) -> dict:

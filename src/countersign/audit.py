@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, select
 
 from countersign.models import AuditEntry, Decision, Proposal, utcnow
@@ -42,6 +42,11 @@ CANONICAL_FIELDS = ("proposal_id", "seq", "kind", "at", "actor", "party", "detai
 AUDIT_READ = "audit_read"
 
 _INSERT = AuditEntry.__table__.insert()
+# Built once: every workflow step reads its chain's tail (SQLAlchemy then
+# finds the compiled form by a key kept on the statement).
+_TAIL = select(AuditEntry.seq, AuditEntry.hash).order_by(col(AuditEntry.seq).desc()).limit(1)
+_PROPOSAL_TAIL = _TAIL.where(AuditEntry.proposal_id == bindparam("proposal_id"))
+_ACCESS_TAIL = _TAIL.where(col(AuditEntry.proposal_id).is_(None))
 
 # PostgreSQL advisory lock space for appends ("cs" + "au"): one lock per chain.
 _LOCK_SPACE = 0x63736175
@@ -155,12 +160,10 @@ def append_events(session: Session, proposal_id: int, events: Iterable[EventLike
 
 def _tail(session: Session, proposal_id: int | None) -> tuple[int, str]:
     """The chain's last (seq, hash), or (0, GENESIS) for an empty chain."""
-    last = session.exec(
-        select(AuditEntry.seq, AuditEntry.hash)
-        .where(AuditEntry.proposal_id == proposal_id)
-        .order_by(col(AuditEntry.seq).desc())
-        .limit(1)
-    ).first()
+    if proposal_id is None:
+        last = session.connection().execute(_ACCESS_TAIL).first()
+    else:
+        last = session.connection().execute(_PROPOSAL_TAIL, {"proposal_id": proposal_id}).first()
     return (last.seq, last.hash) if last else (0, GENESIS)
 
 

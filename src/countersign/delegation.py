@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, or_, select
 
 from countersign import audit
@@ -129,11 +130,16 @@ def active_delegators(session: Session, delegate: User, now: datetime | None = N
     return [session.get(User, d.delegator_id) for d in rows if is_active(d, now)]
 
 
+# Built once: the worker reads it at every step that sends mail.
+_OF_PARTIES = (select(Delegation).where(col(Delegation.party).in_(bindparam("parties", expanding=True)))
+               .order_by(col(Delegation.id)))
+
+
 def in_force(session: Session, parties: list[str],
              now: datetime | None = None) -> list[tuple[Delegation, User, User]]:
     """The delegations of `parties` in force at `now` (as `is_active` says), each with its delegator
     and delegate: for the mail that asks delegates to act (countersign.notifications)."""
     now = now or utcnow()
-    rows = session.exec(select(Delegation).where(col(Delegation.party).in_(parties)).order_by(col(Delegation.id)))
+    rows = session.exec(_OF_PARTIES, params={"parties": parties})
     return [(d, session.get(User, d.delegator_id), session.get(User, d.delegate_id))
             for d in rows if is_active(d, now)]
