@@ -2,7 +2,9 @@
 the forms: authorize, then hand the change to the proposal's workflow.
 
 Nothing here writes proposal state: the workflow's activities do. Each
-function returns once the change is stored, so a caller may read it back.
+function returns once the change is stored, with the workflow's answer: the
+proposal as stored (`UpdateResult.view`), or no view when the proposal must
+be read back.
 
 These run on the event loop, where they await Temporal; their database work
 runs in the thread pool (`run_in_threadpool`), as a sync route's does. On the
@@ -27,11 +29,7 @@ from countersign.policy import Policy
 from countersign.queries import get_for
 from workflows import client as wf
 from workflows.messages import (
-    AcknowledgeRequest,
-    DecisionRequest,
-    ProposalInput,
-    ResubmitRequest,
-    WithdrawRequest,
+    AcknowledgeRequest, DecisionRequest, ProposalInput, ResubmitRequest, UpdateResult, WithdrawRequest,
 )
 
 
@@ -45,12 +43,12 @@ def release_connection(session: Session) -> None:
 
 
 async def submit(session: Session, temporal: Client, task_queue: str, policy: Policy, user: User,
-                 body: ProposalSubmit) -> int:
+                 body: ProposalSubmit) -> tuple[int, UpdateResult]:
     require(user, Action.SUBMIT)
     proposal_id = await run_in_threadpool(_allocate_number, session)
     content = body.model_dump(mode="json")
-    await wf.start_proposal(temporal, task_queue, ProposalInput(proposal_id, user.email, content, policy))
-    return proposal_id
+    result = await wf.start_proposal(temporal, task_queue, ProposalInput(proposal_id, user.email, content, policy))
+    return proposal_id, result
 
 
 def _allocate_number(session: Session) -> int:
@@ -60,17 +58,19 @@ def _allocate_number(session: Session) -> int:
     return number.id
 
 
-async def decide(session: Session, temporal: Client, user: User, proposal_id: int, body: DecisionIn) -> None:
+async def decide(session: Session, temporal: Client, user: User, proposal_id: int,
+                 body: DecisionIn) -> UpdateResult | None:
+    """None when the same decision comes again after its proposal closed."""
     decision_id, request, stored = await run_in_threadpool(_decision, session, user, proposal_id, body)
     # Sent again even when stored: the workflow answers a repeated update id
     # with its first outcome, and a stored row alone does not prove the
     # decision is in the history (its workflow task may never have completed).
     try:
-        await wf.decide(temporal, proposal_id, request, decision_id)
+        return await wf.decide(temporal, proposal_id, request, decision_id)
     except ProposalClosed:
         if not stored:
             raise
-        # the same decision sent again after its proposal closed: it counted once
+        return None  # the same decision sent again after its proposal closed: it counted once
 
 
 def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn) -> tuple[str, DecisionRequest, bool]:
@@ -87,23 +87,24 @@ def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn) 
     return decision_id, request, earlier is not None
 
 
-async def resubmit(session: Session, temporal: Client, user: User, proposal_id: int, body: ProposalSubmit) -> None:
+async def resubmit(session: Session, temporal: Client, user: User, proposal_id: int,
+                   body: ProposalSubmit) -> UpdateResult:
     proposal = await run_in_threadpool(_authorize, session, user, Action.RESUBMIT, proposal_id)
     if body.parties != proposal.parties:
         raise InvalidDecision(
             "a new version cannot change which parties' catalogs it touches; withdraw this proposal and submit a new one"
         )
-    await wf.resubmit(temporal, proposal_id, ResubmitRequest(user.email, body.model_dump(mode="json")))
+    return await wf.resubmit(temporal, proposal_id, ResubmitRequest(user.email, body.model_dump(mode="json")))
 
 
-async def withdraw(session: Session, temporal: Client, user: User, proposal_id: int, reason: str) -> None:
+async def withdraw(session: Session, temporal: Client, user: User, proposal_id: int, reason: str) -> UpdateResult:
     await run_in_threadpool(_authorize, session, user, Action.WITHDRAW, proposal_id)
-    await wf.withdraw(temporal, proposal_id, WithdrawRequest(user.email, reason))
+    return await wf.withdraw(temporal, proposal_id, WithdrawRequest(user.email, reason))
 
 
-async def acknowledge(session: Session, temporal: Client, user: User, proposal_id: int) -> None:
+async def acknowledge(session: Session, temporal: Client, user: User, proposal_id: int) -> UpdateResult:
     await run_in_threadpool(_authorize, session, user, Action.ACKNOWLEDGE, proposal_id)
-    await wf.acknowledge(temporal, proposal_id, AcknowledgeRequest(user.email))
+    return await wf.acknowledge(temporal, proposal_id, AcknowledgeRequest(user.email))
 
 
 def _authorize(session: Session, user: User, action: Action, proposal_id: int) -> Proposal:

@@ -41,7 +41,7 @@ from countersign.models import (
 from countersign.links import LinkSigner
 from countersign.notifications import Audience, Delegator, mails_for
 from countersign.policy import PartyConfig
-from countersign.routing import PartyView
+from countersign.routing import PartyView, current_parties
 from workflows.messages import StepReceipt, StepRecord
 
 
@@ -163,11 +163,10 @@ class ProposalActivities:
         # Rewritten whole at every step.
         db.execute(DELETE_PARTY_ROWS, {"proposal_id": proposal_id})
         db.execute(DELETE_CONDITIONS, {"proposal_id": proposal_id})
-        rows = [_party_row(proposal_id, stage.index, stage.name, view, stage.index == snapshot.stage_index)
-                for stage in snapshot.stages for view in stage.parties]
-        in_stage = {view.party for view in snapshot.stages[snapshot.stage_index].parties}
+        rows = [_party_row(proposal_id, stage.index, stage.name, view, False)
+                for stage in snapshot.stages if stage.index != snapshot.stage_index for view in stage.parties]
         rows += [_party_row(proposal_id, snapshot.stage_index, snapshot.stage, view, True)
-                 for view in snapshot.parties if view.party not in in_stage]  # touched parties outside it
+                 for view in current_parties(snapshot)]
         db.execute(INSERT[PartyReview], rows)
         if snapshot.conditions:
             db.execute(INSERT[ConditionRecord], [

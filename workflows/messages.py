@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from countersign.policy import Policy
-from countersign.routing import Event, Snapshot
+from countersign.routing import Condition, Event, PartyView, Snapshot, current_parties
 
 
 @dataclass
@@ -47,9 +47,41 @@ class AcknowledgeRequest:
 
 
 @dataclass
+class ProposalView:
+    """The proposal as the API shows it (`countersign.models.ProposalOut`),
+    as of the latest step stored: an update answers with it, so the web edge
+    need not read the proposal back. The current parties only, not every
+    stage: it is kept in the history with each update's outcome."""
+
+    id: int
+    title: str
+    owner: str  # the lead's e-mail
+    status: str
+    version: int
+    stage: str
+    capability: str
+    parties: list[PartyView]  # current_parties: in the proposal's party order
+    conditions: list[Condition]
+    outcome_scope: list[str] | None
+    created_at: datetime  # the first step's time, as the read model's
+    updated_at: datetime  # the latest step's time, as the read model's
+
+    @classmethod
+    def of(cls, input: ProposalInput, content: dict, snapshot: Snapshot, created_at: datetime,
+           updated_at: datetime) -> ProposalView:
+        """`content`: the latest version's, for its title and capability."""
+        return cls(input.proposal_id, content["title"], input.owner, snapshot.status.value, snapshot.version,
+                   snapshot.stage, content["capability"], current_parties(snapshot), snapshot.conditions,
+                   snapshot.outcome_scope, created_at, updated_at)
+
+
+@dataclass
 class UpdateResult:
     status: str
     version: int
+    # None in outcomes recorded before updates answered with it: Temporal
+    # answers a repeated update id with its first outcome.
+    view: ProposalView | None = None
 
 
 @dataclass

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         DecisionRequest,
         NewVersion,
         ProposalInput,
+        ProposalView,
         ResubmitRequest,
         StepRecord,
         UpdateResult,
@@ -73,6 +74,11 @@ class ProposalWorkflow:
         self._recorded = False
         self._changed = False
         self._step = 0
+        # The latest step stored, the latest version's content and the first
+        # step's time: what updates answer with (ProposalView).
+        self._stored: StepRecord | None = None
+        self._content = input.content
+        self._created_at: datetime | None = None
         self._record_lock = asyncio.Lock()  # one recording at a time, in order
 
     @workflow.run
@@ -181,7 +187,12 @@ class ProposalWorkflow:
         return max(deadline - workflow.now(), timedelta(0))
 
     def _result(self) -> UpdateResult:
-        return UpdateResult(self._review.status.value, self._review.version)
+        """The proposal as the latest step stored it. An update calls this as
+        soon as its own step is stored, before another step can be, so it
+        answers with its own step, not with a change still being recorded."""
+        stored = self._stored
+        view = ProposalView.of(self._input, self._content, stored.snapshot, self._created_at, stored.at)
+        return UpdateResult(view.status, view.version, view)
 
     async def _record(self, events: list[Event], **extra) -> None:
         async with self._record_lock:
@@ -195,9 +206,13 @@ class ProposalWorkflow:
                     sa.NEXT_DUE.value_set(snapshot.next_due_at) if snapshot.next_due_at else sa.NEXT_DUE.value_unset(),
                 ]
             )
-            await self._write(
-                StepRecord(self._input.proposal_id, self._step, workflow.now(), snapshot, events, **extra)
-            )
+            record = StepRecord(self._input.proposal_id, self._step, workflow.now(), snapshot, events, **extra)
+            await self._write(record)
+            self._stored = record
+            if record.new_version:
+                self._content = record.new_version.content
+            if self._created_at is None:
+                self._created_at = record.at
 
     async def _write(self, record: StepRecord) -> None:
         if workflow.patched(LOCAL_RECORDING):

@@ -14,6 +14,7 @@ from countersign import queries
 from countersign.access import Action, require
 from countersign.models import DecisionIn, ProposalOut, ProposalSubmit, VersionOut, WithdrawIn
 from countersign.routing import Status
+from workflows.messages import UpdateResult
 
 # Ids are 32-bit integers in every supported database.
 ProposalId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The proposal's id")]
@@ -22,17 +23,25 @@ VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="A version n
 router = APIRouter(prefix="/proposals", tags=["proposals"], responses=ERROR_RESPONSES)
 
 
+async def _answer(session, user, proposal_id: int, result: UpdateResult | None) -> ProposalOut:
+    """The proposal after a command: as the workflow answered, or read back
+    when its answer has none (see api.commands)."""
+    if result is not None and result.view is not None:
+        return queries.to_public_view(result.view)
+    return await run_in_threadpool(_read_back, session, user, proposal_id)
+
+
 def _read_back(session, user, proposal_id: int) -> ProposalOut:
-    """After a command, in the thread pool (see api.commands). Fresh: the
-    workflow's activity changed it through another connection."""
+    """In the thread pool (see api.commands). Fresh: the workflow's activity
+    changed it through another connection."""
     return queries.to_public(session, queries.get_visible(session, user, proposal_id, fresh=True))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
 async def submit_proposal(body: ProposalSubmit, user: ApiUser, session: SessionDep, temporal: TemporalClientDep,
                           settings: SettingsDep, policy: PolicyDep) -> ProposalOut:
-    proposal_id = await commands.submit(session, temporal, settings.task_queue, policy, user, body)
-    return await run_in_threadpool(_read_back, session, user, proposal_id)
+    proposal_id, result = await commands.submit(session, temporal, settings.task_queue, policy, user, body)
+    return await _answer(session, user, proposal_id, result)
 
 
 @router.get("", response_model=list[ProposalOut])
@@ -57,28 +66,28 @@ def get_proposal(proposal_id: ProposalId, user: ApiUser, session: SessionDep) ->
 @router.post("/{proposal_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
 async def decide(proposal_id: ProposalId, body: DecisionIn, user: ApiUser, session: SessionDep,
                  temporal: TemporalClientDep) -> ProposalOut:
-    await commands.decide(session, temporal, user, proposal_id, body)
-    return await run_in_threadpool(_read_back, session, user, proposal_id)
+    result = await commands.decide(session, temporal, user, proposal_id, body)
+    return await _answer(session, user, proposal_id, result)
 
 
 @router.post("/{proposal_id}/resubmit", response_model=ProposalOut)
 async def resubmit(proposal_id: ProposalId, body: ProposalSubmit, user: ApiUser, session: SessionDep,
                    temporal: TemporalClientDep) -> ProposalOut:
-    await commands.resubmit(session, temporal, user, proposal_id, body)
-    return await run_in_threadpool(_read_back, session, user, proposal_id)
+    result = await commands.resubmit(session, temporal, user, proposal_id, body)
+    return await _answer(session, user, proposal_id, result)
 
 
 @router.post("/{proposal_id}/withdraw", response_model=ProposalOut)
 async def withdraw(proposal_id: ProposalId, body: WithdrawIn, user: ApiUser, session: SessionDep,
                    temporal: TemporalClientDep) -> ProposalOut:
-    await commands.withdraw(session, temporal, user, proposal_id, body.reason)
-    return await run_in_threadpool(_read_back, session, user, proposal_id)
+    result = await commands.withdraw(session, temporal, user, proposal_id, body.reason)
+    return await _answer(session, user, proposal_id, result)
 
 
 @router.post("/{proposal_id}/acknowledge", response_model=ProposalOut)
 async def acknowledge(proposal_id: ProposalId, user: ApiUser, session: SessionDep, temporal: TemporalClientDep) -> ProposalOut:
-    await commands.acknowledge(session, temporal, user, proposal_id)
-    return await run_in_threadpool(_read_back, session, user, proposal_id)
+    result = await commands.acknowledge(session, temporal, user, proposal_id)
+    return await _answer(session, user, proposal_id, result)
 
 
 @router.get("/{proposal_id}/versions/{number}", response_model=VersionOut)

@@ -545,6 +545,15 @@ class Snapshot:
     next_due_at: datetime | None
 
 
+def current_parties(snapshot: Snapshot) -> list[PartyView]:
+    """What a proposal shows of each touched party now, in the proposal's
+    party order: its place in the current stage, or, outside that stage,
+    where it stands (waiting, dropped, not needed). The read model's
+    `current` rows and the workflow's answers both come from here."""
+    in_stage = {view.party: view for view in snapshot.stages[snapshot.stage_index].parties}
+    return [in_stage.get(view.party, view) for view in snapshot.parties]
+
+
 def _party_view(slot: Slot) -> PartyView:
     return PartyView(slot.party, slot.state, slot.due_at, slot.decided_by, slot.decided_at, slot.comment, slot.version)
 

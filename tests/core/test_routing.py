@@ -20,7 +20,7 @@ from countersign.errors import (
     StaleVersion,
 )
 from countersign.policy import PARTY_KEYS, Policy, load_policy, parse_policy
-from countersign.routing import Event, Review, SlotState, Status
+from countersign.routing import Event, Review, SlotState, Status, current_parties
 
 POLICIES = Path(__file__).parents[1] / "policies"
 UTC = timezone.utc
@@ -634,3 +634,23 @@ def test_snapshot_shows_every_party_and_stage():
     assert [(s.index, s.name, s.opened_at) for s in snap.stages] == [(0, "Rights", T0), (1, "Legal", at(30))]
     sony = snap.parties[0]
     assert (sony.decided_by, sony.decided_at, sony.version) == ("rep.sony@example.com", at(31), 1)
+
+
+def test_current_parties_are_the_current_stage_and_the_touched_parties_outside_it():
+    review, _ = Review.open(policy(stage("Rights"), stage("Legal", parties=["sony", "believe"]), allow_partial=True),
+                            ["sony", "warner", "merlin", "believe"], T0)
+    decide(review, "warner", "reject", "No.")
+    for party in ["sony", "merlin", "believe"]:
+        decide(review, party, now=at(30))
+    decide(review, "believe", now=at(40))
+    snap = review.snapshot()
+    assert snap.stage == "Legal"
+    parties = current_parties(snap)
+    assert [(v.party, v.state) for v in parties] == [  # the proposal's order, outsiders in between
+        ("sony", SlotState.PENDING), ("warner", SlotState.DROPPED), ("merlin", SlotState.WAITING),
+        ("believe", SlotState.APPROVED),
+    ]
+    sony = parties[0]  # its place in Legal, not its approval in Rights
+    assert (sony.due_at, sony.decided_by) == (review.stage.slots["sony"].due_at, None)
+    assert snap.stages[0].parties[0].decided_by == "rep.sony@example.com"
+    assert (parties[3].decided_at, parties[3].decided_by) == (at(40), "rep.believe@example.com")

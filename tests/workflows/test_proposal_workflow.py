@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
 from temporalio.api.enums.v1 import EventType
 
-from countersign import errors
+from countersign import errors, queries
 from countersign.models import AuditEntry, Decision, Proposal
 from countersign.policy import PARTY_KEYS
 from tests import factories
@@ -113,3 +114,17 @@ async def test_decisions_keep_the_deadline_timer_and_markers_keep_receipts(tempo
     assert all("snapshot" not in r for r in receipts)
     assert [r["decision"]["request"]["party"] for r in receipts[1:]] == list(PARTY_KEYS[:3])
     assert receipts[-1]["status"] == "in_review"
+
+
+async def test_an_update_answers_with_the_proposal_as_stored_after_timer_steps(temporal_env, engine, task_queue, worker):
+    """The view an update answers with is what the read model shows: created
+    at the first step, updated at the update's own, timer steps in between."""
+    pid = await start(temporal_env, engine, task_queue, parties=["sony", "merlin"])
+    await temporal_env.sleep(timedelta(days=12))  # past the first reminder, before any expiry
+    result = await wf.decide(temporal_env.client, pid, decision("sony"), str(uuid.uuid4()))
+    with Session(engine) as s:
+        assert queries.to_public_view(result.view) == queries.to_public(s, s.get(Proposal, pid))
+        timer_steps = s.exec(select(AuditEntry.at).where(AuditEntry.proposal_id == pid,
+                                                        AuditEntry.kind.in_(["reminded", "escalated"]))).all()
+    assert timer_steps and all(result.view.created_at < at < result.view.updated_at for at in timer_steps)
+    assert (result.view.status, result.view.parties[0].state) == ("in_review", "approved")
