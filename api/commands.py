@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
@@ -31,6 +32,10 @@ from workflows import client as wf
 from workflows.messages import (
     AcknowledgeRequest, DecisionRequest, ProposalInput, ResubmitRequest, UpdateResult, WithdrawRequest,
 )
+
+
+# Built once: every decision reads it.
+_DECISION_BY_ID = select(Decision.proposal_id, Decision.party).where(Decision.decision_id == bindparam("decision_id"))
 
 
 def release_connection(session: Session) -> None:
@@ -77,7 +82,7 @@ def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn) 
     """The decision's id, the update to send, and whether that id is stored already."""
     proposal = get_for(session, user, Action.DECIDE, proposal_id)
     decision_id = body.decision_id or str(uuid.uuid4())
-    earlier = session.exec(select(Decision).where(Decision.decision_id == decision_id)).first()
+    earlier = session.execute(_DECISION_BY_ID, {"decision_id": decision_id}).first()
     if earlier is not None and (earlier.proposal_id, earlier.party) != (proposal_id, user.party):
         raise Conflict(f"decision id {decision_id} was used for another decision; send a new one")
     on_behalf_of = delegation.acting_for(session, user, body.on_behalf_of).email if body.on_behalf_of else None

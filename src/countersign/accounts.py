@@ -10,6 +10,7 @@ import hashlib
 import secrets
 
 from pwdlib import PasswordHash
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from countersign import audit
@@ -134,12 +135,17 @@ def revoke_token(session: Session, token_id: int, actor: User | None, via: str =
     return row
 
 
+# Built once: every API request reads it (SQLAlchemy then finds the compiled
+# form by a key kept on the statement, not one computed anew).
+_BY_TOKEN = (
+    select(ApiToken, User)
+    .join(User, col(User.id) == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active)
+)
+
+
 def user_for_token(session: Session, token: str) -> User | None:
-    found = session.exec(
-        select(ApiToken, User)
-        .join(User, col(User.id) == ApiToken.user_id)
-        .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None), User.active)
-    ).first()
+    found = session.exec(_BY_TOKEN, params={"token_hash": _token_hash(token)}).first()
     if found is None:
         return None
     row, user = found
