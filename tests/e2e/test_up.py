@@ -314,12 +314,18 @@ def test_a_killed_up_takes_its_worker_and_its_temporal_server_along(countersign)
 
         process.kill()
         process.wait()
+        ports = (countersign.temporal_port, countersign.temporal_port + UI_PORT_OFFSET)
+
+        def gone() -> bool:
+            # Both: a dying process loses its command line before its sockets close.
+            return (processes_mentioning(str(countersign.data_dir)) == []
+                    and all(port_is_free("127.0.0.1", port) for port in ports))
+
         deadline = time.monotonic() + 10
-        while processes_mentioning(str(countersign.data_dir)) and time.monotonic() < deadline:
+        while not gone() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert processes_mentioning(str(countersign.data_dir)) == []  # worker and Temporal both
-        assert port_is_free("127.0.0.1", countersign.temporal_port)
-        assert port_is_free("127.0.0.1", countersign.temporal_port + UI_PORT_OFFSET)
+        assert [port for port in ports if not port_is_free("127.0.0.1", port)] == []
 
         again = countersign.up()
         countersign.wait_until_ready(again)
