@@ -251,7 +251,7 @@ async def countersign(service: Service, tokens: dict[str, str], proposals: int, 
                       sample: int, meter: CpuMeter, profiler: Profiler | None) -> Figures:
     figures = Figures()
     # aiohttp, not httpx: the client shares the machine's two cores with the
-    # service, and httpx's CPU per request is about three times aiohttp's.
+    # service; httpx took 3.4 ms of CPU per decision here, aiohttp 0.9.
     async with AsyncExitStack() as stack:
         connector = aiohttp.TCPConnector(limit=concurrency * 2)
         clients = {

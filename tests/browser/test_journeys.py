@@ -27,7 +27,7 @@ def decide(browser, base_url: str, party: str, proposal_id: int, decision: str, 
            shots: str | None = None) -> None:
     page = login(browser, base_url, f"rep.{party}@example.com")
     page.goto(f"/proposals/{proposal_id}")
-    page.get_by_role("link", name=f"Decide for").first.click()
+    page.get_by_role("link", name="Decide for").first.click()
     page.wait_for_url(f"**/proposals/{proposal_id}/decide")
     page.get_by_label(decision, exact=True).check()
     if comment:

@@ -4,7 +4,6 @@ to what the models declare (a model changed without a migration fails here)."""
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
