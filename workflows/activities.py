@@ -115,7 +115,7 @@ class ProposalActivities:
         if not any(event.kind in MAIL_EVENTS for event in record.events):
             return
         title = record.new_version.content["title"] if record.new_version else proposal.title
-        audience = _audience(session, proposal)
+        audience = _audience(session, proposal, record.at)
         rows = [dict(proposal_id=proposal.id, kind=mail.kind, recipient=mail.recipient, subject=mail.subject,
                      body=mail.body, created_at=record.at, next_attempt_at=record.at, step=record.step)
                 for mail in mails_for(record.events, proposal.id, title, audience, self._parties,
@@ -208,7 +208,9 @@ def _undo_steps_from(session: Session, proposal: ProposalRow, step: int) -> None
                                           OutboxMail.sent_at.is_(None)))
 
 
-def _audience(session: Session, proposal: ProposalRow) -> Audience:
+def _audience(session: Session, proposal: ProposalRow, at: datetime) -> Audience:
+    """Who the step's mail can go to, with the delegations in force at the
+    step's time (`at`): a task run again later asks the same delegates."""
     db = session.connection()
     owner = db.execute(SELECT_OWNER_EMAIL, {"owner_id": proposal.owner_id}).scalar_one()
     users = db.execute(SELECT_MAIL_USERS, {"parties": proposal.parties}).all()
@@ -218,7 +220,7 @@ def _audience(session: Session, proposal: ProposalRow) -> Audience:
             reps.setdefault(user.party, []).append(user.email)
     # A delegate is a rep of the delegator's party (countersign.delegation), so among the reps above.
     acting_for: dict[str, list[Delegator]] = {}
-    for held, delegator, delegate in delegation.in_force(session, proposal.parties):
+    for held, delegator, delegate in delegation.in_force(session, proposal.parties, at):
         acting_for.setdefault(delegate.email, []).append(
             Delegator(held.party, delegator.name, delegator.email, held.ends_at))
     return Audience(owner, reps, [u.email for u in users if u.role == Role.COMPLIANCE], acting_for)

@@ -68,12 +68,12 @@ def delegations(any_engine, people) -> Delegation:
     return in_force
 
 
-def opening(parties: list[str]) -> tuple[Review, StepRecord]:
+def opening(parties: list[str], at: datetime = START) -> tuple[Review, StepRecord]:
     calendar.preload({party.holidays for party in POLICY.parties.values()})
     body = factories.submission(parties=parties)
-    review, events = Review.open(POLICY, parties, START)
-    submitted = Event("submitted", START, actor=LEAD, detail={"version": "1"})
-    return review, StepRecord(PROPOSAL, 1, START, review.snapshot(), [submitted, *events], created_by=LEAD,
+    review, events = Review.open(POLICY, parties, at)
+    submitted = Event("submitted", at, actor=LEAD, detail={"version": "1"})
+    return review, StepRecord(PROPOSAL, 1, at, review.snapshot(), [submitted, *events], created_by=LEAD,
                               new_version=NewVersion(1, body, LEAD))
 
 
@@ -100,7 +100,7 @@ def test_only_a_delegation_in_force_for_a_touched_label_is_found(any_engine, del
 
 def test_the_delegate_is_asked_to_act_for_the_delegator_and_the_others_get_the_usual_mail(
         activities, any_engine, delegations):
-    _, record = opening(["sony", "believe"])
+    _, record = opening(["sony", "believe"], at=utcnow())
     activities.apply(record)
     sent = {m.recipient: m for m in outbox(any_engine, 1)}
     assert sorted(sent) == sorted([ANA, BEN, CY, DEE, "rep.believe@example.com"])  # the same people as before
@@ -113,6 +113,16 @@ def test_the_delegate_is_asked_to_act_for_the_delegator_and_the_others_get_the_u
     for other in (ANA, CY, DEE, "rep.believe@example.com"):  # ended, not begun, over: no word of delegation
         assert sent[other].subject == "Decision needed: AI remix studio", other
         assert "act for" not in sent[other].body, other
+
+
+def test_delegations_are_judged_at_the_steps_time_not_the_clocks(activities, any_engine, delegations):
+    """A step's time is the workflow's: a task run again later, or a test
+    server's skipped clock, must ask the delegates in force at that time."""
+    _, record = opening(["sony"], at=delegations.ends_at + timedelta(days=1))  # Ana's delegation to Ben is over
+    activities.apply(record)
+    sent = {m.recipient: m for m in outbox(any_engine, 1)}
+    assert sent[BEN].subject == "Decision needed: AI remix studio"
+    assert "act for" not in sent[BEN].body
 
 
 def test_a_party_dropped_by_expiry_is_told_then_the_end_goes_to_the_lead_once(activities, any_engine):
