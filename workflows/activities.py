@@ -158,6 +158,8 @@ class ProposalActivities:
         if record.new_version:
             content = record.new_version.content
             changes |= dict(title=content["title"], capability=content["capability"])
+        if record.created_by:  # the first step, perhaps run again: the proposal began when it was stored
+            changes["created_at"] = record.at
         db.execute(UPDATE_PROPOSAL, {"proposal_id": proposal_id} | changes)
 
         # Rewritten whole at every step.

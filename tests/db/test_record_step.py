@@ -129,3 +129,4 @@ def test_a_rerun_of_the_first_step_keeps_one_proposal(activities, any_engine):
     assert len(versions) == 1
     assert entries[0].kind == "submitted" and len([e for e in entries if e.kind == "submitted"]) == 1
     assert proposal.last_step_at == again.at
+    assert proposal.created_at == again.at  # as the workflow's answers give it (ProposalView)
