@@ -12,18 +12,25 @@ that fired meanwhile goes first, or an update the server lost is gone) and
 always has a later time, and its records are the ones the history keeps. So
 a step recorded again with a later time replaces what the earlier run wrote
 for it and after it; mail already sent stays sent.
+
+A step that comes again neither as it was stored nor later than the stored
+steps cannot be told apart from a late attempt of a lost task by its time
+alone. It is refused (`StepDiverged`) rather than taken as recorded: if the
+history keeps it, the workflow fails its task, and the task's re-run brings
+it again with a later time, which replaces what is stored.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert
 from sqlmodel import Session, and_, col, or_, select
 from temporalio import activity
 from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
 
 from countersign import audit, delegation
 from countersign.db import transaction
@@ -58,6 +65,12 @@ SELECT_PROPOSAL = (
 UPDATE_PROPOSAL = PROPOSAL.update().where(PROPOSAL.c.id == bindparam("proposal_id"))
 DELETE_PARTY_ROWS = delete(PartyReview).where(col(PartyReview.proposal_id) == bindparam("proposal_id"))
 DELETE_CONDITIONS = delete(ConditionRecord).where(col(ConditionRecord.proposal_id) == bindparam("proposal_id"))
+AUDIT = AuditEntry.__table__
+SELECT_STEP_EVENTS = (
+    select(AUDIT.c.kind, AUDIT.c.at, AUDIT.c.actor, AUDIT.c.party)
+    .where(AUDIT.c.proposal_id == bindparam("proposal_id"), AUDIT.c.step == bindparam("step"))
+    .order_by(AUDIT.c.seq)
+)
 SELECT_OWNER_EMAIL = select(User.email).where(User.id == bindparam("owner_id"))
 SELECT_MAIL_USERS = select(User.email, User.role, User.party).where(
     User.active,
@@ -66,6 +79,8 @@ SELECT_MAIL_USERS = select(User.email, User.role, User.party).where(
 ).order_by(User.email)
 INSERT = {model: insert(model) for model in (Proposal, ProposalVersion, Decision, PartyReview, ConditionRecord,
                                              OutboxMail)}
+
+STEP_DIVERGED = "StepDiverged"  # the failure type the workflow acts on
 
 MAIL_EVENTS = frozenset({"routed", "resubmitted", "reminded", "escalated", "expired", "changes_requested",
                          "concluded"})
@@ -101,7 +116,9 @@ class ProposalActivities:
                 proposal = self._create(db, record)
             elif proposal.last_step >= record.step:
                 if not _from_rerun_task(proposal, record):
-                    return  # applied already
+                    if _stored_as(db, proposal, record):
+                        return  # applied already: the activity was retried
+                    raise _diverged(proposal, record)
                 _undo_steps_from(session, proposal, record.step)
             if record.new_version:
                 self._add_version(db, record)
@@ -195,6 +212,27 @@ def _from_rerun_task(proposal: ProposalRow, record: StepRecord) -> bool:
     retry) or a late attempt from the lost task is not later. Steps stored
     before their time was kept are never re-run."""
     return proposal.last_step_at is not None and record.at > proposal.last_step_at
+
+
+def _stored_as(db: Connection, proposal: ProposalRow, record: StepRecord) -> bool:
+    """Whether the stored step `record.step` is this record: the same events
+    at the same times. Steps stored before their time was kept pass."""
+    if proposal.last_step_at is None:
+        return True
+    stored = db.execute(SELECT_STEP_EVENTS, {"proposal_id": proposal.id, "step": record.step}).all()
+    return [tuple(row) for row in stored] == [(e.kind, e.at.astimezone(UTC), e.actor, e.party)
+                                              for e in record.events]
+
+
+def _diverged(proposal: ProposalRow, record: StepRecord) -> ApplicationError:
+    log.warning("proposal %s: step %s at %s differs from the stored one and is not later than the latest "
+                "stored step (%s at %s)", proposal.id, record.step, record.at.isoformat(), proposal.last_step,
+                proposal.last_step_at.isoformat())
+    return ApplicationError(
+        f"proposal {proposal.id}: step {record.step} at {record.at.isoformat()} differs from the stored step "
+        f"and is not later than the latest stored one (step {proposal.last_step} at "
+        f"{proposal.last_step_at.isoformat()}); a re-run of its workflow task records it again",
+        type=STEP_DIVERGED, non_retryable=True)
 
 
 def _undo_steps_from(session: Session, proposal: ProposalRow, step: int) -> None:

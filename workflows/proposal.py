@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from countersign.errors import DomainError
     from countersign.routing import Event, Review
     from workflows import search_attributes as sa
-    from workflows.activities import ProposalActivities
+    from workflows.activities import STEP_DIVERGED, ProposalActivities
     from workflows.messages import (
         AcknowledgeRequest,
         DecisionRecord,
@@ -215,7 +215,17 @@ class ProposalWorkflow:
                 self._created_at = record.at
 
     async def _write(self, record: StepRecord) -> None:
-        if workflow.patched(LOCAL_RECORDING):
-            await workflow.execute_local_activity_method(ProposalActivities.record_step, record, **RECORD_OPTIONS)
-        else:
-            await workflow.execute_activity_method(ProposalActivities.record_step, record, **RECORD_OPTIONS)
+        try:
+            if workflow.patched(LOCAL_RECORDING):
+                await workflow.execute_local_activity_method(ProposalActivities.record_step, record,
+                                                             **RECORD_OPTIONS)
+            else:
+                await workflow.execute_activity_method(ProposalActivities.record_step, record, **RECORD_OPTIONS)
+        except (ActivityError, ApplicationError) as error:
+            # A local activity's failure arrives bare, a scheduled one's wrapped.
+            failure = error.cause if isinstance(error, ActivityError) else error
+            if isinstance(failure, ApplicationError) and failure.type == STEP_DIVERGED:
+                # Not a workflow failure: fail this task, so that Temporal runs it
+                # again, later, and its step replaces what the database holds.
+                raise RuntimeError(failure.message) from error
+            raise

@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, col, select
+from temporalio.exceptions import ApplicationError
 
 from countersign import audit, calendar
 from countersign.models import AuditEntry, Decision, OutboxMail, Proposal, ProposalVersion
 from countersign.routing import Event, Review
 from tests import factories
-from workflows.activities import ProposalActivities
+from workflows.activities import STEP_DIVERGED, ProposalActivities
 from workflows.messages import DecisionRecord, DecisionRequest, NewVersion, StepRecord
 
 PROPOSAL = 4_343_431  # clear of the id blocks conftest reserves per test
@@ -115,6 +116,25 @@ def test_a_rerun_task_replaces_what_the_lost_one_wrote(activities, any_engine):
         sent = session.exec(select(OutboxMail).where(OutboxMail.recipient == "sent@example.com")).all()
     assert [v.number for v in versions] == [1]
     assert len(sent) == 1
+
+
+def test_a_different_step_that_is_not_later_is_refused_and_changes_nothing(activities, any_engine):
+    """Sony's decision is stored as step 2; merlin's comes as step 2 with an
+    earlier time. A late attempt of a lost task, or the history's own step:
+    the time cannot tell, so it is refused, not taken as recorded (the
+    workflow then fails its task, whose re-run comes later)."""
+    first, other = Run(), Run()
+    activities.apply(first.opening)
+    activities.apply(first.decide(2, "sony", "sony-1", START + timedelta(hours=1)))
+    before = stored(any_engine)
+    with pytest.raises(ApplicationError) as refused:
+        activities.apply(other.decide(2, "merlin", "merlin-1", START + timedelta(minutes=59)))
+    assert refused.value.type == STEP_DIVERGED and refused.value.non_retryable
+    assert "step 2" in refused.value.message and "differs from the stored step" in refused.value.message
+    proposal, decisions, entries = stored(any_engine)
+    assert [d.decision_id for d in decisions] == ["sony-1"]
+    assert [(e.seq, e.hash) for e in entries] == [(e.seq, e.hash) for e in before[2]]
+    assert proposal.last_step_at == before[0].last_step_at
 
 
 def test_a_rerun_of_the_first_step_keeps_one_proposal(activities, any_engine):

@@ -10,6 +10,7 @@ import logging
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 from temporalio.api.enums.v1 import EventType
@@ -19,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from countersign import audit, calendar
 from countersign.models import AuditEntry, Decision
 from countersign.reconcile import ERROR
+from countersign.routing import Review
 from tests import factories
 from tests.workflows.crash_variant import FailsOnceAfterWritingADecision
 from tests.workflows.test_proposal_workflow import decision, start
@@ -26,6 +28,8 @@ from workflows import client as wf
 from workflows import sandbox
 from workflows.activities import ProposalActivities
 from workflows.history import reconcile_proposal
+from workflows.messages import DecisionRecord, StepRecord
+from workflows.worker import build_worker
 
 
 async def decide_until_answered(client, pid: int, decision_id: str, seconds: float = 60):
@@ -65,6 +69,41 @@ async def test_a_step_written_by_a_lost_workflow_task_is_recorded_once(dev_tempo
                                  .order_by(col(AuditEntry.seq))).all()
             assert [d.decision_id for d in decisions] == [decision_id]
             assert kinds.count("decided") == 1
+            assert audit.verify(session, pid).ok
+            _, disagreements = await reconcile_proposal(dev_temporal.client, session, pid)
+        assert [d for d in disagreements if d.severity == ERROR] == []
+
+
+async def test_a_step_the_database_holds_differently_and_later_is_recorded_by_the_tasks_rerun(
+        dev_temporal, engine, task_queue, caplog):
+    """A lost task left its own step 2 in the database, with a time later than
+    the step 2 the history keeps (however that came about: times alone cannot
+    order the two). The history's step is refused rather than taken as
+    recorded; the workflow fails its task, and the re-run, later than the
+    stored step, replaces it."""
+    policy = factories.policy()
+    calendar.preload({party.holidays for party in policy.parties.values()})
+    activities = ProposalActivities(engine, policy.parties, "http://countersign.test")
+    caplog.set_level(logging.WARNING, logger="workflows.activities")
+    async with build_worker(dev_temporal.client, engine, task_queue, policy):
+        pid = await start(dev_temporal, engine, task_queue, parties=["sony", "merlin"])
+        stale_at = datetime.now(UTC) + timedelta(seconds=1)
+        review, _ = Review.open(policy, ["sony", "merlin"], stale_at)
+        request = decision("merlin")
+        events = review.decide("merlin", "approve", "", 1, request.actor, stale_at)
+        activities.apply(StepRecord(pid, 2, stale_at, review.snapshot(), events,
+                                    decision=DecisionRecord("stale-merlin", request, review.stage.name)))
+
+        decision_id = f"kept-{uuid.uuid4().hex[:8]}"
+        result = await decide_until_answered(dev_temporal.client, pid, decision_id)
+        assert result.status == "in_review" and result.view.updated_at > stale_at
+        assert "differs from the stored step" in caplog.text
+        history = await dev_temporal.client.get_workflow_handle(f"proposal-{pid}").fetch_history()
+        assert any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in history.events)
+
+        with Session(engine) as session:
+            decisions = session.exec(select(Decision).where(Decision.proposal_id == pid)).all()
+            assert [(d.decision_id, d.party, d.step) for d in decisions] == [(decision_id, "sony", 2)]
             assert audit.verify(session, pid).ok
             _, disagreements = await reconcile_proposal(dev_temporal.client, session, pid)
         assert [d for d in disagreements if d.severity == ERROR] == []
