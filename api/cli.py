@@ -60,6 +60,11 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_TEMPORAL_PORT = 7233
 SHUTDOWN_GRACE = 10  # seconds for requests and activity steps in flight to finish
+# uvicorn closes a connection idle this many seconds. Whatever keeps
+# connections open to it (nginx, test and bench clients) drops idle ones well
+# before: a request sent just as a busy web process closes the connection is
+# reset, and nginx answers a POST lost that way with a 502.
+KEEP_ALIVE = 5
 
 app = typer.Typer(
     name="countersign",
@@ -196,7 +201,7 @@ def web_server(app_, host: str, port: int, trusted_proxies: str = "127.0.0.1") -
     # throttling per address sees the client's address, not the proxy's.
     return WebServer(uvicorn.Config(app_, host=host, port=port, log_level="info", proxy_headers=True,
                                     forwarded_allow_ips=trusted_proxies, limit_concurrency=MAX_REQUESTS,
-                                    timeout_graceful_shutdown=SHUTDOWN_GRACE))
+                                    timeout_keep_alive=KEEP_ALIVE, timeout_graceful_shutdown=SHUTDOWN_GRACE))
 
 
 class StopSignals:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.app import create_app
+from api.cli import KEEP_ALIVE
 from countersign.policy import load_policy
 from countersign.settings import Settings
 from workflows.worker import build_worker
@@ -59,7 +60,8 @@ class LiveServer:
         self._stopping = asyncio.Event()
         client = await Client.connect(self._temporal_address)
         app = create_app(self._settings, temporal=client, engine=self._engine)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                   timeout_keep_alive=KEEP_ALIVE))
         policy = load_policy(self._settings.policy)
         async with build_worker(client, self._engine, self._settings.task_queue, policy, base_url=self.url):
             serving = asyncio.create_task(server.serve())

@@ -39,7 +39,8 @@ async def test_more_clients_than_database_connections_are_all_answered(temporal_
     try:
         with transaction(any_engine) as session:
             lead, rep = create_token(session, "lead@example.com"), create_token(session, "rep.sony@example.com")
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100,
+                              keepalive_expiry=1)  # below the server's KEEP_ALIVE
         async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=25, limits=limits) as client:
             proposal = (await client.post("/proposals", json=factories.submission(parties=["sony"]),
                                           headers={"Authorization": f"Bearer {lead}"})).json()

@@ -68,7 +68,8 @@ class Burst:
         queue: asyncio.Queue[Planned] = asyncio.Queue()
         for planned in self.plan:
             queue.put_nowait(planned)
-        limits = httpx.Limits(max_connections=IN_FLIGHT * 6, max_keepalive_connections=IN_FLIGHT * 6)
+        limits = httpx.Limits(max_connections=IN_FLIGHT * 6, max_keepalive_connections=IN_FLIGHT * 6,
+                              keepalive_expiry=1)  # below the server's KEEP_ALIVE
         clients = {who: httpx.AsyncClient(base_url=self.url, timeout=REQUEST_TIMEOUT, limits=limits,
                                           headers={"Authorization": f"Bearer {token}"})
                    for who, token in self.tokens.items()}
