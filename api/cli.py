@@ -65,6 +65,7 @@ SHUTDOWN_GRACE = 10  # seconds for requests and activity steps in flight to fini
 # before: a request sent just as a busy web process closes the connection is
 # reset, and nginx answers a POST lost that way with a 502.
 KEEP_ALIVE = 5
+CLIENT_KEEP_ALIVE = 1  # how long our own test and bench clients keep an idle connection
 
 app = typer.Typer(
     name="countersign",

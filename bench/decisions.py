@@ -56,6 +56,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from api.cli import CLIENT_KEEP_ALIVE
 from bench import profile_summary
 from bench.common import BIN, ONE_STAGE_POLICY, ROOT, CpuMeter, children, free_port, fresh_postgres, percentile
 from bench.raw_workflow import PARTIES, RawDecision, RawFivePartyApproval, RawInput
@@ -253,7 +254,7 @@ async def countersign(service: Service, tokens: dict[str, str], proposals: int, 
     # aiohttp, not httpx: the client shares the machine's two cores with the
     # service; httpx took 3.4 ms of CPU per decision here, aiohttp 0.9.
     async with AsyncExitStack() as stack:
-        connector = aiohttp.TCPConnector(limit=concurrency * 2, keepalive_timeout=1)  # below the server's KEEP_ALIVE
+        connector = aiohttp.TCPConnector(limit=concurrency * 2, keepalive_timeout=CLIENT_KEEP_ALIVE)
         clients = {
             who: await stack.enter_async_context(aiohttp.ClientSession(
                 base_url=f"{service.base_url}/api/v1/", headers={"Authorization": f"Bearer {token}"},

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import httpx
 
+from api.cli import CLIENT_KEEP_ALIVE
 from bench.common import cpu_seconds, fresh_postgres
 from bench.decisions import LEAD, SUBMISSION, Service
 
@@ -60,7 +61,7 @@ async def cpu_per_request(service: Service, url: str, headers: dict[str, str], r
 async def many_clients(service: Service, proposal_id: int, lead: str, rep: str, clients: int) -> dict:
     answers: list[tuple[float, int]] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients,
-                          keepalive_expiry=1)  # below the server's KEEP_ALIVE
+                          keepalive_expiry=CLIENT_KEEP_ALIVE)
     async with httpx.AsyncClient(base_url=f"{service.base_url}/api/v1", timeout=120, limits=limits) as http:
         async def reader() -> None:
             for _ in range(PER_CLIENT):

@@ -6,9 +6,9 @@ For each payload it asks the workflow, inside the sandbox, which
 serialization context applies. With no payload codec and no external storage,
 and Countersign configures neither, every pass hands its payloads back
 unchanged, yet the passes took about a tenth of the worker's CPU in
-`bench.decisions --profile` (py-spy). The SDK calls the no-op case a
-"temporary shortcircuit" (`DataConverter._decode_payload_has_effect`) but does
-not use it here yet.
+`bench.decisions --profile` (py-spy). The SDK tells that case apart with
+`DataConverter._decode_payload_has_effect`, its "temporary shortcircuit",
+but does not use it here yet.
 
 `install` wraps the SDK's two functions: a data converter with a codec or
 external storage still gets every pass. The wrapped functions are the pinned
@@ -31,14 +31,10 @@ PINNED_SDK = "1.35.0"
 log = logging.getLogger(__name__)
 
 
-def has_effect(converter: DataConverter) -> bool:
-    return converter.payload_codec is not None or converter.external_storage is not None
-
-
 def _skip_when_idle(walk):
     @functools.wraps(walk)
     async def skipping(message, data_converter: DataConverter, *args, **kwargs) -> StorageOperationMetrics:
-        if has_effect(data_converter):
+        if data_converter._decode_payload_has_effect:  # a codec or external storage
             return await walk(message, data_converter, *args, **kwargs)
         return StorageOperationMetrics()  # nothing stored or fetched
 

@@ -6,6 +6,7 @@ from collections import Counter
 
 import httpx
 
+from api.cli import CLIENT_KEEP_ALIVE
 from countersign.accounts import create_token
 from countersign.db import transaction
 from countersign.queries import workflow_id
@@ -40,7 +41,7 @@ async def test_more_clients_than_database_connections_are_all_answered(temporal_
         with transaction(any_engine) as session:
             lead, rep = create_token(session, "lead@example.com"), create_token(session, "rep.sony@example.com")
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100,
-                              keepalive_expiry=1)  # below the server's KEEP_ALIVE
+                              keepalive_expiry=CLIENT_KEEP_ALIVE)
         async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=25, limits=limits) as client:
             proposal = (await client.post("/proposals", json=factories.submission(parties=["sony"]),
                                           headers={"Authorization": f"Bearer {lead}"})).json()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from api.cli import CLIENT_KEEP_ALIVE
 from tests import factories
 
 REQUEST_TIMEOUT = 5.0  # seconds per attempt; a request held up by a fault is abandoned and sent again
@@ -69,7 +70,7 @@ class Burst:
         for planned in self.plan:
             queue.put_nowait(planned)
         limits = httpx.Limits(max_connections=IN_FLIGHT * 6, max_keepalive_connections=IN_FLIGHT * 6,
-                              keepalive_expiry=1)  # below the server's KEEP_ALIVE
+                              keepalive_expiry=CLIENT_KEEP_ALIVE)
         clients = {who: httpx.AsyncClient(base_url=self.url, timeout=REQUEST_TIMEOUT, limits=limits,
                                           headers={"Authorization": f"Bearer {token}"})
                    for who, token in self.tokens.items()}

@@ -12,6 +12,7 @@ import pytest
 import temporalio
 import temporalio.bridge.worker as bridge
 from temporalio.api.common.v1 import Payload
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
 from temporalio.worker._command_aware_visitor import CommandAwarePayloadVisitor
@@ -57,7 +58,8 @@ def visits(monkeypatch) -> list[str]:
     return seen
 
 
-async def run_to_approval(client: Client, engine, parties: list[str]):
+async def run_to_approval(client: Client, engine, parties: list[str]) -> tuple[str, list[HistoryEvent]]:
+    """The run's id and its history's events."""
     task_queue = f"passes-{uuid.uuid4().hex[:8]}"
     async with build_worker(client, engine, task_queue, factories.policy()):
         pid = await start(SimpleNamespace(client=client), engine, task_queue, parties=parties)
@@ -66,8 +68,8 @@ async def run_to_approval(client: Client, engine, parties: list[str]):
         assert result.status == "approved"
         handle = client.get_workflow_handle(f"proposal-{pid}")
         assert await handle.result() == "approved"
-        started = (await handle.fetch_history()).events[0].workflow_execution_started_event_attributes
-        return handle, started.original_execution_run_id
+        events = list((await handle.fetch_history()).events)
+        return events[0].workflow_execution_started_event_attributes.original_execution_run_id, events
 
 
 def test_installed_on_the_pinned_sdk():
@@ -79,7 +81,7 @@ def test_installed_on_the_pinned_sdk():
 
 
 async def test_without_codec_or_storage_no_pass_runs(temporal_env, engine, visits):
-    _, run_id = await run_to_approval(temporal_env.client, engine, ["sony", "merlin"])
+    run_id, _ = await run_to_approval(temporal_env.client, engine, ["sony", "merlin"])
     assert run_id not in visits
 
 
@@ -89,10 +91,9 @@ async def test_a_codec_still_encodes_and_decodes_every_payload(temporal_env, eng
     config["data_converter"] = dataclasses.replace(DATA_CONVERTER, payload_codec=codec)
     client = Client(**config)
 
-    handle, run_id = await run_to_approval(client, engine, ["sony", "merlin"])
+    run_id, events = await run_to_approval(client, engine, ["sony", "merlin"])
     assert visits.count(run_id) >= 6  # three passes over each activation and completion, at least once
     # What the worker wrote, its answers to the two decisions, reached the server encoded.
-    events = (await handle.fetch_history()).events
     answers = [e.workflow_execution_update_completed_event_attributes.outcome.success.payloads[0]
                for e in events if e.HasField("workflow_execution_update_completed_event_attributes")]
     assert len(answers) >= 2
