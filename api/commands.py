@@ -16,6 +16,7 @@ included.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
@@ -25,13 +26,23 @@ from temporalio.client import Client
 from countersign import delegation
 from countersign.access import Action, require
 from countersign.errors import Conflict, InvalidDecision, ProposalClosed
-from countersign.models import Decision, DecisionIn, Proposal, ProposalNumber, ProposalSubmit, User, utcnow
+from countersign.models import Decision, DecisionIn, ProposalNumber, ProposalSubmit, User, utcnow
 from countersign.policy import Policy
-from countersign.queries import get_for
+from countersign.queries import ProposalAccess, access_for
 from workflows import client as wf
 from workflows.messages import (
     AcknowledgeRequest, DecisionRequest, ProposalInput, ResubmitRequest, UpdateResult, WithdrawRequest,
 )
+
+
+# Who asks: a signed-in user, or what finds them (`api.deps.api_caller`: an
+# API request's token, checked in the same thread-pool call as the command's
+# own reads, one hop off the event loop instead of two).
+Caller = User | Callable[[Session], User]
+
+
+def user_of(session: Session, caller: Caller) -> User:
+    return caller if isinstance(caller, User) else caller(session)
 
 
 # Built once: every decision reads it.
@@ -63,10 +74,10 @@ def _allocate_number(session: Session) -> int:
     return number.id
 
 
-async def decide(session: Session, temporal: Client, user: User, proposal_id: int,
+async def decide(session: Session, temporal: Client, caller: Caller, proposal_id: int,
                  body: DecisionIn) -> UpdateResult | None:
     """None when the same decision comes again after its proposal closed."""
-    decision_id, request, stored = await run_in_threadpool(_decision, session, user, proposal_id, body)
+    decision_id, request, stored = await run_in_threadpool(_decision, session, caller, proposal_id, body)
     # Sent again even when stored: the workflow answers a repeated update id
     # with its first outcome, and a stored row alone does not prove the
     # decision is in the history (its workflow task may never have completed).
@@ -78,9 +89,10 @@ async def decide(session: Session, temporal: Client, user: User, proposal_id: in
         return None  # the same decision sent again after its proposal closed: it counted once
 
 
-def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn) -> tuple[str, DecisionRequest, bool]:
+def _decision(session: Session, caller: Caller, proposal_id: int, body: DecisionIn) -> tuple[str, DecisionRequest, bool]:
     """The decision's id, the update to send, and whether that id is stored already."""
-    proposal = get_for(session, user, Action.DECIDE, proposal_id)
+    user = user_of(session, caller)
+    proposal = access_for(session, user, Action.DECIDE, proposal_id)
     decision_id = body.decision_id or str(uuid.uuid4())
     earlier = session.execute(_DECISION_BY_ID, {"decision_id": decision_id}).first()
     if earlier is not None and (earlier.proposal_id, earlier.party) != (proposal_id, user.party):
@@ -92,9 +104,9 @@ def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn) 
     return decision_id, request, earlier is not None
 
 
-async def resubmit(session: Session, temporal: Client, user: User, proposal_id: int,
+async def resubmit(session: Session, temporal: Client, caller: Caller, proposal_id: int,
                    body: ProposalSubmit) -> UpdateResult:
-    proposal = await run_in_threadpool(_authorize, session, user, Action.RESUBMIT, proposal_id)
+    user, proposal = await run_in_threadpool(_authorize, session, caller, Action.RESUBMIT, proposal_id)
     if body.parties != proposal.parties:
         raise InvalidDecision(
             "a new version cannot change which parties' catalogs it touches; withdraw this proposal and submit a new one"
@@ -102,17 +114,18 @@ async def resubmit(session: Session, temporal: Client, user: User, proposal_id: 
     return await wf.resubmit(temporal, proposal_id, ResubmitRequest(user.email, body.model_dump(mode="json")))
 
 
-async def withdraw(session: Session, temporal: Client, user: User, proposal_id: int, reason: str) -> UpdateResult:
-    await run_in_threadpool(_authorize, session, user, Action.WITHDRAW, proposal_id)
+async def withdraw(session: Session, temporal: Client, caller: Caller, proposal_id: int, reason: str) -> UpdateResult:
+    user, _ = await run_in_threadpool(_authorize, session, caller, Action.WITHDRAW, proposal_id)
     return await wf.withdraw(temporal, proposal_id, WithdrawRequest(user.email, reason))
 
 
-async def acknowledge(session: Session, temporal: Client, user: User, proposal_id: int) -> UpdateResult:
-    await run_in_threadpool(_authorize, session, user, Action.ACKNOWLEDGE, proposal_id)
+async def acknowledge(session: Session, temporal: Client, caller: Caller, proposal_id: int) -> UpdateResult:
+    user, _ = await run_in_threadpool(_authorize, session, caller, Action.ACKNOWLEDGE, proposal_id)
     return await wf.acknowledge(temporal, proposal_id, AcknowledgeRequest(user.email))
 
 
-def _authorize(session: Session, user: User, action: Action, proposal_id: int) -> Proposal:
-    proposal = get_for(session, user, action, proposal_id)
+def _authorize(session: Session, caller: Caller, action: Action, proposal_id: int) -> tuple[User, ProposalAccess]:
+    user = user_of(session, caller)
+    proposal = access_for(session, user, action, proposal_id)
     release_connection(session)
-    return proposal
+    return user, proposal

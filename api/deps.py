@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -56,21 +57,48 @@ Now = Annotated[datetime, Depends(current_time)]
 _bearer = HTTPBearer(auto_error=False, description="A per-user API token from `countersign tokens create`")
 
 
-def api_user(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> User:
-    user = user_for_token(session, credentials.credentials) if credentials else None
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None:
+        raise _unauthorized()
+    return credentials.credentials
+
+
+def _unauthorized() -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "a valid API token is required: send 'Authorization: Bearer <token>'",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def token_user(session: Session, token: str) -> User:
+    """The token's user, or 401."""
+    user = user_for_token(session, token)
     if user is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a valid API token is required: send 'Authorization: Bearer <token>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    session.commit()  # keeps the token's last-used time
+        raise _unauthorized()
+    if session.dirty:
+        session.commit()  # the token's last-used time is kept, whatever the request does next
     return user
 
 
+def api_user(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
+    user = token_user(session, _token(credentials))
+    session.commit()  # hands the connection back: an async route may await next
+    return user
+
+
+async def api_caller(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Callable[[Session], User]:
+    """For the commands (`api.commands.Caller`): the token, checked in the
+    thread-pool call that does the command's own reads."""
+    return partial(token_user, token=_token(credentials))
+
+
 ApiUser = Annotated[User, Depends(api_user)]
+ApiCaller = Annotated[Callable[[Session], User], Depends(api_caller)]
 
 
 class LoginRequired(Exception):

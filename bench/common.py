@@ -8,7 +8,7 @@ import socket
 import sysconfig
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import sqlalchemy
@@ -88,10 +88,23 @@ def children(pid: int) -> list[int]:
     return found
 
 
-class CpuMeter:
-    """CPU used by named processes between `start()` and `stop()`, as a share of one core."""
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by the local PostgreSQL server's processes (its
+    backends serve the app's connections; they share the machine's cores)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            text = stat.read_text()
+            if "(postgres)" in text:
+                total += cpu_seconds(int(stat.parent.name))
+    return total
 
-    def __init__(self, processes: dict[str, int]) -> None:
+
+class CpuMeter:
+    """CPU used by named processes between `start()` and `stop()`, as a share
+    of one core. A process is a pid, or a function giving CPU seconds so far."""
+
+    def __init__(self, processes: dict[str, int | Callable[[], float]]) -> None:
         self.processes = processes
         self._before: dict[str, float] = {}
         self._started = 0.0
@@ -99,9 +112,14 @@ class CpuMeter:
 
     def start(self) -> None:
         self._started = time.perf_counter()
-        self._before = {name: cpu_seconds(pid) for name, pid in self.processes.items()}
+        self._before = {name: _seconds(process) for name, process in self.processes.items()}
 
     def stop(self) -> dict[str, float]:
         elapsed = time.perf_counter() - self._started
-        self.shares = {name: (cpu_seconds(pid) - self._before[name]) / elapsed for name, pid in self.processes.items()}
+        self.shares = {name: (_seconds(process) - self._before[name]) / elapsed
+                       for name, process in self.processes.items()}
         return self.shares
+
+
+def _seconds(process: int | Callable[[], float]) -> float:
+    return process() if callable(process) else cpu_seconds(process)

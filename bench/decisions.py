@@ -58,7 +58,8 @@ from temporalio.worker import Worker
 
 from api.cli import CLIENT_KEEP_ALIVE
 from bench import profile_summary
-from bench.common import BIN, ONE_STAGE_POLICY, ROOT, CpuMeter, children, free_port, fresh_postgres, percentile
+from bench.common import (BIN, ONE_STAGE_POLICY, ROOT, CpuMeter, children, free_port, fresh_postgres, percentile,
+                          postgres_cpu_seconds)
 from bench.raw_workflow import PARTIES, RawDecision, RawFivePartyApproval, RawInput
 from countersign.queries import workflow_id as proposal_workflow_id
 from tests import factories
@@ -409,15 +410,17 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str | None
                 raise SystemExit("--profile needs py-spy: pip install py-spy (or pass --py-spy PATH)")
             profiler = Profiler(py_spy, service.process.pid, Path(args.profile).resolve(), args.profile_gil)
         here = {"bench process (raw worker + client)": os.getpid()}
+        # The app's database server shares the cores too (the raw engine uses none).
+        database_server = {"PostgreSQL server": postgres_cpu_seconds} if database_url else {}
         dev_server = {k: v for k, v in service.processes().items() if k == "Temporal dev server"}
         rounds: list[tuple[Figures, Figures]] = []
         for index in range(args.rounds):
             label = f" (round {index + 1} of {args.rounds})" if args.rounds > 1 else ""
             print(f"(a) raw engine{label} ...")
             raw = await raw_engine(service.temporal_address, args.proposals, args.concurrency, args.warmup,
-                                   args.sample, CpuMeter(here | dev_server))
+                                   args.sample, CpuMeter(here | dev_server | database_server))
             print(f"(b) Countersign{label} ...")
-            meter = CpuMeter(service.processes() | {"bench process (HTTP client)": os.getpid()})
+            meter = CpuMeter(service.processes() | database_server | {"bench process (HTTP client)": os.getpid()})
             ours = await countersign(service, tokens, args.proposals, args.concurrency, args.warmup, args.sample,
                                      meter, profiler if index == 0 else None)
             rounds.append((raw, ours))

@@ -124,7 +124,7 @@ class ProposalActivities:
                 self._add_version(db, record)
             if record.decision:
                 self._add_decision(db, record)
-            audit.append_events(session, record.proposal_id, record.events, step=record.step)
+            audit.append_events(session, record.proposal_id, record.events, step=record.step, row_locked=True)
             self._queue_mail(session, db, proposal, record)
             self._write_snapshot(db, record)
 

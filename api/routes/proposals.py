@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import commands
 from api.errors import ERROR_RESPONSES
-from api.deps import ApiUser, PolicyDep, SessionDep, SettingsDep, TemporalClientDep
+from api.deps import ApiCaller, ApiUser, PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from countersign import queries
 from countersign.access import Action, require
 from countersign.models import DecisionIn, ProposalOut, ProposalSubmit, VersionOut, WithdrawIn
@@ -23,17 +23,18 @@ VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="A version n
 router = APIRouter(prefix="/proposals", tags=["proposals"], responses=ERROR_RESPONSES)
 
 
-async def _answer(session, user, proposal_id: int, result: UpdateResult | None) -> ProposalOut:
+async def _answer(session, caller: commands.Caller, proposal_id: int, result: UpdateResult | None) -> ProposalOut:
     """The proposal after a command: as the workflow answered, or read back
     when its answer has none (see api.commands)."""
     if result is not None and result.view is not None:
         return queries.to_public_view(result.view)
-    return await run_in_threadpool(_read_back, session, user, proposal_id)
+    return await run_in_threadpool(_read_back, session, caller, proposal_id)
 
 
-def _read_back(session, user, proposal_id: int) -> ProposalOut:
+def _read_back(session, caller: commands.Caller, proposal_id: int) -> ProposalOut:
     """In the thread pool (see api.commands). Fresh: the workflow's activity
     changed it through another connection."""
+    user = commands.user_of(session, caller)
     return queries.to_public(session, queries.get_visible(session, user, proposal_id, fresh=True))
 
 
@@ -64,30 +65,30 @@ def get_proposal(proposal_id: ProposalId, user: ApiUser, session: SessionDep) ->
 
 
 @router.post("/{proposal_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
-async def decide(proposal_id: ProposalId, body: DecisionIn, user: ApiUser, session: SessionDep,
+async def decide(proposal_id: ProposalId, body: DecisionIn, caller: ApiCaller, session: SessionDep,
                  temporal: TemporalClientDep) -> ProposalOut:
-    result = await commands.decide(session, temporal, user, proposal_id, body)
-    return await _answer(session, user, proposal_id, result)
+    result = await commands.decide(session, temporal, caller, proposal_id, body)
+    return await _answer(session, caller, proposal_id, result)
 
 
 @router.post("/{proposal_id}/resubmit", response_model=ProposalOut)
-async def resubmit(proposal_id: ProposalId, body: ProposalSubmit, user: ApiUser, session: SessionDep,
+async def resubmit(proposal_id: ProposalId, body: ProposalSubmit, caller: ApiCaller, session: SessionDep,
                    temporal: TemporalClientDep) -> ProposalOut:
-    result = await commands.resubmit(session, temporal, user, proposal_id, body)
-    return await _answer(session, user, proposal_id, result)
+    result = await commands.resubmit(session, temporal, caller, proposal_id, body)
+    return await _answer(session, caller, proposal_id, result)
 
 
 @router.post("/{proposal_id}/withdraw", response_model=ProposalOut)
-async def withdraw(proposal_id: ProposalId, body: WithdrawIn, user: ApiUser, session: SessionDep,
+async def withdraw(proposal_id: ProposalId, body: WithdrawIn, caller: ApiCaller, session: SessionDep,
                    temporal: TemporalClientDep) -> ProposalOut:
-    result = await commands.withdraw(session, temporal, user, proposal_id, body.reason)
-    return await _answer(session, user, proposal_id, result)
+    result = await commands.withdraw(session, temporal, caller, proposal_id, body.reason)
+    return await _answer(session, caller, proposal_id, result)
 
 
 @router.post("/{proposal_id}/acknowledge", response_model=ProposalOut)
-async def acknowledge(proposal_id: ProposalId, user: ApiUser, session: SessionDep, temporal: TemporalClientDep) -> ProposalOut:
-    result = await commands.acknowledge(session, temporal, user, proposal_id)
-    return await _answer(session, user, proposal_id, result)
+async def acknowledge(proposal_id: ProposalId, caller: ApiCaller, session: SessionDep, temporal: TemporalClientDep) -> ProposalOut:
+    result = await commands.acknowledge(session, temporal, caller, proposal_id)
+    return await _answer(session, caller, proposal_id, result)
 
 
 @router.get("/{proposal_id}/versions/{number}", response_model=VersionOut)

@@ -94,17 +94,19 @@ def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
 # -- appending -------------------------------------------------------------
 
 
-def _lock_chain(session: Session, proposal_id: int | None) -> None:
+def _lock_chain(session: Session, proposal_id: int | None, row_locked: bool = False) -> None:
     """Serialize appends to one chain until the caller's transaction ends.
 
     Without it two writers could both read the same last entry and both
     append after it: on the access chain (proposal_id NULL) no unique
     constraint would stop the second, and the chain would fork.
-    PostgreSQL: an advisory lock per chain. SQLite: a write that changes
-    nothing takes the database's write lock before the last entry is read.
+    PostgreSQL: an advisory lock per chain, unless the caller holds the
+    proposal's row locked (or inserted it), which serializes them already.
+    SQLite: a write that changes nothing takes the database's write lock
+    before the last entry is read.
     """
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+    if dialect == "postgresql" and not row_locked:
         session.connection().execute(
             text("SELECT pg_advisory_xact_lock(:space, :chain)"),
             {"space": _LOCK_SPACE, "chain": proposal_id or 0},
@@ -141,14 +143,17 @@ def append(
     return entry
 
 
-def append_events(session: Session, proposal_id: int, events: Iterable[EventLike], step: int | None = None) -> None:
+def append_events(session: Session, proposal_id: int, events: Iterable[EventLike], step: int | None = None,
+                  row_locked: bool = False) -> None:
     """Append `events` to `proposal_id`'s chain in order, inside the caller's
     transaction: what `append` does for each, with one read of the chain's
-    tail and one insert (a workflow step writes several at once)."""
+    tail and one insert (a workflow step writes several at once).
+    `row_locked`: the caller holds the proposal's row FOR UPDATE, which
+    serializes the chain's writers on PostgreSQL as the chain's lock would."""
     events = list(events)
     if not events:
         return
-    _lock_chain(session, proposal_id)
+    _lock_chain(session, proposal_id, row_locked)
     last_seq, prev_hash = _tail(session, proposal_id)
     rows: list[dict[str, Any]] = []
     for seq, event in enumerate(events, start=last_seq + 1):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, cast
+from typing import NamedTuple
+
+from sqlalchemy import String, bindparam, cast
 from sqlmodel import Session, col, func, select
 
 from countersign.access import Action, require, visible
@@ -38,6 +40,33 @@ def get_visible(session: Session, user: User, proposal_id: int, fresh: bool = Fa
 def get_for(session: Session, user: User, action: Action, proposal_id: int) -> Proposal:
     """The proposal, if `user` may see it and take `action` on it."""
     proposal = get_visible(session, user, proposal_id)
+    require(user, action, proposal)
+    return proposal
+
+
+class ProposalAccess(NamedTuple):
+    """What deciding who may act on a proposal reads of it (`access`)."""
+
+    id: int
+    owner_id: int
+    parties: list[str]
+    pending: list[str]
+    status: str
+    version: int
+
+
+# Built once: every command reads it.
+_ACCESS = select(*(getattr(Proposal, name) for name in ProposalAccess._fields)).where(
+    Proposal.id == bindparam("proposal_id"))
+
+
+def access_for(session: Session, user: User, action: Action, proposal_id: int) -> ProposalAccess:
+    """`get_for` for a command, which needs no more of the proposal than who
+    may act on it: a row, not an ORM object (every decision reads it)."""
+    row = session.connection().execute(_ACCESS, {"proposal_id": proposal_id}).first()
+    proposal = ProposalAccess(*row) if row is not None else None
+    if proposal is None or not visible(user, proposal):
+        raise NotFound(f"no proposal {proposal_id}")
     require(user, action, proposal)
     return proposal
 
