@@ -28,7 +28,8 @@ p99 <= 2 x raw p99), then one JSON line.
 
 `--database postgresql` creates a fresh database on the local PostgreSQL
 (COUNTERSIGN_BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test)
-and hands it to the service as COUNTERSIGN_DATABASE_URL. `--profile FILE`
+and hands it to the service as COUNTERSIGN_DATABASE_URL; the CPU meter then
+counts the PostgreSQL server's processes too. `--profile FILE`
 records the service process with py-spy (on PATH, or --py-spy) during
 (b)'s deciding phase and prints where the time goes (bench/profile_summary.py).
 """

@@ -10,8 +10,7 @@ import threading
 
 import sqlalchemy
 
-from api import commands
-from countersign import queries
+from api import commands, deps
 from tests import factories
 from workflows import client as wf
 
@@ -38,7 +37,7 @@ async def test_a_database_outage_answers_503(api, monkeypatch):
     def gone(*args, **kwargs):
         raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("terminating connection"))
 
-    monkeypatch.setattr(commands, "get_for", gone)
+    monkeypatch.setattr(commands, "access_for", gone)
     response = await api("sony").post(f"/api/v1/proposals/{proposal['id']}/decisions",
                                       json={"decision": "approve", "comment": "ok"})
     assert response.status_code == 503, response.text
@@ -60,20 +59,20 @@ async def test_a_request_waiting_for_a_connection_leaves_the_event_loop_running(
         connections.extend(engine.connect() for _ in range(pool.size() + pool._max_overflow - pool.checkedout()))
         taken.set()
 
-    get_visible = queries.get_visible
+    user_for_token = deps.user_for_token
 
     def with_the_pool_run_dry(*args, **kwargs):
-        """The decision's first read, once its token is checked: the pool is empty now."""
+        """The decision's first read, its token's (in the pool thread): the pool is empty now."""
         if not taken.is_set():
             take_every_free_connection()
-        return get_visible(*args, **kwargs)
+        return user_for_token(*args, **kwargs)
 
     async def give_back_soon() -> None:  # runs only while the event loop runs
         await asyncio.sleep(0.5)
         for connection in connections:
             connection.close()
 
-    monkeypatch.setattr(queries, "get_visible", with_the_pool_run_dry)
+    monkeypatch.setattr(deps, "user_for_token", with_the_pool_run_dry)
     giver = asyncio.create_task(give_back_soon())
     try:
         response = await sony.post(f"/api/v1/proposals/{proposal['id']}/decisions",

@@ -96,3 +96,18 @@ def test_cli_lists_and_revokes_tokens(engine, users, token_for, settings, monkey
     assert "lead@example.com" in runner.invoke(cli.app, ["tokens", "list"]).stdout
     missing = runner.invoke(cli.app, ["tokens", "revoke", "999999"])
     assert missing.exit_code == 2 and "no token 999999" in missing.stderr
+
+
+async def test_a_command_checks_its_token_and_marks_it_used_even_when_refused(open_client, token_for, users,
+                                                                               engine):
+    # Commands check the token in the same thread-pool call as their own reads (api.deps.api_caller).
+    decision = {"decision": "approve"}
+    unknown = await open_client("cs_not_a_token").post("/api/v1/proposals/1/decisions", json=decision)
+    assert unknown.status_code == 401 and unknown.headers["www-authenticate"] == "Bearer"
+
+    created = await open_client(token_for(users["sony"].email)).post("/api/v1/tokens", json={"name": "first use"})
+    secret, token_id = created.json()["token"], created.json()["id"]
+    refused = await open_client(secret).post("/api/v1/proposals/999999/decisions", json=decision)
+    assert refused.status_code == 404, refused.text
+    with Session(engine) as session:
+        assert session.get(ApiToken, token_id).last_used_at is not None  # kept, though the command was refused
