@@ -45,7 +45,7 @@ def get_for(session: Session, user: User, action: Action, proposal_id: int) -> P
 
 
 class ProposalAccess(NamedTuple):
-    """What deciding who may act on a proposal reads of it (`access`)."""
+    """What deciding who may act on a proposal reads of it (`access_for`)."""
 
     id: int
     owner_id: int
