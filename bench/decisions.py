@@ -14,9 +14,9 @@ then, in the same run and against the same Temporal dev server, measures
 (b) Countersign: proposals submitted through the JSON API, then approved by
     all five labels through the JSON API.
 
-With `--rounds N` both sides are measured N times, in turn, and the round
-with the median ratio is reported, with every round's ratio: on a small
-machine other work can slow one side's phase and not the other's.
+With `--rounds N` (5 unless given) both sides are measured N times, in turn,
+and the round with the median ratio is reported, with every round's ratio:
+on a small machine other work can slow one side's phase and not the other's.
 
 Each side first opens all its proposals (workflows), then decides them with
 `--concurrency` proposals in flight, each decided by its five labels one
@@ -448,9 +448,9 @@ def main() -> None:
     parser.add_argument("--proposals", type=int, default=200, help="proposals per side (each gets 5 decisions)")
     parser.add_argument("--concurrency", type=int, default=10, help="proposals in flight at once")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--rounds", type=int, default=1,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="measure both sides this many times, in turn, and report the round with the median "
-                             "ratio (the machine's noise shows in the spread)")
+                             "ratio (the machine's noise shows in the spread; one round alone says little)")
     parser.add_argument("--warmup", type=int, default=5, help="proposals decided before measuring, per side")
     parser.add_argument("--sample", type=int, default=20, help="histories per side read for the time breakdown")
     parser.add_argument("--profile", metavar="FILE", help="record (b)'s deciding phase with py-spy into FILE")
