@@ -75,7 +75,11 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return _stat_cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
+
+
+def _stat_cpu_seconds(stat: str) -> float:
+    fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -96,7 +100,7 @@ def postgres_cpu_seconds() -> float:
         with contextlib.suppress(OSError):
             text = stat.read_text()
             if "(postgres)" in text:
-                total += cpu_seconds(int(stat.parent.name))
+                total += _stat_cpu_seconds(text)
     return total
 
 

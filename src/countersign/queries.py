@@ -31,7 +31,11 @@ def workflow_id(proposal_id: int) -> str:
 def get_visible(session: Session, user: User, proposal_id: int, fresh: bool = False) -> Proposal:
     """The proposal, if `user` may see it (`fresh`: read again even if the
     session holds it already, e.g. after the workflow changed it)."""
-    proposal = session.get(Proposal, proposal_id, populate_existing=fresh)
+    return _visible_or_404(user, session.get(Proposal, proposal_id, populate_existing=fresh), proposal_id)
+
+
+def _visible_or_404(user: User, proposal, proposal_id: int):
+    """`proposal` (a row or None), if `user` may see it; its existence is private."""
     if proposal is None or not visible(user, proposal):
         raise NotFound(f"no proposal {proposal_id}")
     return proposal
@@ -64,9 +68,7 @@ def access_for(session: Session, user: User, action: Action, proposal_id: int) -
     """`get_for` for a command, which needs no more of the proposal than who
     may act on it: a row, not an ORM object (every decision reads it)."""
     row = session.connection().execute(_ACCESS, {"proposal_id": proposal_id}).first()
-    proposal = ProposalAccess(*row) if row is not None else None
-    if proposal is None or not visible(user, proposal):
-        raise NotFound(f"no proposal {proposal_id}")
+    proposal = _visible_or_404(user, ProposalAccess(*row) if row is not None else None, proposal_id)
     require(user, action, proposal)
     return proposal
 
