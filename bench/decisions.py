@@ -218,27 +218,28 @@ class Service:
 
 
 async def raw_engine(address: str, proposals: int, concurrency: int, warmup: int, sample: int,
-                     meter: CpuMeter) -> Figures:
+                     meter: CpuMeter, workflow: type[RawFivePartyApproval] = RawFivePartyApproval) -> Figures:
+    """`workflow`: the raw workflow, or a variant of it (bench/raw_workflow.py)."""
     client = await Client.connect(address)
     task_queue = f"bench-raw-{uuid.uuid4().hex[:8]}"
     figures = Figures()
 
     async def open_run(index: int) -> str:
         workflow_id = f"bench-raw-{task_queue}-{index}"
-        await client.start_workflow(RawFivePartyApproval.run, RawInput(), id=workflow_id, task_queue=task_queue)
+        await client.start_workflow(workflow.run, RawInput(), id=workflow_id, task_queue=task_queue)
         return workflow_id
 
     async def decide_all(workflow_id: str, measured: bool = True) -> None:
         handle = client.get_workflow_handle(workflow_id)
         for party in PARTIES:
             started = time.perf_counter()
-            await handle.execute_update(RawFivePartyApproval.decide, RawDecision(party), id=f"{workflow_id}-{party}")
+            await handle.execute_update(workflow.decide, RawDecision(party), id=f"{workflow_id}-{party}")
             if measured:
                 figures.latencies.append(time.perf_counter() - started)
         if measured:
             figures.decisions += len(PARTIES)
 
-    async with Worker(client, task_queue=task_queue, workflows=[RawFivePartyApproval]):
+    async with Worker(client, task_queue=task_queue, workflows=[workflow]):
         ids = await open_then_decide(figures, open_run, decide_all, proposals, concurrency, warmup, meter)
         for workflow_id in ids[:5]:
             assert set(await client.get_workflow_handle(workflow_id).result()) == set(PARTIES)
