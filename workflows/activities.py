@@ -11,7 +11,8 @@ died after the transaction. The re-run may make different steps (a timer
 that fired meanwhile goes first, or an update the server lost is gone) and
 always has a later time, and its records are the ones the history keeps. So
 a step recorded again with a later time replaces what the earlier run wrote
-for it and after it; mail already sent stays sent.
+for it and after it; mail already sent stays sent, and the access chain of
+the audit log keeps a list of what was replaced.
 
 A step that comes again neither as it was stored nor later than the stored
 steps cannot be told apart from a late attempt of a lost task by its time
@@ -44,6 +45,7 @@ from countersign.models import (
     ProposalVersion,
     Role,
     User,
+    utcnow,
 )
 from countersign.links import LinkSigner
 from countersign.notifications import Audience, Delegator, mails_for
@@ -81,6 +83,7 @@ INSERT = {model: insert(model) for model in (Proposal, ProposalVersion, Decision
                                              OutboxMail)}
 
 STEP_DIVERGED = "StepDiverged"  # the failure type the workflow acts on
+STEPS_REPLACED = "steps_replaced"  # access-chain entry: what a re-run task's steps replaced
 
 MAIL_EVENTS = frozenset({"routed", "resubmitted", "reminded", "escalated", "expired", "changes_requested",
                          "concluded"})
@@ -119,7 +122,7 @@ class ProposalActivities:
                     if _stored_as(db, proposal, record):
                         return  # applied already: the activity was retried
                     raise _diverged(proposal, record)
-                _undo_steps_from(session, proposal, record.step)
+                _undo_steps_from(session, proposal, record)
             if record.new_version:
                 self._add_version(db, record)
             if record.decision:
@@ -235,13 +238,25 @@ def _diverged(proposal: ProposalRow, record: StepRecord) -> ApplicationError:
         type=STEP_DIVERGED, non_retryable=True)
 
 
-def _undo_steps_from(session: Session, proposal: ProposalRow, step: int) -> None:
-    """Remove what steps `step`.. wrote: a workflow task that never completed
-    wrote them, and its re-run is recording them again. Audit entries go from
-    the chain's tail, so the chain stays whole; the read model is rewritten by
-    the step anyway."""
+def _undo_steps_from(session: Session, proposal: ProposalRow, record: StepRecord) -> None:
+    """Remove what steps `record.step`.. wrote: a workflow task that never
+    completed wrote them, and its re-run is recording them again. Audit
+    entries go from the chain's tail, so the chain stays whole; the read model
+    is rewritten by the step anyway. What went is kept on the access chain
+    (`STEPS_REPLACED`): the proposal's chain, like the history, holds only
+    what the re-run recorded, and compliance can still see what it replaced."""
+    step = record.step
     log.warning("proposal %s: step %s is recorded again after its workflow task was re-run; replacing "
                 "what steps %s..%s wrote", proposal.id, step, step, proposal.last_step)
+    removed = session.exec(select(AuditEntry.seq, AuditEntry.kind, AuditEntry.party, AuditEntry.hash)
+                           .where(AuditEntry.proposal_id == proposal.id, AuditEntry.step >= step)
+                           .order_by(col(AuditEntry.seq))).all()
+    decisions = session.exec(select(Decision.decision_id).where(Decision.proposal_id == proposal.id,
+                                                                Decision.step >= step)).all()
+    audit.append(session, None, STEPS_REPLACED, utcnow(), detail={
+        "proposal_id": proposal.id, "steps": [step, proposal.last_step], "rerun_at": record.at.isoformat(),
+        "entries": [dict(seq=seq, kind=kind, party=party, hash=hash) for seq, kind, party, hash in removed],
+        "decision_ids": sorted(decisions)})
     for table in (Decision, ProposalVersion, AuditEntry):
         session.exec(delete(table).where(table.proposal_id == proposal.id, table.step >= step))
     session.exec(delete(OutboxMail).where(OutboxMail.proposal_id == proposal.id, OutboxMail.step >= step,

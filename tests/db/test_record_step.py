@@ -20,7 +20,7 @@ from countersign import audit, calendar
 from countersign.models import AuditEntry, Decision, OutboxMail, Proposal, ProposalVersion
 from countersign.routing import Event, Review
 from tests import factories
-from workflows.activities import STEP_DIVERGED, ProposalActivities
+from workflows.activities import STEP_DIVERGED, STEPS_REPLACED, ProposalActivities
 from workflows.messages import DecisionRecord, DecisionRequest, NewVersion, StepRecord
 
 PROPOSAL = 4_343_431  # clear of the id blocks conftest reserves per test
@@ -96,11 +96,22 @@ def test_a_rerun_task_replaces_what_the_lost_one_wrote(activities, any_engine):
                                sent_at=first_reminder, step=2))  # already sent: mail cannot be unsent
         session.commit()
 
+    lost_entries = stored(any_engine)[2]
+
     later = first_reminder + timedelta(seconds=10)
     reminder = rerun.clock(2, later)
     assert {e.kind for e in reminder.events} == {"reminded"}  # the re-run really differs
     activities.apply(reminder)
+    activities.apply(reminder)  # retried: replaced once
     proposal, decisions, entries = stored(any_engine)
+    with Session(any_engine) as session:
+        access = audit.chain(session, None)
+    replaced = [e for e in access if e.kind == STEPS_REPLACED]
+    assert len(replaced) == 1 and audit.verify_chain(access) is None
+    assert replaced[0].detail == {
+        "proposal_id": PROPOSAL, "steps": [2, 2], "rerun_at": later.isoformat(), "decision_ids": ["sony-1"],
+        "entries": [dict(seq=e.seq, kind=e.kind, party=e.party, hash=e.hash) for e in lost_entries if e.step == 2]}
+    assert "decided" in [kind["kind"] for kind in replaced[0].detail["entries"]]
     assert decisions == []  # the lost task's decision is not in the history: gone from the database too
     assert "decided" not in [e.kind for e in entries]
     assert proposal.last_step == 2 and proposal.last_step_at == later
