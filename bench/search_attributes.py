@@ -35,7 +35,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from bench.common import CpuMeter, children, free_port
+from bench.common import CpuMeter, dev_server_pid, free_port
 from bench.decisions import Figures, raw_engine
 from bench.raw_workflow import RawFivePartyApproval, RawSearchable
 from workflows import dev_server
@@ -60,8 +60,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
     port = free_port(below=64536, also_free=(dev_server.UI_PORT_OFFSET,))
     rounds: list[dict[str, Figures]] = []
     async with dev_server.running(data_dir, port) as server:
-        server_pid = next(pid for pid in children(os.getpid())
-                          if "temporal" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"))
+        server_pid = dev_server_pid()
         processes = {"bench process (worker + client)": os.getpid(), "Temporal dev server": server_pid}
         for number in range(1, args.rounds + 1):
             figures = {}
@@ -86,8 +85,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
         f = rounds[median][name]
         s = f.summary()
         print(f"{name:32}{s['decisions_per_second']:>12.1f}{s['p99_ms']:>9.1f}{temporal_ms_per_decision(f):>26.2f}")
-    print(f"ratio {ratios[median]:.2f} (median of {len(ratios)}; mean {statistics.mean(ratios):.2f}): the highest "
-          "Countersign / raw ratio bench/decisions.py can show with an upsert at each decision")
+    print(f"ratio {ratios[median]:.2f} (median of {len(ratios)}; mean {statistics.mean(ratios):.2f}): about the highest "
+          "Countersign / raw ratio bench/decisions.py can show with an upsert at each decision, within the noise")
     return {
         "benchmark": "search_attributes", "proposals": args.proposals, "concurrency": args.concurrency,
         "cpus": os.cpu_count(), "load_average": os.getloadavg()[0],

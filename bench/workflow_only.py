@@ -30,7 +30,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from bench.common import ONE_STAGE_POLICY, CpuMeter, children, free_port, percentile
+from bench.common import ONE_STAGE_POLICY, CpuMeter, dev_server_pid, free_port, percentile
 from bench.decisions import Figures, open_then_decide, print_timeline, raw_engine, timeline
 from bench.raw_workflow import PARTIES
 from countersign import calendar
@@ -109,8 +109,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
     factories.user(engine, "lead", email=LEAD)
     async with dev_server.running(data_dir, port) as server:
         client = await wf.connect(server.address, "default")  # with Countersign's data converter, as shipped
-        server_pid = next(pid for pid in children(os.getpid())
-                          if "temporal" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"))
+        server_pid = dev_server_pid()
         processes = {"bench process (worker + client)": os.getpid(), "Temporal dev server": server_pid}
         print("(a) raw engine ...")
         raw = await raw_engine(server.address, args.proposals, args.concurrency, args.warmup, args.sample,
