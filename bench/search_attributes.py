@@ -76,9 +76,10 @@ async def run(args: argparse.Namespace, data_dir: Path) -> dict:
     median = sorted(range(len(rounds)), key=lambda i: ratios[i])[len(rounds) // 2]
     print(f"\n{args.proposals} proposals x 5 decisions, {args.concurrency} in flight, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
-    print("rounds: decisions/s with search attributes / without = ratio")
+    print("rounds: decisions/s with search attributes / without = ratio (Temporal's CPU, ms a decision)")
     for number, (r, ratio) in enumerate(zip(rounds, ratios), 1):
-        print(f"  {number}: {r[searchable].per_second:.1f} / {r[plain].per_second:.1f} = {ratio:.2f}")
+        print(f"  {number}: {r[searchable].per_second:.1f} / {r[plain].per_second:.1f} = {ratio:.2f} "
+              f"({temporal_ms_per_decision(r[searchable]):.2f} / {temporal_ms_per_decision(r[plain]):.2f})")
     print(f"median round ({median + 1}):")
     print(f"{'':32}{'decisions/s':>12}{'p99 ms':>9}{'Temporal CPU ms/decision':>26}")
     for name in SIDES:
