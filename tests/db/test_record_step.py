@@ -111,7 +111,7 @@ def test_a_rerun_task_replaces_what_the_lost_one_wrote(activities, any_engine):
     assert replaced[0].detail == {
         "proposal_id": PROPOSAL, "steps": [2, 2], "rerun_at": later.isoformat(), "decision_ids": ["sony-1"],
         "entries": [dict(seq=e.seq, kind=e.kind, party=e.party, hash=e.hash) for e in lost_entries if e.step == 2]}
-    assert "decided" in [kind["kind"] for kind in replaced[0].detail["entries"]]
+    assert "decided" in [entry["kind"] for entry in replaced[0].detail["entries"]]
     assert decisions == []  # the lost task's decision is not in the history: gone from the database too
     assert "decided" not in [e.kind for e in entries]
     assert proposal.last_step == 2 and proposal.last_step_at == later
