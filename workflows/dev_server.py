@@ -5,7 +5,8 @@ Web UI on a port of its own.
 Nothing is downloaded: the `temporal` binary installed next to this Python is
 started as the SDK's `start_local` would start it, but by us, so that it dies
 with us. Search attributes are registered on every start, so a data dir made
-by an older release gains the attributes a newer one added.
+by an older release gains the attributes a newer one added, and its visibility table
+loses the indexes no query uses (workflows/dev_visibility.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from workflows import search_attributes
+from workflows import dev_visibility, search_attributes
 from workflows.child import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,9 @@ async def running(data_dir: Path, port: int = 7233, namespace: str = "default",
         # Attributes are created with the namespace; ones added by a later
         # release must be registered on an existing database too.
         await search_attributes.register(client, namespace)
+        dropped = await dev_visibility.drop_unused_indexes(client, namespace, database)
+        if dropped:
+            log.info("dropped %d visibility indexes no query uses (workflows/dev_visibility.py)", len(dropped))
         yield DevServer(address=address, ui_url=f"http://{ip}:{ui_port}", database=database)
     finally:
         log.info("stopping the Temporal dev server")

@@ -24,7 +24,7 @@ from countersign.accounts import create_token, create_user
 from countersign.db import make_engine, transaction
 from countersign.policy import PARTY_KEYS
 from tests.postgres import admin_engine
-from workflows import dev_server, search_attributes
+from workflows import dev_server, dev_visibility, search_attributes
 
 POLICY = Path(__file__).parents[1] / "policies" / "faults.toml"
 PASSWORD = "fault tests, not a secret"
@@ -76,7 +76,7 @@ class Cluster:
     # -- processes ---------------------------------------------------------
 
     def _command(self, name: str) -> list[str]:
-        if name == "temporal":  # as workflows/dev_server.py starts it, without the Web UI
+        if name == "temporal":  # as workflows/dev_server.py starts it (see start_all), without the Web UI
             command = [str(dev_server.temporal_binary()), "server", "start-dev", "--ip", "127.0.0.1",
                        "--port", str(self.temporal_port), "--db-filename", str(self.temporal_db),
                        "--namespace", "default", "--headless", "--log-level", "error"]
@@ -206,7 +206,8 @@ class Cluster:
         """Temporal, the schema, the accounts (lead and one rep per label), the
         worker and the web app; the API tokens by who: "lead" or a party key."""
         self.start("temporal")
-        await asyncio.gather(self.cli("migrate"), self.temporal_client())
+        _, temporal = await asyncio.gather(self.cli("migrate"), self.temporal_client())
+        await dev_visibility.drop_unused_indexes(temporal, "default", self.temporal_db)
         self.start("worker")
         self.start("web")
         tokens, *_ = await asyncio.gather(asyncio.to_thread(self.add_accounts), self.worker_ready(),
