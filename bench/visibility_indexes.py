@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -59,9 +58,9 @@ async def temporal_schema(directory: Path) -> tuple[Path, dict[str, str]]:
 
 
 def copy(database: Path, to: Path) -> Path:
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{database}{suffix}").exists():
-            shutil.copy(f"{database}{suffix}", f"{to}{suffix}")
+    """A copy of the whole database, its WAL included (SQLite's backup)."""
+    with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(to)) as target:
+        source.backup(target)
     return to
 
 
@@ -94,8 +93,7 @@ def microseconds_per_upsert(database: Path, aliases: dict[str, str], runs: int) 
 
 def index_count(database: Path) -> int:
     with closing(sqlite3.connect(database)) as connection:
-        return connection.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                                  "AND sql IS NOT NULL", (dev_visibility.TABLE,)).fetchone()[0]
+        return len(dev_visibility.index_names(connection))
 
 
 def main() -> None:

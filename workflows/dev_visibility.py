@@ -57,10 +57,21 @@ def slot_index_sql(column: str) -> str:
             "(COALESCE(close_time, '9999-12-31 23:59:59+00:00')) DESC, start_time DESC, run_id)")
 
 
+def indexed_slots(mapped: Iterable[str]) -> list[str]:
+    """Those of the mapped slot columns that have an index of their own (a keyword list has none)."""
+    return sorted(column for column in mapped if CUSTOM_SLOT.fullmatch(column))
+
+
+def index_names(connection: sqlite3.Connection) -> list[str]:
+    """The visibility table's indexes (not SQLite's own, for the primary key)."""
+    return [name for (name,) in connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (TABLE,))]
+
+
 def unused(index_names: Iterable[str], mapped: set[str]) -> list[str]:
     """The indexes of `index_names` that no query of ours uses, given the
     slot columns our attributes are mapped to."""
-    used_slots = {slot_index(column) for column in mapped if CUSTOM_SLOT.fullmatch(column)}
+    used_slots = {slot_index(column) for column in indexed_slots(mapped)}
     return [name for name in index_names if UNUSED_FEATURE_INDEX.fullmatch(name)
             or (CUSTOM_SLOT_INDEX.fullmatch(name) and name not in used_slots)]
 
@@ -83,13 +94,10 @@ def drop_unused(database: Path, mapped: set[str]) -> list[str]:
     """`drop_unused_indexes` on the file alone, given the mapped slot columns."""
     with closing(sqlite3.connect(database, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)) as connection:
         connection.execute("BEGIN IMMEDIATE")
-        present = [name for (name,) in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (TABLE,))]
-        dropped = unused(present, mapped)
+        dropped = unused(index_names(connection), mapped)
         for name in dropped:
             connection.execute(f'DROP INDEX "{name}"')
-        for column in sorted(mapped):
-            if CUSTOM_SLOT.fullmatch(column):
-                connection.execute(slot_index_sql(column))
+        for column in indexed_slots(mapped):
+            connection.execute(slot_index_sql(column))
         connection.execute("COMMIT")
     return dropped
