@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from pathlib import Path
-
 from urllib.parse import quote
 
 import anyio.to_thread
@@ -35,9 +34,9 @@ from api.routes import (
     tokens,
 )
 from api.templating import build_templates
-from countersign.db import make_engine
-from countersign.policy import load_policy
+from countersign.domain.policy import load_policy
 from countersign.settings import Settings
+from countersign.storage.db import make_engine
 from workflows.client import connect
 
 HERE = Path(__file__).parent

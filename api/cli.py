@@ -36,12 +36,14 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from api.cli_audit import audit_app
-from countersign.accounts import AccountError, create_token, create_user, revoke_token, tokens_of
-from countersign.db import make_engine, migrate as migrate_database, transaction
-from countersign.errors import NotFound, PolicyError
-from countersign.models import Role, User
-from countersign.policy import PARTY_KEYS, Policy, load_policy
+from countersign.domain.access import Role
+from countersign.domain.errors import NotFound, PolicyError
+from countersign.domain.policy import PARTY_KEYS, Policy, load_policy
 from countersign.settings import Settings
+from countersign.storage.accounts import AccountError, create_token, create_user, revoke_token, tokens_of
+from countersign.storage.db import make_engine, transaction
+from countersign.storage.db import migrate as migrate_database
+from countersign.storage.tables import User
 
 if TYPE_CHECKING:
     from temporalio.client import Client

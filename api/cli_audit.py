@@ -22,15 +22,15 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from countersign import audit, audit_export
-from countersign.audit_export import MATCHING, WHOLE, AuditFilter
-from countersign.db import make_engine, transaction
-from countersign.models import Proposal
-from countersign.policy import PARTY_KEYS
-from countersign.reconcile import ERROR, Disagreement
-from countersign.reconcile import reconcile as compare
-from countersign.routing import Status
+from countersign.domain.policy import PARTY_KEYS
+from countersign.domain.reconcile import ERROR, Disagreement
+from countersign.domain.reconcile import reconcile as compare
+from countersign.domain.routing import Status
 from countersign.settings import Settings
+from countersign.storage import audit, audit_export
+from countersign.storage.audit_export import MATCHING, WHOLE, AuditFilter
+from countersign.storage.db import make_engine, transaction
+from countersign.storage.tables import Proposal
 
 if TYPE_CHECKING:
     from temporalio.client import Client

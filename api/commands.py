@@ -23,17 +23,22 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from countersign import delegation
-from countersign.access import Action, require
-from countersign.errors import Conflict, InvalidDecision, ProposalClosed
-from countersign.models import Decision, DecisionIn, ProposalNumber, ProposalSubmit, User, utcnow
-from countersign.policy import Policy
-from countersign.queries import ProposalAccess, access_for
+from api.schemas import DecisionIn, ProposalSubmit
+from countersign.domain.access import Action, require
+from countersign.domain.errors import Conflict, InvalidDecision, ProposalClosed
+from countersign.domain.policy import Policy
+from countersign.storage import delegation
+from countersign.storage.queries import ProposalAccess, access_for
+from countersign.storage.tables import Decision, ProposalNumber, User, utcnow
 from workflows import client as wf
 from workflows.messages import (
-    AcknowledgeRequest, DecisionRequest, ProposalInput, ResubmitRequest, UpdateResult, WithdrawRequest,
+    AcknowledgeRequest,
+    DecisionRequest,
+    ProposalInput,
+    ResubmitRequest,
+    UpdateResult,
+    WithdrawRequest,
 )
-
 
 # Who asks: a signed-in user, or what finds them (`api.deps.api_caller`: an
 # API request's token, checked in the same thread-pool call as the command's

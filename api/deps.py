@@ -12,10 +12,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from temporalio.client import Client
 
-from countersign.accounts import session_epoch, user_for_token
-from countersign.models import User
-from countersign.policy import Policy
+from countersign.domain.policy import Policy
 from countersign.settings import Settings
+from countersign.storage.accounts import session_epoch, user_for_token
+from countersign.storage.tables import User
 
 
 # FastAPI runs a sync dependency in its thread pool: a thread hop on every

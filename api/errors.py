@@ -10,8 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from countersign import errors
-from countersign.accounts import AccountError
+from countersign.domain import errors
+from countersign.storage.accounts import AccountError
 from workflows.client import WorkflowUnavailable
 
 log = logging.getLogger(__name__)

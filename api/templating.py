@@ -18,8 +18,9 @@ from fastapi import Request
 from starlette.templating import Jinja2Templates
 
 from api import csrf
-from countersign.models import CHECKLIST_QUESTIONS, LaunchScope, User
-from countersign.policy import Policy
+from api.schemas import CHECKLIST_QUESTIONS, LaunchScope
+from countersign.domain.policy import Policy
+from countersign.storage.tables import User
 
 TEMPLATES = Path(__file__).parent / "templates"
 

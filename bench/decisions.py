@@ -59,10 +59,19 @@ from temporalio.worker import Worker
 
 from api.cli import CLIENT_KEEP_ALIVE
 from bench import profile_summary
-from bench.common import (BIN, ONE_STAGE_POLICY, ROOT, CpuMeter, children, free_port, fresh_postgres, percentile,
-                          postgres_cpu_seconds)
+from bench.common import (
+    BIN,
+    ONE_STAGE_POLICY,
+    ROOT,
+    CpuMeter,
+    children,
+    free_port,
+    fresh_postgres,
+    percentile,
+    postgres_cpu_seconds,
+)
 from bench.raw_workflow import PARTIES, RawDecision, RawFivePartyApproval, RawInput
-from countersign.queries import workflow_id as proposal_workflow_id
+from countersign.storage.queries import workflow_id as proposal_workflow_id
 from tests import factories
 
 LEAD = "bench.lead@example.com"

@@ -28,9 +28,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from bench.common import BIN, ONE_STAGE_POLICY, ROOT, fresh_postgres, rss_mib
-from countersign.db import make_engine, migrate, transaction
-from countersign.models import ProposalNumber, utcnow
-from countersign.policy import load_policy
+from countersign.domain.policy import load_policy
+from countersign.storage.db import make_engine, migrate, transaction
+from countersign.storage.tables import ProposalNumber, utcnow
 from tests import factories
 from workflows import client as wf
 from workflows import search_attributes as sa

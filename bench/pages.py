@@ -30,10 +30,12 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from api.app import create_app
-from countersign import queries
-from countersign.accounts import create_user
-from countersign.db import make_engine, migrate, transaction
-from countersign.models import (
+from countersign.domain.policy import PARTY_KEYS, load_policy
+from countersign.settings import Settings
+from countersign.storage import queries
+from countersign.storage.accounts import create_user
+from countersign.storage.db import make_engine, migrate, transaction
+from countersign.storage.tables import (
     AuditEntry,
     ConditionRecord,
     Decision,
@@ -43,8 +45,6 @@ from countersign.models import (
     ProposalVersion,
     User,
 )
-from countersign.policy import PARTY_KEYS, load_policy
-from countersign.settings import Settings
 from tests.live_server import free_port
 
 PASSWORD = "bench password 123"

@@ -7,7 +7,7 @@ threads do, with the step records ProposalWorkflow would send: each proposal
 is opened (first step) and then approved by its five labels (five steps).
 Prints the time per decision step, p50 and p99, and steps per second, for
 each number of threads writing at once, then one JSON line. (On SQLite,
-`countersign.db.transaction` lets one thread of the process write at a time.)
+`countersign.storage.db.transaction` lets one thread of the process write at a time.)
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from pathlib import Path
 
 from bench.common import ONE_STAGE_POLICY, fresh_postgres, percentile
 from bench.raw_workflow import PARTIES
-from countersign import calendar
-from countersign.db import make_engine, migrate, transaction
-from countersign.models import ProposalNumber, utcnow
-from countersign.policy import load_policy
-from countersign.routing import Event, Review
+from countersign.domain import calendar
+from countersign.domain.policy import load_policy
+from countersign.domain.routing import Event, Review
+from countersign.storage.db import make_engine, migrate, transaction
+from countersign.storage.tables import ProposalNumber, utcnow
 from tests import factories
 from workflows.activities import ProposalActivities
 from workflows.messages import DecisionRecord, DecisionRequest, NewVersion, StepRecord

@@ -33,11 +33,11 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from bench.common import ONE_STAGE_POLICY, CpuMeter, dev_server_pid, free_port, percentile
 from bench.decisions import Figures, open_then_decide, print_timeline, raw_engine, timeline
 from bench.raw_workflow import PARTIES
-from countersign import calendar
-from countersign.db import make_engine, migrate, transaction
-from countersign.models import ProposalNumber, utcnow
-from countersign.policy import Policy, load_policy
-from countersign.queries import workflow_id
+from countersign.domain import calendar
+from countersign.domain.policy import Policy, load_policy
+from countersign.storage.db import make_engine, migrate, transaction
+from countersign.storage.queries import workflow_id
+from countersign.storage.tables import ProposalNumber, utcnow
 from tests import factories
 from workflows import client as wf
 from workflows import dev_server

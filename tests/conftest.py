@@ -20,17 +20,17 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from countersign.accounts import create_token
-from countersign.db import make_engine, migrate, transaction
-from countersign.models import Proposal, ProposalNumber, utcnow
 from countersign.settings import Settings
+from countersign.storage.accounts import create_token
+from countersign.storage.db import make_engine, migrate, transaction
+from countersign.storage.tables import Proposal, ProposalNumber, utcnow
 from tests import factories
 from tests.live_server import LiveServer
 from tests.postgres import fresh_database
 from tests.web_client import Browser
-from workflows.worker import build_worker
 from workflows import search_attributes as sa
 from workflows.converter import DATA_CONVERTER
+from workflows.worker import build_worker
 
 OPEN_STATUSES = ("in_review", "changes_requested")
 BIN = Path(sysconfig.get_path("scripts"))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from countersign.accounts import create_user
-from countersign.db import transaction
-from countersign.models import ProposalSubmit, User
-from countersign.policy import PARTY_KEYS, Policy, load_policy, parse_policy
+from api.schemas import ProposalSubmit
+from countersign.domain.policy import PARTY_KEYS, Policy, load_policy, parse_policy
+from countersign.storage.accounts import create_user
+from countersign.storage.db import transaction
+from countersign.storage.tables import User
 
 PASSWORD = "correct horse battery"
 

@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from api.cli import KEEP_ALIVE
-from countersign.policy import load_policy
+from countersign.domain.policy import load_policy
 from countersign.settings import Settings
 from workflows.worker import build_worker
 

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from api import cli
-from countersign import accounts
-from countersign.accounts import user_for_token
-from countersign.db import make_engine, transaction
-from countersign.policy import PARTY_KEYS
+from countersign.domain.policy import PARTY_KEYS
+from countersign.storage import accounts
+from countersign.storage.accounts import user_for_token
+from countersign.storage.db import make_engine, transaction
 
 PASSWORD = "correct horse battery"
 

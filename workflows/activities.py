@@ -33,9 +33,14 @@ from temporalio import activity
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
-from countersign import audit, delegation
-from countersign.db import transaction
-from countersign.models import (
+from countersign.domain.access import Role
+from countersign.domain.links import LinkSigner
+from countersign.domain.notifications import Audience, Delegator, mails_for
+from countersign.domain.policy import PartyConfig
+from countersign.domain.routing import PartyView, current_parties
+from countersign.storage import audit, delegation
+from countersign.storage.db import transaction
+from countersign.storage.tables import (
     AuditEntry,
     ConditionRecord,
     Decision,
@@ -43,16 +48,10 @@ from countersign.models import (
     PartyReview,
     Proposal,
     ProposalVersion,
-    Role,
     User,
     utcnow,
 )
-from countersign.links import LinkSigner
-from countersign.notifications import Audience, Delegator, mails_for
-from countersign.policy import PartyConfig
-from countersign.routing import PartyView, current_parties
 from workflows.messages import StepReceipt, StepRecord
-
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +272,7 @@ def _audience(session: Session, proposal: ProposalRow, at: datetime) -> Audience
     for user in users:
         if user.role == Role.REP:
             reps.setdefault(user.party, []).append(user.email)
-    # A delegate is a rep of the delegator's party (countersign.delegation), so among the reps above.
+    # A delegate is a rep of the delegator's party (countersign.storage.delegation), so among the reps above.
     acting_for: dict[str, list[Delegator]] = {}
     for held, delegator, delegate in delegation.in_force(session, proposal.parties, at):
         acting_for.setdefault(delegate.email, []).append(

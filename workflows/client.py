@@ -16,9 +16,9 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from countersign import errors
-from countersign.queries import workflow_id
-from countersign.routing import Status
+from countersign.domain import errors
+from countersign.domain.routing import Status
+from countersign.storage.queries import workflow_id
 from workflows import search_attributes as sa
 from workflows.converter import DATA_CONVERTER
 from workflows.messages import (

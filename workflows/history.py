@@ -23,9 +23,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from countersign import audit
-from countersign.queries import workflow_id
-from countersign.reconcile import (
+from countersign.domain.reconcile import (
     Disagreement,
     RecordedDecision,
     RecordedEvent,
@@ -34,6 +32,8 @@ from countersign.reconcile import (
     WorkflowFacts,
     reconcile,
 )
+from countersign.storage import audit
+from countersign.storage.queries import workflow_id
 
 RECORD_ACTIVITY = "record_step"
 LOCAL_ACTIVITY_MARKER = "core_local_activity"  # the SDK's marker for a completed local activity

@@ -19,7 +19,7 @@ import aiosmtplib
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from countersign.models import OutboxMail, utcnow
+from countersign.storage.tables import OutboxMail, utcnow
 
 log = logging.getLogger(__name__)
 

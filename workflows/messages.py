@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from countersign.policy import Policy
-from countersign.routing import Condition, Event, PartyView, Snapshot, current_parties
+from countersign.domain.policy import Policy
+from countersign.domain.routing import Condition, Event, PartyView, Snapshot, current_parties
 
 
 @dataclass
@@ -48,7 +48,7 @@ class AcknowledgeRequest:
 
 @dataclass
 class ProposalView:
-    """The proposal as the API shows it (`countersign.models.ProposalOut`),
+    """The proposal as the API shows it (`countersign.storage.tables.ProposalOut`),
     as of the latest step stored: an update answers with it, so the web edge
     need not read the proposal back. The current parties only, not every
     stage: it is kept in the history with each update's outcome."""

@@ -1,6 +1,6 @@
 """ProposalWorkflow: one per proposal, id `proposal-<id>`.
 
-A thin durable shell around `countersign.routing.Review`: it waits for
+A thin durable shell around `countersign.domain.routing.Review`: it waits for
 decisions (Temporal Updates) and for the next deadline (a timer), asks the
 review what happened, and records each step through a local activity. Update
 validators run the review's checks, so a bad call is refused before it
@@ -18,8 +18,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from countersign.errors import DomainError
-    from countersign.routing import Event, Review
+    from countersign.domain.errors import DomainError
+    from countersign.domain.routing import Event, Review
     from workflows import search_attributes as sa
     from workflows.activities import STEP_DIVERGED, ProposalActivities
     from workflows.messages import (

@@ -8,9 +8,9 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from countersign import calendar
-from countersign.links import LinkSigner
-from countersign.policy import Policy, load_policy
+from countersign.domain import calendar
+from countersign.domain.links import LinkSigner
+from countersign.domain.policy import Policy, load_policy
 from workflows import payload_passes, sandbox
 from workflows.activities import ProposalActivities
 from workflows.proposal import ProposalWorkflow

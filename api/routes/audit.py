@@ -4,7 +4,7 @@ and streaming exports.
 
 Compliance staff and admins only (`Action.AUDIT`); everyone else gets 403,
 or 404 for a proposal whose existence they may not know. Every read of an
-audit trail is itself recorded, on the access chain (see countersign.audit),
+audit trail is itself recorded, on the access chain (see countersign.storage.audit),
 before the trail is sent.
 """
 
@@ -25,15 +25,15 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ApiUser, SessionDep, SettingsDep, TemporalClientDep
 from api.routes.pages import PageRoute, Viewer
 from api.templating import render
-from countersign import audit, audit_export, queries
-from countersign.access import Action, require
-from countersign.audit_export import MATCHING, WHOLE, AuditFilter
-from countersign.errors import InvalidDecision, ProposalClosed
-from countersign.models import AuditEntry, Proposal, ProposalVersion, User, utcnow
-from countersign.policy import PARTY_KEYS
-from countersign.reconcile import ERROR, align, reconcile
-from countersign.routing import FINAL_STATUSES, Status
+from countersign.domain.access import Action, require
+from countersign.domain.errors import InvalidDecision, ProposalClosed
+from countersign.domain.policy import PARTY_KEYS
+from countersign.domain.reconcile import ERROR, align, reconcile
+from countersign.domain.routing import FINAL_STATUSES, Status
 from countersign.settings import Settings
+from countersign.storage import audit, audit_export, queries
+from countersign.storage.audit_export import MATCHING, WHOLE, AuditFilter
+from countersign.storage.tables import AuditEntry, Proposal, ProposalVersion, User, utcnow
 from workflows import history
 
 PAGE_SIZE = 100

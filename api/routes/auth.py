@@ -2,7 +2,7 @@
 
 Every sign-in, failed sign-in and sign-out is recorded on the audit log's
 access chain in the transaction that makes it. Failed sign-ins are
-throttled per account and per client address (countersign.throttle); a
+throttled per account and per client address (countersign.storage.throttle); a
 sign-out ends every session of the account (a per-user session epoch).
 """
 
@@ -21,9 +21,9 @@ from api.csrf import CsrfProtected
 from api.deps import SessionDep
 from api.routes.pages import PageRoute
 from api.templating import flash, render
-from countersign import audit, throttle
-from countersign.accounts import authenticate, end_sessions, session_epoch
-from countersign.models import User, utcnow
+from countersign.storage import audit, throttle
+from countersign.storage.accounts import authenticate, end_sessions, session_epoch
+from countersign.storage.tables import User, utcnow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 

@@ -21,9 +21,9 @@ from sqlmodel import Session, col
 from api.deps import Now, SessionDep
 from api.routes.pages import PageRoute, Viewer
 from api.templating import render
-from countersign.access import Action, require
-from countersign.models import AuditEntry, PartyReview, Proposal
-from countersign.routing import FINAL_STATUSES
+from countersign.domain.access import Action, require
+from countersign.domain.routing import FINAL_STATUSES
+from countersign.storage.tables import AuditEntry, PartyReview, Proposal
 
 router = APIRouter(prefix="/compliance", route_class=PageRoute, include_in_schema=False)
 

@@ -1,6 +1,6 @@
 """Delegation pages: a rep delegates their label's decisions to a colleague
 for a period (out of office) and ends it; admins see all and reassign.
-The changes go through countersign.delegation, as the JSON API's do."""
+The changes go through countersign.storage.delegation, as the JSON API's do."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from api.deps import SessionDep
 from api.errors import status_for
 from api.routes.pages import PageRoute, Viewer, sentence
 from api.templating import flash, render
-from countersign import delegation as delegations
-from countersign.errors import DomainError, InvalidDecision
-from countersign.models import Role, User, utcnow
+from countersign.domain.access import Role
+from countersign.domain.errors import DomainError, InvalidDecision
+from countersign.storage import delegation as delegations
+from countersign.storage.tables import User, utcnow
 
 router = APIRouter(prefix="/delegations", route_class=PageRoute, include_in_schema=False)
 

@@ -1,4 +1,4 @@
-"""JSON API: delegations (countersign.delegation).
+"""JSON API: delegations (countersign.storage.delegation).
 
 A rep delegates their party's decisions to a colleague of the same party
 for a period; the delegate then decides with `on_behalf_of` set to the
@@ -17,8 +17,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from api.deps import ApiUser, SessionDep
 from api.errors import ERROR_RESPONSES
-from countersign import delegation as delegations
-from countersign.models import Delegation, User, utcnow
+from countersign.storage import delegation as delegations
+from countersign.storage.tables import Delegation, User, utcnow
 
 DelegationId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The delegation's id")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,

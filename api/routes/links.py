@@ -1,4 +1,4 @@
-"""E-mailed decision links (countersign.links): `/links/{token}` opens a
+"""E-mailed decision links (countersign.domain.links): `/links/{token}` opens a
 confirmation page that leads the signed-in rep of the link's party to the
 decision form. A GET here changes nothing, so a mail scanner that follows
 the link decides nothing."""
@@ -9,13 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
+from api import answers
 from api.deps import SessionDep, page_user
 from api.routes.pages import PageRoute, error_page
 from api.templating import render
-from countersign import queries
-from countersign.access import Action, can
-from countersign.links import LinkExpired, LinkInvalid, LinkSigner
-from countersign.models import Role
+from countersign.domain.access import Action, Role, can
+from countersign.domain.links import LinkExpired, LinkInvalid, LinkSigner
+from countersign.storage import queries
 
 router = APIRouter(prefix="/links", route_class=PageRoute, include_in_schema=False)
 
@@ -46,7 +46,7 @@ def open_link(request: Request, session: SessionDep,
         return error_page(request, 403, f"This link is for {party_name}'s reps, and you are signed in as "
                                         f"{user.email}. Sign in with your {party_name} account to decide.")
     proposal = queries.get_visible(session, user, link.proposal_id)
-    public = queries.to_public(session, proposal)
+    public = answers.to_public(session, proposal)
     return render(request, "links/confirm.html", {
         "page_title": f"Decide: {proposal.title}",
         "proposal": proposal,

@@ -12,8 +12,8 @@ from sqlmodel import col, func, select
 from api.deps import SessionDep
 from api.routes.pages import PAGE_SIZE, Page, PageRoute, Viewer, pager
 from api.templating import render
-from countersign.access import Action, require
-from countersign.models import OutboxMail
+from countersign.domain.access import Action, require
+from countersign.storage.tables import OutboxMail
 
 router = APIRouter(prefix="/admin", route_class=PageRoute, include_in_schema=False)
 

@@ -13,15 +13,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
+from api import answers
 from api.csrf import CsrfError
 from api.deps import PageUser, SessionDep
 from api.errors import status_for
 from api.templating import render
-from countersign import queries
-from countersign.access import Action, can, require
-from countersign.errors import DomainError
-from countersign.models import Proposal, Role, User
-from countersign.routing import Status
+from countersign.domain.access import Action, Role, can, require
+from countersign.domain.errors import DomainError
+from countersign.domain.routing import Status
+from countersign.storage import queries
+from countersign.storage.tables import Proposal, User
 
 ERROR_TITLES = {403: "Not allowed", 404: "Not found", 409: "Not possible right now", 422: "Not accepted",
                 503: "Service unavailable"}
@@ -118,7 +119,7 @@ def dashboard_context(request: Request, user: User, session, status: str, page: 
     waiting = queries.inbox_rows(session, user.party, limit=5) if user.role == Role.REP else []
     needing = queries.awaiting_lead(session, user) if user.role == Role.LEAD else []  # from any page of the list
     every = list({p.id: p for p in proposals + [p for p, _ in waiting] + needing}.values())
-    public = {p.id: p for p in queries.to_public_many(session, every)}
+    public = {p.id: p for p in answers.to_public_many(session, every)}
     needs_action = lead_actions(user, needing, public) if user.role == Role.LEAD else []
     policy = request.app.state.policy
     matrices = queries.stage_matrices(session, [p.id for p in proposals]) if user.role != Role.REP else {}

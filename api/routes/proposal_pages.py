@@ -20,26 +20,20 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api import commands
+from api import answers, commands
 from api.csrf import CsrfProtected
 from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import status_for
 from api.routes.pages import PageRoute, Viewer, error_page, live, sentence
+from api.schemas import CHECKLIST_QUESTIONS, DecisionIn, ProposalSubmit
 from api.templating import DECISION_LABELS, flash, render
-from countersign import delegation, queries
-from countersign.access import Action, can, require
-from countersign.errors import DomainError
-from countersign.models import (
-    CHECKLIST_QUESTIONS,
-    Decision,
-    DecisionIn,
-    Proposal,
-    ProposalSubmit,
-    User,
-)
-from countersign.policy import PARTY_KEYS, Policy
-from countersign.routing import FINAL_STATUSES, Status
+from countersign.domain.access import Action, can, require
+from countersign.domain.errors import DomainError
+from countersign.domain.policy import PARTY_KEYS, Policy
+from countersign.domain.routing import FINAL_STATUSES, Status
 from countersign.settings import Settings
+from countersign.storage import delegation, queries
+from countersign.storage.tables import Decision, Proposal, User
 
 router = APIRouter(prefix="/proposals", route_class=PageRoute, include_in_schema=False)
 
@@ -204,7 +198,7 @@ def version_changes(rows: list) -> list[dict[str, Any]]:
 
 def detail_context(session: Session, settings: Settings, policy: Policy, user: User,
                    proposal: Proposal) -> dict[str, Any]:
-    public = queries.to_public(session, proposal)
+    public = answers.to_public(session, proposal)
     matrix = queries.stage_matrix(session, proposal.id)
     upcoming = []
     if Status(proposal.status) not in FINAL_STATUSES:  # stages still ahead, not yet opened
@@ -222,7 +216,7 @@ def detail_context(session: Session, settings: Settings, policy: Policy, user: U
         "proposal": proposal,
         "public": public,
         "owner": session.get(User, proposal.owner_id),
-        "content": queries.get_version(session, proposal.id, proposal.version).content,
+        "content": answers.get_version(session, proposal.id, proposal.version).content,
         "matrix": matrix,
         "upcoming": upcoming,
         "decisions": decisions,
@@ -261,7 +255,7 @@ def proposal_live(request: Request, proposal_id: int, user: Viewer, session: Ses
 @router.get("/{proposal_id}/versions/{number}", name="proposal_version")
 def version_page(request: Request, proposal_id: int, number: int, user: Viewer, session: SessionDep) -> object:
     proposal = queries.get_visible(session, user, proposal_id)
-    version = queries.get_version(session, proposal_id, number)
+    version = answers.get_version(session, proposal_id, number)
     return render(request, "proposals/version.html", {
         "page_title": f"{proposal.title}, version {number}",
         "proposal": proposal,
@@ -311,12 +305,12 @@ async def acknowledge(request: Request, proposal_id: int, user: Viewer, _: CsrfP
 def _decide_form(request: Request, session: Session, user: User, proposal: Proposal, values: dict[str, str],
                  errors: dict[str, str], status_code: int = 200, form_error: str | None = None,
                  closed: str | None = None):
-    public = queries.to_public(session, proposal)
+    public = answers.to_public(session, proposal)
     return render(request, "proposals/decide.html", {
         "page_title": f"Decide: {proposal.title}",
         "proposal": proposal,
         "slot": public.parties.get(user.party),
-        "content": queries.get_version(session, proposal.id, proposal.version).content,
+        "content": answers.get_version(session, proposal.id, proposal.version).content,
         "values": values,
         "errors": errors,
         "form_error": form_error,
@@ -399,7 +393,7 @@ async def decide(request: Request, proposal_id: int, user: Viewer, _: CsrfProtec
 
 
 def _resubmit_context(session: Session, proposal: Proposal) -> dict[str, Any]:
-    public = queries.to_public(session, proposal)
+    public = answers.to_public(session, proposal)
     requested = [(party, row.comment) for party, row in public.parties.items()
                  if row.state == "changes_requested" and row.comment]
     return {"page_title": f"New version: {proposal.title}", "proposal": proposal,
@@ -409,7 +403,7 @@ def _resubmit_context(session: Session, proposal: Proposal) -> dict[str, Any]:
 @router.get("/{proposal_id}/resubmit", name="resubmit")
 def resubmit_form(request: Request, proposal_id: int, user: Viewer, session: SessionDep) -> object:
     proposal = queries.get_for(session, user, Action.RESUBMIT, proposal_id)
-    content = queries.get_version(session, proposal_id, proposal.version).content.model_dump(mode="json")
+    content = answers.get_version(session, proposal_id, proposal.version).content.model_dump(mode="json")
     values = form_values(content)
     if not can(user, Action.RESUBMIT, proposal):
         return error_page(request, 409, "No changes were requested; only a proposal returned for changes "

@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from api import commands
-from api.errors import ERROR_RESPONSES
+from api import answers, commands
 from api.deps import ApiCaller, ApiUser, PolicyDep, SessionDep, SettingsDep, TemporalClientDep
-from countersign import queries
-from countersign.access import Action, require
-from countersign.models import DecisionIn, ProposalOut, ProposalSubmit, VersionOut, WithdrawIn
-from countersign.routing import Status
+from api.errors import ERROR_RESPONSES
+from api.schemas import DecisionIn, ProposalOut, ProposalSubmit, VersionOut, WithdrawIn
+from countersign.domain.access import Action, require
+from countersign.domain.routing import Status
+from countersign.storage import queries
 from workflows.messages import UpdateResult
 
 # Ids are 32-bit integers in every supported database.
@@ -27,7 +27,7 @@ async def _answer(session, caller: commands.Caller, proposal_id: int, result: Up
     """The proposal after a command: as the workflow answered, or read back
     when its answer has none (see api.commands)."""
     if result is not None and result.view is not None:
-        return queries.to_public_view(result.view)
+        return answers.to_public_view(result.view)
     return await run_in_threadpool(_read_back, session, caller, proposal_id)
 
 
@@ -35,7 +35,7 @@ def _read_back(session, caller: commands.Caller, proposal_id: int) -> ProposalOu
     """In the thread pool (see api.commands). Fresh: the workflow's activity
     changed it through another connection."""
     user = commands.user_of(session, caller)
-    return queries.to_public(session, queries.get_visible(session, user, proposal_id, fresh=True))
+    return answers.to_public(session, queries.get_visible(session, user, proposal_id, fresh=True))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
@@ -56,12 +56,12 @@ def list_proposals(
     offset: int = Query(0, ge=0, le=2**31 - 1),
 ) -> list[ProposalOut]:
     rows = queries.list_visible(session, user, status and status.value, party, stage, limit, offset)
-    return queries.to_public_many(session, rows)
+    return answers.to_public_many(session, rows)
 
 
 @router.get("/{proposal_id}", response_model=ProposalOut)
 def get_proposal(proposal_id: ProposalId, user: ApiUser, session: SessionDep) -> ProposalOut:
-    return queries.to_public(session, queries.get_visible(session, user, proposal_id))
+    return answers.to_public(session, queries.get_visible(session, user, proposal_id))
 
 
 @router.post("/{proposal_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
@@ -94,7 +94,7 @@ async def acknowledge(proposal_id: ProposalId, caller: ApiCaller, session: Sessi
 @router.get("/{proposal_id}/versions/{number}", response_model=VersionOut)
 def get_version(proposal_id: ProposalId, number: VersionNumber, user: ApiUser, session: SessionDep) -> VersionOut:
     queries.get_visible(session, user, proposal_id)
-    return queries.get_version(session, proposal_id, number)
+    return answers.get_version(session, proposal_id, number)
 
 
 inbox_router = APIRouter(tags=["inbox"], responses=ERROR_RESPONSES)
@@ -103,5 +103,5 @@ inbox_router = APIRouter(tags=["inbox"], responses=ERROR_RESPONSES)
 @inbox_router.get("/inbox", response_model=list[ProposalOut])
 def inbox(user: ApiUser, session: SessionDep) -> list[ProposalOut]:
     require(user, Action.INBOX)
-    return queries.to_public_many(session, queries.inbox(session, user.party))
+    return answers.to_public_many(session, queries.inbox(session, user.party))
 

@@ -1,6 +1,6 @@
 """API token pages: every signed-in user lists, creates and revokes their own
 tokens; admins also see every account's and revoke any. The changes go through
-countersign.accounts, as the JSON API's and the CLI's do, so each is on the
+countersign.storage.accounts, as the JSON API's and the CLI's do, so each is on the
 audit log's access chain (with via="web").
 
 A new token's secret is shown once, in the answer to the POST that creates it
@@ -19,10 +19,10 @@ from api.deps import SessionDep
 from api.errors import status_for
 from api.routes.pages import PageRoute, Viewer, sentence
 from api.templating import flash, render
-from countersign.access import Action, can, require
-from countersign.accounts import AccountError, create_token_row, revoke_token, tokens_of
-from countersign.errors import DomainError
-from countersign.models import ApiToken, User
+from countersign.domain.access import Action, can, require
+from countersign.domain.errors import DomainError
+from countersign.storage.accounts import AccountError, create_token_row, revoke_token, tokens_of
+from countersign.storage.tables import ApiToken, User
 
 NAME_MAX = 100  # as the JSON API's TokenCreate
 TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -2,7 +2,7 @@
 
 A token's secret is returned once, by the call that creates it; only its
 SHA-256 is stored. Creation and revocation are recorded on the audit log's
-access chain (countersign.accounts).
+access chain (countersign.storage.accounts).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from sqlmodel import select
 
 from api.deps import ApiUser, SessionDep
 from api.errors import ERROR_RESPONSES
-from countersign.access import Action, require
-from countersign.accounts import create_token_row, revoke_token, tokens_of
-from countersign.models import ApiToken, User
+from countersign.domain.access import Action, require
+from countersign.storage.accounts import create_token_row, revoke_token, tokens_of
+from countersign.storage.tables import ApiToken, User
 
 TokenId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The token's id")]
 

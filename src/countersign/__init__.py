@@ -1,2 +1,3 @@
-"""Countersign's domain core: policy, routing rules, data model. No Temporal
-client and no HTTP here; `workflows` and `api` build on this package."""
+"""Countersign's core, with no Temporal client and no HTTP: `domain` holds the
+pure rules (policy, routing, calendar, access, notifications), `storage` the
+tables, queries and append-only records; `workflows` and `api` build on it."""

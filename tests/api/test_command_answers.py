@@ -12,8 +12,8 @@ import pytest
 import pytest_asyncio
 
 from api.routes import proposals as routes
-from countersign import errors
-from countersign.policy import load_policy
+from countersign.domain import errors
+from countersign.domain.policy import load_policy
 from tests import factories
 from workflows import client as wf
 from workflows.converter import DATA_CONVERTER

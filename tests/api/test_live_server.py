@@ -7,10 +7,10 @@ from collections import Counter
 import httpx
 
 from api.cli import CLIENT_KEEP_ALIVE
-from countersign.accounts import create_token
-from countersign.db import transaction
-from countersign.queries import workflow_id
 from countersign.settings import Settings
+from countersign.storage.accounts import create_token
+from countersign.storage.db import transaction
+from countersign.storage.queries import workflow_id
 from tests import factories
 from tests.live_server import LiveServer
 

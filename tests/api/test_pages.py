@@ -8,9 +8,10 @@ import re
 
 from sqlmodel import Session, select
 
-from countersign.models import Decision
+from countersign.storage.tables import Decision
 from tests import factories
 from tests.web_client import csrf_of
+
 
 def hidden(page: str, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]*)"', page)

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from countersign.policy import PARTY_KEYS
+from countersign.domain.policy import PARTY_KEYS
 from tests import factories
 
 

@@ -9,8 +9,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
-from countersign.accounts import create_token
-from countersign.db import transaction
+from countersign.storage.accounts import create_token
+from countersign.storage.db import transaction
 
 # Two checks judge by the schema alone, which cannot say everything the API
 # rightly enforces: a requested decision date in the past is schema-valid but

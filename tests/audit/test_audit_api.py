@@ -8,7 +8,7 @@ import json
 
 from sqlmodel import Session
 
-from countersign import audit, audit_export
+from countersign.storage import audit, audit_export
 from tests.audit.conftest import decide, set_detail, submit
 
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from sqlmodel import Session
 
-from countersign import audit
-from countersign.db import transaction
-from countersign.models import Proposal
+from countersign.storage import audit
+from countersign.storage.db import transaction
+from countersign.storage.tables import Proposal
 from tests import factories
 from tests.audit.conftest import set_detail, sql
 

@@ -7,8 +7,8 @@ import json
 
 from sqlmodel import Session
 
-from countersign import audit
-from countersign.policy import PARTY_KEYS
+from countersign.domain.policy import PARTY_KEYS
+from countersign.storage import audit
 from tests.audit.conftest import decide, set_detail, sql, submit
 
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from countersign import audit, audit_export
-from countersign.policy import PARTY_KEYS
+from countersign.domain.policy import PARTY_KEYS
+from countersign.storage import audit, audit_export
 from tests.audit.conftest import decide, sql, submit
 
 

@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session
 
-from countersign import audit, audit_export
-from countersign.audit_export import MATCHING, AuditFilter
-from countersign.db import transaction
-from countersign.models import PartyReview, Proposal, ProposalVersion
+from countersign.storage import audit, audit_export
+from countersign.storage.audit_export import MATCHING, AuditFilter
+from countersign.storage.db import transaction
+from countersign.storage.tables import PartyReview, Proposal, ProposalVersion
 from tests import factories
 
 DAY1 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from countersign import audit
-from countersign.reconcile import (
+from countersign.domain.reconcile import (
     WARNING,
     RecordedDecision,
     RecordedEvent,
@@ -21,6 +20,7 @@ from countersign.reconcile import (
     align,
     reconcile,
 )
+from countersign.storage import audit
 from tests.audit.conftest import decide, submit
 from workflows import history
 

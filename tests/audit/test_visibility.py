@@ -17,8 +17,8 @@ import pytest_asyncio
 from temporalio.service import RPCError
 
 from api.app import create_app
-from countersign.accounts import create_token
-from countersign.db import transaction
+from countersign.storage.accounts import create_token
+from countersign.storage.db import transaction
 from tests import factories
 from tests.audit.conftest import decide
 from workflows import search_attributes as sa

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from countersign.accounts import create_token
-from countersign.db import transaction
+from countersign.storage.accounts import create_token
+from countersign.storage.db import transaction
 from tests import factories
 from tests.browser.conftest import login, shoot
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from countersign.accounts import create_token
-from countersign.db import transaction
+from countersign.storage.accounts import create_token
+from countersign.storage.db import transaction
 from tests import factories
 from tests.browser.conftest import DESKTOP, shoot
 

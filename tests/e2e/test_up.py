@@ -17,9 +17,9 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from countersign.accounts import authenticate
-from countersign.db import make_engine
-from countersign.policy import PARTY_KEYS
+from countersign.domain.policy import PARTY_KEYS
+from countersign.storage.accounts import authenticate
+from countersign.storage.db import make_engine
 from tests import factories
 from workflows.dev_server import UI_PORT_OFFSET, port_is_free
 

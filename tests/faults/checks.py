@@ -15,9 +15,9 @@ from sqlmodel import Session, col, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from countersign.models import AuditEntry, Decision, OutboxMail, Proposal
-from countersign.policy import PARTY_KEYS
-from countersign.queries import workflow_id
+from countersign.domain.policy import PARTY_KEYS
+from countersign.storage.queries import workflow_id
+from countersign.storage.tables import AuditEntry, Decision, OutboxMail, Proposal
 from tests.faults.burst import Burst
 from tests.faults.cluster import REPS, Cluster
 from workflows import search_attributes as sa

@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
-from countersign.accounts import create_token, create_user
-from countersign.db import make_engine, transaction
-from countersign.policy import PARTY_KEYS
+from countersign.domain.policy import PARTY_KEYS
+from countersign.storage.accounts import create_token, create_user
+from countersign.storage.db import make_engine, transaction
 from tests.postgres import admin_engine
 from workflows import dev_server, dev_visibility, search_attributes
 

@@ -25,8 +25,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from countersign.db import make_engine
-from countersign.policy import PARTY_KEYS
+from countersign.domain.policy import PARTY_KEYS
+from countersign.storage.db import make_engine
 from tests.faults.burst import Burst, Planned, submit
 from tests.faults.checks import Report
 from tests.faults.cluster import Cluster, cut_postgres, hold_sqlite_lock

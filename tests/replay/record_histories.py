@@ -36,14 +36,20 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from countersign.db import make_engine, migrate, transaction
-from countersign.models import ProposalNumber, utcnow
-from countersign.policy import Policy, load_policy
-from countersign.queries import workflow_id
+from countersign.domain.policy import Policy, load_policy
+from countersign.storage.db import make_engine, migrate, transaction
+from countersign.storage.queries import workflow_id
+from countersign.storage.tables import ProposalNumber, utcnow
 from tests import factories
 from workflows import client as wf
 from workflows import search_attributes as sa
-from workflows.messages import AcknowledgeRequest, DecisionRequest, ProposalInput, ResubmitRequest, WithdrawRequest
+from workflows.messages import (
+    AcknowledgeRequest,
+    DecisionRequest,
+    ProposalInput,
+    ResubmitRequest,
+    WithdrawRequest,
+)
 from workflows.worker import build_worker
 
 TEST_SERVER = Path(sysconfig.get_path("scripts")) / "temporal-test-server"

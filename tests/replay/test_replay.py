@@ -19,7 +19,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from countersign import calendar
+from countersign.domain import calendar
 from tests.replay import variants
 from workflows import sandbox
 from workflows.proposal import ProposalWorkflow

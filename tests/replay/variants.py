@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from countersign.routing import Event
+    from countersign.domain.routing import Event
     from workflows.activities import ProposalActivities
-    from workflows.proposal import RECORD_OPTIONS, ProposalWorkflow
     from workflows.messages import ProposalInput, StepRecord
+    from workflows.proposal import RECORD_OPTIONS, ProposalWorkflow
 
 NAME = "ProposalWorkflow"
 ANNOUNCE = dict(start_to_close_timeout=timedelta(seconds=30))

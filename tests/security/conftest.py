@@ -8,8 +8,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from countersign.accounts import create_token
-from countersign.db import transaction
+from countersign.storage.accounts import create_token
+from countersign.storage.db import transaction
 from tests.web_client import Browser
 
 

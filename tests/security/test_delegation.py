@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from countersign import audit
-from countersign.models import AuditEntry, Decision, Delegation, utcnow
+from countersign.storage import audit
+from countersign.storage.tables import AuditEntry, Decision, Delegation, utcnow
 from tests import factories
 from tests.security.test_sessions import access_log
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from countersign.models import Decision, Delegation, utcnow
+from countersign.storage.tables import Decision, Delegation, utcnow
 from tests import factories
 from tests.web_client import csrf_of
 

@@ -12,8 +12,8 @@ import itsdangerous.timed
 import pytest_asyncio
 from sqlmodel import Session, select
 
-from countersign.links import LINK_LIFETIME, LinkExpired, LinkSigner
-from countersign.models import Decision, OutboxMail
+from countersign.domain.links import LINK_LIFETIME, LinkExpired, LinkSigner
+from countersign.storage.tables import Decision, OutboxMail
 from tests import factories
 from tests.web_client import csrf_of
 from workflows.worker import build_worker

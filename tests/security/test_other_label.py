@@ -9,8 +9,8 @@ import time
 import itsdangerous.timed
 from sqlmodel import Session, select
 
-from countersign.links import LINK_LIFETIME, LinkSigner
-from countersign.models import Decision
+from countersign.domain.links import LINK_LIFETIME, LinkSigner
+from countersign.storage.tables import Decision
 from tests import factories
 from tests.web_client import csrf_of
 

@@ -12,8 +12,8 @@ that need the proposal as it was.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,7 +21,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
 
-from countersign.links import LinkSigner
+from countersign.domain.links import LinkSigner
 from tests import factories
 from tests.web_client import Browser
 

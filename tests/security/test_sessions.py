@@ -9,8 +9,8 @@ import httpx
 from sqlmodel import Session, select
 
 from api.app import SESSION_MAX_AGE, create_app
-from countersign import audit, throttle
-from countersign.models import AuditEntry, LoginFailure
+from countersign.storage import audit, throttle
+from countersign.storage.tables import AuditEntry, LoginFailure
 from tests import factories
 from tests.web_client import Browser, csrf_of
 

@@ -9,7 +9,7 @@ import re
 
 from sqlmodel import Session, select
 
-from countersign.models import ApiToken, AuditEntry
+from countersign.storage.tables import ApiToken, AuditEntry
 from tests.web_client import csrf_of
 
 SECRET_RE = re.compile(r'id="new-token-secret" value="(cs_[^"]+)"')

@@ -9,8 +9,8 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from api import cli
-from countersign import audit
-from countersign.models import ApiToken
+from countersign.storage import audit
+from countersign.storage.tables import ApiToken
 from tests.security.test_sessions import access_log
 
 

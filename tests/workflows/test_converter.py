@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter
 
-from tests.db.test_record_step import Run
+from tests.storage.test_record_step import Run
 from workflows.converter import DATA_CONVERTER
 from workflows.messages import DecisionRequest, ProposalInput, StepReceipt, StepRecord, UpdateResult
 

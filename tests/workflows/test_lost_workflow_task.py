@@ -17,10 +17,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from countersign import audit, calendar
-from countersign.models import AuditEntry, Decision
-from countersign.reconcile import ERROR
-from countersign.routing import Review
+from countersign.domain import calendar
+from countersign.domain.reconcile import ERROR
+from countersign.domain.routing import Review
+from countersign.storage import audit
+from countersign.storage.tables import AuditEntry, Decision
 from tests import factories
 from tests.workflows.crash_variant import FailsOnceAfterWritingADecision
 from tests.workflows.test_proposal_workflow import decision, start

@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
-from countersign.models import OutboxMail, utcnow
+from countersign.storage.tables import OutboxMail, utcnow
 from workflows.mail_dispatcher import MailDispatcher, SmtpTarget
 
 

@@ -11,9 +11,10 @@ import pytest
 from sqlmodel import Session, select
 from temporalio.api.enums.v1 import EventType
 
-from countersign import errors, queries
-from countersign.models import AuditEntry, Decision, PartyReview, Proposal
-from countersign.policy import PARTY_KEYS
+from api import answers
+from countersign.domain import errors
+from countersign.domain.policy import PARTY_KEYS
+from countersign.storage.tables import AuditEntry, Decision, PartyReview, Proposal
 from tests import factories
 from workflows import client as wf
 from workflows.messages import DecisionRequest, ProposalInput, WithdrawRequest
@@ -32,7 +33,7 @@ async def start(env, engine, task_queue, policy=None, **overrides) -> int:
 
 
 def _has_user(engine, email) -> bool:
-    from countersign.models import User
+    from countersign.storage.tables import User
 
     with Session(engine) as s:
         return s.exec(select(User).where(User.email == email)).first() is not None
@@ -129,7 +130,7 @@ async def test_an_update_answers_with_the_proposal_as_stored_after_timer_steps(t
     await temporal_env.sleep(timedelta(days=12))  # past the first reminder, before any expiry
     result = await wf.decide(temporal_env.client, pid, decision("sony"), str(uuid.uuid4()))
     with Session(engine) as s:
-        assert queries.to_public_view(result.view) == queries.to_public(s, s.get(Proposal, pid))
+        assert answers.to_public_view(result.view) == answers.to_public(s, s.get(Proposal, pid))
         timer_steps = s.exec(select(AuditEntry.at).where(AuditEntry.proposal_id == pid,
                                                         AuditEntry.kind.in_(["reminded", "escalated"]))).all()
     assert timer_steps and all(result.view.created_at < at < result.view.updated_at for at in timer_steps)

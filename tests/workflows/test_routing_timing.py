@@ -10,9 +10,9 @@ import holidays
 import pytest
 from sqlmodel import Session, select
 
-from countersign import errors
-from countersign.models import AuditEntry, OutboxMail, Proposal, ProposalVersion
-from countersign.policy import PARTY_KEYS
+from countersign.domain import errors
+from countersign.domain.policy import PARTY_KEYS
+from countersign.storage.tables import AuditEntry, OutboxMail, Proposal, ProposalVersion
 from tests import factories
 from workflows import client as wf
 from workflows.messages import AcknowledgeRequest, DecisionRequest, ProposalInput, ResubmitRequest
@@ -28,7 +28,7 @@ def people(engine):
 
 async def start(env, engine, task_queue, policy, parties=PARTY_KEYS) -> int:
     with Session(engine) as session:
-        from countersign.models import ProposalNumber, utcnow
+        from countersign.storage.tables import ProposalNumber, utcnow
 
         number = ProposalNumber(allocated_at=utcnow())
         session.add(number)

@@ -1,0 +1,97 @@
+"""The JSON API's answers, built from the read model (`api.schemas` shapes)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from api.schemas import ConditionOut, PartyOut, ProposalOut, VersionOut
+from countersign.domain.errors import NotFound
+from countersign.storage.queries import workflow_id
+from countersign.storage.tables import ConditionRecord, PartyReview, Proposal, ProposalVersion, User
+
+
+def to_public(session: Session, proposal: Proposal) -> ProposalOut:
+    return to_public_many(session, [proposal])[0]
+
+
+def to_public_many(session: Session, proposals: list[Proposal]) -> list[ProposalOut]:
+    """The API shape of many proposals, with one query per table, not per
+    proposal. Columns, not ORM objects: every list and read of a proposal
+    comes through here (a command's answer too, when its update's outcome
+    has no view)."""
+    if not proposals:
+        return []
+    ids = [p.id for p in proposals]
+    owners = dict(session.execute(
+        select(User.id, User.email).where(col(User.id).in_({p.owner_id for p in proposals}))).all())
+    parties: dict[int, dict[str, PartyOut]] = {}
+    for row in session.execute(
+        select(PartyReview.proposal_id, PartyReview.party, PartyReview.state, PartyReview.due_at,
+               PartyReview.decided_by, PartyReview.decided_at, PartyReview.comment)
+        .where(col(PartyReview.proposal_id).in_(ids), PartyReview.current)
+    ):
+        parties.setdefault(row.proposal_id, {})[row.party] = _party_out(row)
+    conditions: dict[int, list[ConditionOut]] = {}
+    for c in session.execute(
+        select(ConditionRecord.proposal_id, ConditionRecord.party, ConditionRecord.text, ConditionRecord.version,
+               ConditionRecord.acknowledged)
+        .where(col(ConditionRecord.proposal_id).in_(ids)).order_by(ConditionRecord.id)
+    ):
+        conditions.setdefault(c.proposal_id, []).append(_condition_out(c))
+    return [_public(p, owners[p.owner_id], _in_order(p.parties, parties.get(p.id, {})), conditions.get(p.id, []))
+            for p in proposals]
+
+
+def to_public_view(view) -> ProposalOut:
+    """What `to_public` answers, from the workflow's view of the proposal
+    (a `workflows.messages.ProposalView`; the core does not import the
+    workflows): a command's update answers with it, so the API need not read
+    the proposal back. Its parties are in the proposal's order already."""
+    return _public(view, view.owner, {p.party: _party_out(p) for p in view.parties},
+                   [_condition_out(c) for c in view.conditions])
+
+
+def _in_order(keys: list[str], by_party: dict[str, PartyOut]) -> dict[str, PartyOut]:
+    """`by_party` in the proposal's party order."""
+    return {party: by_party[party] for party in keys if party in by_party}
+
+
+def _party_out(party) -> PartyOut:
+    """A party_review row or a `routing.PartyView`: they share these names."""
+    return PartyOut(state=party.state, due_at=party.due_at, decided_by=party.decided_by,
+                    decided_at=party.decided_at, comment=party.comment)
+
+
+def _condition_out(condition) -> ConditionOut:
+    """A condition row or a `routing.Condition`: they share these names."""
+    return ConditionOut(party=condition.party, text=condition.text, version=condition.version,
+                        acknowledged=condition.acknowledged)
+
+
+def _public(proposal, owner: str, parties: dict[str, PartyOut], conditions: list[ConditionOut]) -> ProposalOut:
+    """`proposal`: a `Proposal` row or a `ProposalView`, which share these names."""
+    return ProposalOut(
+        id=proposal.id,
+        title=proposal.title,
+        owner=owner,
+        status=proposal.status,
+        version=proposal.version,
+        stage=proposal.stage,
+        workflow_id=workflow_id(proposal.id),
+        capability=proposal.capability,
+        parties=parties,
+        conditions=conditions,
+        outcome_scope=proposal.outcome_scope,
+        created_at=proposal.created_at,
+        updated_at=proposal.updated_at,
+    )
+
+
+def get_version(session: Session, proposal_id: int, number: int) -> VersionOut:
+    row = session.exec(
+        select(ProposalVersion).where(ProposalVersion.proposal_id == proposal_id, ProposalVersion.number == number)
+    ).first()
+    if row is None:
+        raise NotFound(f"proposal {proposal_id} has no version {number}")
+    return VersionOut(proposal_id=proposal_id, number=row.number, submitted_by=row.submitted_by,
+                      submitted_at=row.submitted_at, content=row.content)

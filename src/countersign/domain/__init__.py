@@ -1,0 +1,1 @@
+"""The domain core: pure rules, no database, no Temporal client, no HTTP."""

@@ -1,0 +1,156 @@
+"""Accounts and API tokens: argon2 password hashes, tokens stored as SHA-256.
+
+Token creation and revocation are recorded on the audit log's access chain
+(countersign.storage.audit, proposal_id None) in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from pwdlib import PasswordHash
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
+
+from countersign.domain.access import Role
+from countersign.domain.errors import DomainError, NotFound
+from countersign.domain.policy import PARTY_KEYS
+from countersign.storage import audit
+from countersign.storage.tables import ApiToken, User, utcnow
+
+_hasher = PasswordHash.recommended()  # argon2id
+# Verifying against this when the e-mail is unknown keeps sign-in timing flat.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+MIN_PASSWORD_LENGTH = 10
+LAST_USED_RESOLUTION = 60  # seconds
+
+
+class AccountError(DomainError):
+    """An account cannot be created or used as asked."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_user(
+    session: Session, email: str, role: str, password: str, name: str | None = None, party: str | None = None
+) -> User:
+    email = email.strip().lower()
+    if "@" not in email:
+        raise AccountError(f"{email!r} is not an e-mail address")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise AccountError(f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}") from None
+    if role == Role.REP and party not in PARTY_KEYS:
+        raise AccountError(f"a rep needs --party, one of {', '.join(PARTY_KEYS)}")
+    if role != Role.REP and party:
+        raise AccountError("only reps belong to a party")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if session.exec(select(User).where(User.email == email)).first():
+        raise AccountError(f"an account for {email} exists already")
+    user = User(email=email, name=name or email.split("@")[0], role=role.value, party=party,
+                password_hash=hash_password(password), created_at=utcnow())
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None or not user.active:
+        _hasher.verify(password, _DUMMY_HASH)
+        return None
+    valid, new_hash = _hasher.verify_and_update(password, user.password_hash)
+    if not valid:
+        return None
+    if new_hash:
+        user.password_hash = new_hash
+    return user
+
+
+def session_epoch(user: User) -> str:
+    """What a session must carry to stay valid: changes with the password and at every sign-out."""
+    return f"{user.password_hash[-16:]}.{user.session_epoch}"
+
+
+def end_sessions(user: User) -> None:
+    """End every session of `user` (each carries an older epoch from now on)."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, email: str, name: str | None = None, actor: str | None = None,
+                 via: str = "cli") -> str:
+    """A new API token for `email`; only its hash is stored, so show it once."""
+    return create_token_row(session, email, name, actor, via)[1]
+
+
+def create_token_row(session: Session, email: str, name: str | None = None, actor: str | None = None,
+                     via: str = "cli") -> tuple[ApiToken, str]:
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise AccountError(f"no account for {email}")
+    token = "cs_" + secrets.token_urlsafe(32)
+    now = utcnow()
+    row = ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now, name=name or None)
+    session.add(row)
+    session.flush()
+    audit.append(session, None, "token_created", now, actor=actor or user.email, party=user.party,
+                 detail={"token_id": str(row.id), "owner": user.email, "via": via, "name": name or ""})
+    return row, token
+
+
+def tokens_of(session: Session, user_id: int | None = None) -> list[tuple[ApiToken, User]]:
+    """Tokens (never their secrets) with their owners: one user's, or everyone's."""
+    query = select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    return list(session.exec(query.order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, token_id: int, actor: User | None, via: str = "api",
+                 any_owner: bool = False) -> ApiToken:
+    """Revoke a token: its owner's, or anyone's when `any_owner` (admins, the CLI).
+
+    A token that is not the caller's to revoke is NotFound, as one that does
+    not exist. Revoking a revoked token changes nothing and records nothing.
+    """
+    row = session.get(ApiToken, token_id)
+    if row is None or not (any_owner or (actor is not None and row.user_id == actor.id)):
+        raise NotFound(f"no token {token_id}")
+    if row.revoked_at is None:
+        now = utcnow()
+        row.revoked_at = now
+        owner = session.get(User, row.user_id)
+        audit.append(session, None, "token_revoked", now, actor=actor.email if actor else None,
+                     party=owner.party if owner else None,
+                     detail={"token_id": str(row.id), "owner": owner.email if owner else "", "via": via})
+        session.flush()
+    return row
+
+
+# Built once: every API request reads it (SQLAlchemy then finds the compiled
+# form by a key kept on the statement, not one computed anew).
+_BY_TOKEN = (
+    select(ApiToken, User)
+    .join(User, col(User.id) == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active)
+)
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    found = session.exec(_BY_TOKEN, params={"token_hash": _token_hash(token)}).first()
+    if found is None:
+        return None
+    row, user = found
+    now = utcnow()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > LAST_USED_RESOLUTION:
+        row.last_used_at = now  # to the minute: a write per request would cost more than it tells
+    return user

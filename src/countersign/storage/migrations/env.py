@@ -1,0 +1,17 @@
+"""Alembic environment: the engine comes from `countersign.storage.db.alembic_config`."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import countersign.storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=SQLModel.metadata,
+        render_as_batch=True,  # SQLite needs batch mode to alter tables
+    )
+    context.run_migrations()

@@ -1,0 +1,231 @@
+"""The stored tables: the read model and the append-only records (decisions,
+audit entries). The process itself lives in the workflow; activities alone
+write proposal state, decisions and audit entries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from countersign.domain.routing import Verdict
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(nullable: bool = True, **kwargs) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, **kwargs))
+
+
+def _json(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=nullable))
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True, max_length=254)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    party: str | None = Field(default=None, max_length=40)
+    password_hash: str
+    active: bool = True
+    created_at: datetime = _ts(nullable=False)
+    # Bumped at sign-out: every session signed with an older epoch ends (countersign.storage.accounts.session_epoch).
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(unique=True, max_length=64)  # SHA-256 hex of the token
+    name: str | None = Field(default=None, max_length=100)  # what it is for, as its owner named it
+    created_at: datetime = _ts(nullable=False)
+    last_used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+
+
+class ProposalNumber(SQLModel, table=True):
+    """Hands out proposal ids before the workflow that stores the proposal starts."""
+
+    __tablename__ = "proposal_number"
+    id: int | None = Field(default=None, primary_key=True)
+    allocated_at: datetime = _ts(nullable=False)
+
+
+class Proposal(SQLModel, table=True):
+    # The lists (queries.list_visible, awaiting_lead) read newest change first: everyone's, a lead's,
+    # or those of one status, each in index order up to the page. They also serve owner_id and
+    # status lookups alone.
+    __table_args__ = (
+        Index("ix_proposal_updated_at_id", "updated_at", "id"),
+        Index("ix_proposal_owner_id_updated_at", "owner_id", "updated_at"),
+        Index("ix_proposal_status_updated_at", "status", "updated_at"),
+    )
+    id: int = Field(primary_key=True)
+    owner_id: int = Field(foreign_key="user.id")
+    title: str
+    capability: str
+    parties: list[str] = _json(nullable=False)
+    status: str = Field(max_length=30)
+    version: int
+    stage: str
+    pending: list[str] = _json(nullable=False)
+    outcome_scope: list[str] | None = _json()
+    next_due_at: datetime | None = _ts()
+    # The workflow step last applied, and its time: a retried step is applied once, and a step
+    # re-run after a workflow task that never completed replaces what that task wrote
+    # (workflows.activities). `last_step_at` is None for steps recorded before it was kept.
+    last_step: int = 0
+    last_step_at: datetime | None = _ts()
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class ProposalVersion(SQLModel, table=True):
+    __tablename__ = "proposal_version"
+    __table_args__ = (UniqueConstraint("proposal_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    number: int
+    content: dict = _json(nullable=False)  # the ProposalSubmit body, as submitted
+    submitted_by: str
+    submitted_at: datetime = _ts(nullable=False)
+    step: int | None = None  # the workflow step that wrote it
+
+
+class PartyReview(SQLModel, table=True):
+    """Read model: one party's state in one stage (rewritten at every step)."""
+
+    __tablename__ = "party_review"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "stage_index", "party"),
+        # a label's inbox (queries.inbox_rows): its current pending rows, soonest due first
+        Index("ix_party_review_party_current_state_due_at", "party", "current", "state", "due_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    stage_index: int
+    stage: str
+    party: str
+    state: str
+    current: bool  # True for the proposal's current per-party view
+    due_at: datetime | None = _ts()
+    decided_by: str | None = None
+    decided_at: datetime | None = _ts()
+    comment: str | None = None
+    version: int | None = None
+
+
+class Decision(SQLModel, table=True):
+    """Every accepted decision, append-only; `decision_id` makes a retry count once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: str = Field(unique=True, max_length=100)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    version: int
+    stage: str
+    party: str
+    decision: Verdict
+    comment: str | None = None
+    actor: str
+    on_behalf_of: str | None = None  # the delegating rep, when `actor` decided as their delegate
+    decided_at: datetime = _ts(nullable=False)
+    step: int | None = None  # the workflow step that wrote it
+
+
+class ConditionRecord(SQLModel, table=True):
+    __tablename__ = "condition"
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    party: str
+    text: str
+    version: int
+    acknowledged: bool = False
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only, hash chained per proposal (see countersign.storage.audit)."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (UniqueConstraint("proposal_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int | None = Field(default=None, index=True)
+    seq: int
+    kind: str = Field(index=True)
+    at: datetime = _ts(nullable=False)
+    actor: str | None = None
+    party: str | None = None
+    detail: dict = _json(nullable=False)
+    prev_hash: str
+    hash: str
+    step: int | None = None  # the workflow step that wrote it (bookkeeping, outside the hash)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, kept for the throttle (countersign.storage.throttle) so it holds across processes."""
+
+    __tablename__ = "login_failure"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(nullable=False, index=True)
+    email: str = Field(index=True, max_length=254)
+    address: str = Field(index=True, max_length=100)
+
+
+class Delegation(SQLModel, table=True):
+    """A rep's party decisions handed to a colleague of the same party for a period."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    party: str = Field(max_length=40)
+    delegator_id: int = Field(foreign_key="user.id", index=True)
+    delegate_id: int = Field(foreign_key="user.id", index=True)
+    starts_at: datetime = _ts(nullable=False)
+    ends_at: datetime = _ts(nullable=False)
+    created_by: str = Field(max_length=254)
+    created_at: datetime = _ts(nullable=False)
+    revoked_at: datetime | None = _ts()
+    revoked_by: str | None = Field(default=None, max_length=254)
+
+
+class OutboxMail(SQLModel, table=True):
+    """E-mail waiting to go out, written in the same transaction as its cause.
+
+    The mail dispatcher sends and marks it; without SMTP configured it stays
+    here for admins to read.
+    """
+
+    __tablename__ = "outbox_mail"
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int | None = Field(default=None, index=True)
+    kind: str  # the audit event kind that caused it: routed, reminded, escalated, ...
+    recipient: str
+    subject: str
+    body: str
+    created_at: datetime = _ts(nullable=False)
+    next_attempt_at: datetime = _ts(nullable=False, index=True)
+    attempts: int = 0
+    sent_at: datetime | None = _ts()
+    last_error: str | None = None
+    step: int | None = None  # the workflow step that wrote it
