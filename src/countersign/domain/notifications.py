@@ -1,27 +1,64 @@
-"""Who hears about what, by e-mail: pure formatting from audit events.
+"""Who hears about what, by e-mail, from a step's audit events.
 
 The activity that records a workflow step calls `mails_for` with the step's
 events and writes the result to the outbox in the same transaction, so a
 reminder is never sent for a step that was not stored, nor lost for one that
-was.
+was. Here is who gets which mail, with the values its templates read; the
+wording is in `mail/`: for each kind of event a plain text part
+(`<kind>.txt`), an HTML part (`<kind>.html`), and a one-line subject below.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from countersign.domain.links import LinkSigner
 from countersign.domain.policy import PartyConfig
 from countersign.domain.routing import Event
+
+# The HTML part is autoescaped, the text part and subject are not; a value
+# a template is not given fails the mail instead of leaving a gap.
+ENV = Environment(
+    loader=PackageLoader("countersign.domain", "mail"),
+    autoescape=select_autoescape(["html"], default_for_string=False),
+    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False,
+)
+
+ACTING_FOR = "{% if delegators %} (acting for {{ delegators|join(', ', attribute='name') }}){% endif %}"
+SUBJECTS = {
+    "routed": "Decision needed: {{ title }}" + ACTING_FOR,
+    "resubmitted": "New version to review: {{ title }}" + ACTING_FOR,
+    "reminded": "Reminder: {{ title }} is due {{ due }}" + ACTING_FOR,
+    "escalated": "Overdue: {{ party_name }} on {{ title }}",
+    "expired": "Expired: {{ party_name }} on {{ title }}",
+    "changes_requested": "Changes requested: {{ title }}",
+    "concluded": "{{ title }}: {{ status }}",
+}
+KINDS = frozenset(SUBJECTS)  # the kinds of event that send mail
+
+# Every template is compiled here, once, at import: compiling Python source in
+# worker threads at the same time can fail on CPython 3.11.7 (workflows/sandbox.py).
+# The partials a part includes are compiled too and kept in the environment's
+# cache, where an include finds them (auto_reload off: no file is read again).
+TEMPLATES = {
+    kind: (ENV.from_string(subject), ENV.get_template(f"{kind}.txt"), ENV.get_template(f"{kind}.html"))
+    for kind, subject in SUBJECTS.items()
+}
+PARTIALS = [ENV.get_template(name) for name in ENV.list_templates() if name.startswith("_")]
 
 
 @dataclass(frozen=True)
 class Mail:
     recipient: str
     subject: str
-    body: str
+    body: str  # the plain text part
+    html_body: str
     kind: str
 
 
@@ -62,113 +99,104 @@ def mails_for(
 ) -> list[Mail]:
     """With `links`, reps' mail carries a signed link naming the proposal and
     their party (countersign.domain.links); without, a plain link to the form."""
-    link = f"{base_url.rstrip('/')}/proposals/{proposal_id}"
+    step = _Step(events, proposal_id, audience, parties, base_url, links)
+    common = {"title": title, "link": step.link}
+    return [render(event.kind, recipient, {**common, **values})
+            for event in events if event.kind in KINDS
+            for recipient, values in getattr(step, event.kind)(event)]
 
-    def decide_link(party: str) -> str:
-        return links.url(proposal_id, party) if links is not None else f"{link}/decide"
-    comments = {e.party: e.detail.get("comment", "") for e in events if e.kind == "decided"}
-    concluded = next((e for e in events if e.kind == "concluded"), None)
-    mails: list[Mail] = []
 
-    def party_name(party: str) -> str:
-        config = parties.get(party)
-        return config.name if config else party
+def render(kind: str, recipient: str, values: dict[str, Any]) -> Mail:
+    subject, text, html = TEMPLATES[kind]
+    return Mail(recipient, subject.render(values), text.render(values), html.render(values), kind)
 
-    def to_reps(party: str, subject: str, lines: list[str], kind: str) -> None:
-        for rep in audience.reps.get(party, []):
-            delegators = [d for d in audience.acting_for.get(rep, []) if d.party == party]
-            if delegators:
-                names = ", ".join(d.name for d in delegators)
-                mails.append(Mail(rep, f"{subject} (acting for {names})",
-                                  "\n".join(acting_for_lines(party, delegators) + [""] + lines), kind))
-            else:
-                mails.append(Mail(rep, subject, "\n".join(lines), kind))
 
-    def acting_for_lines(party: str, delegators: list[Delegator]) -> list[str]:
-        """Said first in a delegate's mail: for whom, and until when."""
-        timezone = parties[party].timezone if party in parties else "UTC"
-        whom = [f"{d.name} ({d.email}), until {local_time(d.until, timezone)}" for d in delegators]
-        if len(whom) == 1:
-            lines = [f"You are asked to act for {whom[0]}: they delegated their {party_name(party)} "
-                     "decisions to you."]
-        else:
-            lines = [f"You are asked to act for these colleagues, who delegated their {party_name(party)} "
-                     "decisions to you:", *(f"- {w}" for w in whom)]
-        return lines + ["To decide for them, choose \"on behalf of\" them in the decision form."]
+Recipients = Iterator[tuple[str, dict[str, Any]]]
 
-    def expiry_line(event: Event) -> str:
-        """Why an "expired" event happened, for the owner's and the others' mail."""
-        stage = event.detail["stage"]
-        if event.party:  # on_overdue = "expire": the party is dropped, the review may go on
-            return (f"{party_name(event.party)} did not decide in '{stage}' by the end of its grace period "
-                    f"and is out of this review.")
-        names = ", ".join(party_name(p) for p in event.detail.get("parties", "").split(",") if p)
-        return f"It expired in '{stage}': {names} did not decide by the end of the grace period."
 
-    def decision_needed(party: str, due_at: datetime, stage: str, kind: str) -> None:
-        config = parties.get(party)
-        due = local_time(due_at, config.timezone) if config else due_at.isoformat()
-        to_reps(party, f"Decision needed: {title}", [
-            f"'{title}' waits on {config.name if config else party}'s decision in '{stage}'.",
-            f"Due: {due}.", "", f"Decide here: {decide_link(party)}",
-        ], kind)
+class _Step:
+    """One step's mail: a method per kind of event, naming who hears of it and
+    with which values (besides the title and the proposal's link)."""
 
-    for event in events:
-        detail = event.detail
-        if event.kind == "routed" and detail.get("due"):
-            for item in detail["due"].split(","):
-                party, _, due = item.partition("=")
-                decision_needed(party, datetime.fromisoformat(due), detail["stage"], event.kind)
-        elif event.kind == "resubmitted" and detail.get("reopened"):
-            for party in detail["reopened"].split(","):
-                to_reps(party, f"New version to review: {title}", [
-                    f"Version {detail['version']} of '{title}' reopens '{detail['stage']}' for your label.",
-                    "", f"Review it here: {decide_link(party)}",
-                ], event.kind)
-        elif event.kind == "reminded":
-            config = parties.get(event.party)
-            due = datetime.fromisoformat(detail["due_at"])
-            to_reps(event.party, f"Reminder: {title} is due {local_time(due, config.timezone) if config else due}", [
-                f"'{title}' still waits on your label's decision in '{detail['stage']}'.",
-                f"Due: {local_time(due, config.timezone) if config else due.isoformat()}.",
-                "", f"Decide here: {decide_link(event.party)}",
-            ], event.kind)
-        elif event.kind == "escalated":
-            config = parties.get(event.party)
-            name = config.name if config else event.party
-            recipients = ([config.escalation] if config and config.escalation else []) + audience.compliance
-            grace = datetime.fromisoformat(detail["grace_ends_at"])
-            body = "\n".join([
-                f"{name} has not decided on '{title}' in '{detail['stage']}', due "
-                f"{local_time(datetime.fromisoformat(detail['due_at']), config.timezone if config else 'UTC')}.",
-                f"The grace period ends {local_time(grace, config.timezone if config else 'UTC')}; "
-                "after that the proposal expires.", "", link,
-            ])
-            for recipient in recipients:
-                mails.append(Mail(recipient, f"Overdue: {name} on {title}", body, event.kind))
-        elif event.kind == "expired" and event.party:
-            # A party dropped under on_overdue = "expire". The proposal-level "expired" (under
-            # "escalate") comes with "concluded", whose mail says why; its contacts were told at escalation.
-            config = parties.get(event.party)
-            name = party_name(event.party)
-            if concluded:
-                outcome = f"With that the proposal has concluded: {concluded.detail['status'].replace('_', ' ')}."
-            else:
-                outcome = f"The review goes on without {name}: an approval will not cover {name}'s catalog."
-            body = "\n".join([expiry_line(event), outcome, "", link])
-            # The owner hears of an expiry that ends the proposal in its conclusion mail, not twice.
-            recipients = (([config.escalation] if config and config.escalation else []) + audience.compliance
-                          + ([] if concluded else [audience.owner]))
-            for recipient in dict.fromkeys(recipients):
-                mails.append(Mail(recipient, f"Expired: {name} on {title}", body, event.kind))
-        elif event.kind == "changes_requested":
-            mails.append(Mail(audience.owner, f"Changes requested: {title}", "\n".join([
-                f"{event.party} asks for changes to version {detail.get('version')} of '{title}':",
-                "", comments.get(event.party, ""), "", f"Edit and resubmit: {link}/resubmit",
-            ]), event.kind))
-        elif event.kind == "concluded":
-            status = detail["status"].replace("_", " ")
-            why = [expiry_line(e) for e in events if e.kind == "expired"]
-            mails.append(Mail(audience.owner, f"{title}: {status}",
-                              "\n".join([f"'{title}' has concluded: {status}.", *why, "", link]), event.kind))
-    return mails
+    def __init__(self, events: list[Event], proposal_id: int, audience: Audience,
+                 parties: dict[str, PartyConfig], base_url: str, links: LinkSigner | None) -> None:
+        self.events = events
+        self.proposal_id = proposal_id
+        self.audience = audience
+        self.parties = parties
+        self.links = links
+        self.link = f"{base_url.rstrip('/')}/proposals/{proposal_id}"
+        self.conclusion = next((e for e in events if e.kind == "concluded"), None)
+
+    def routed(self, event: Event) -> Recipients:
+        for item in event.detail["due"].split(","):
+            party, _, due = item.partition("=")
+            yield from self._reps(party, stage=event.detail["stage"], due=self._when(due, party))
+
+    def resubmitted(self, event: Event) -> Recipients:
+        for party in filter(None, event.detail["reopened"].split(",")):
+            yield from self._reps(party, version=event.detail["version"], stage=event.detail["stage"])
+
+    def reminded(self, event: Event) -> Recipients:
+        yield from self._reps(event.party, stage=event.detail["stage"],
+                              due=self._when(event.detail["due_at"], event.party))
+
+    def escalated(self, event: Event) -> Recipients:
+        values = dict(party_name=self._name(event.party), stage=event.detail["stage"],
+                      due=self._when(event.detail["due_at"], event.party),
+                      grace_ends=self._when(event.detail["grace_ends_at"], event.party))
+        for recipient in self._contacts(event.party):
+            yield recipient, values
+
+    def expired(self, event: Event) -> Recipients:
+        # A party dropped under on_overdue = "expire". The proposal-level "expired" (under
+        # "escalate") comes with "concluded", whose mail says why; its contacts were told at escalation.
+        if not event.party:
+            return
+        # The owner hears of an expiry that ends the proposal in its conclusion mail, not twice.
+        recipients = self._contacts(event.party) + ([] if self.conclusion else [self.audience.owner])
+        values = dict(party_name=self._name(event.party), expiry=self._expiry(event),
+                      concluded_as=self._status(self.conclusion) if self.conclusion else None)
+        for recipient in dict.fromkeys(recipients):
+            yield recipient, values
+
+    def changes_requested(self, event: Event) -> Recipients:
+        comment = next((e.detail.get("comment", "") for e in self.events
+                        if e.kind == "decided" and e.party == event.party), "")
+        yield self.audience.owner, dict(party_name=self._name(event.party), version=event.detail["version"],
+                                        comment=comment, resubmit_link=f"{self.link}/resubmit")
+
+    def concluded(self, event: Event) -> Recipients:
+        expiries = [self._expiry(e) for e in self.events if e.kind == "expired"]
+        yield self.audience.owner, dict(status=self._status(event), expiries=expiries)
+
+    def _reps(self, party: str, **values: Any) -> Recipients:
+        """The party's reps; a delegate is asked to act for that party's reps who delegated to them."""
+        link = self.links.url(self.proposal_id, party) if self.links is not None else f"{self.link}/decide"
+        for rep in self.audience.reps.get(party, []):
+            delegators = [dict(name=d.name, email=d.email, until=self._when(d.until, party))
+                          for d in self.audience.acting_for.get(rep, []) if d.party == party]
+            yield rep, dict(values, party_name=self._name(party), decide_link=link, delegators=delegators)
+
+    def _expiry(self, event: Event) -> dict[str, Any]:
+        """For `why_expired` (mail/_expiry.*): one party dropped, or the proposal expired."""
+        return dict(stage=event.detail["stage"], party=self._name(event.party) if event.party else None,
+                    parties=[self._name(p) for p in event.detail.get("parties", "").split(",") if p])
+
+    def _contacts(self, party: str) -> list[str]:
+        """Told when a party is overdue: its escalation contact, if any, and compliance."""
+        config = self.parties.get(party)
+        return ([config.escalation] if config and config.escalation else []) + self.audience.compliance
+
+    # A proposal started under an earlier policy file may name a party the worker's policy lacks.
+    def _name(self, party: str) -> str:
+        return self.parties[party].name if party in self.parties else party
+
+    def _when(self, moment: datetime | str, party: str) -> str:
+        """A moment (or its ISO form) in the party's own time zone."""
+        moment = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+        return local_time(moment, self.parties[party].timezone if party in self.parties else "UTC")
+
+    @staticmethod
+    def _status(concluded: Event) -> str:
+        return concluded.detail["status"].replace("_", " ")
