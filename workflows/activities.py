@@ -136,7 +136,8 @@ class ProposalActivities:
         title = record.new_version.content["title"] if record.new_version else proposal.title
         audience = _audience(session, proposal, record.at)
         rows = [dict(proposal_id=proposal.id, kind=mail.kind, recipient=mail.recipient, subject=mail.subject,
-                     body=mail.body, created_at=record.at, next_attempt_at=record.at, step=record.step)
+                     body=mail.body, html_body=mail.html_body, created_at=record.at, next_attempt_at=record.at,
+                     step=record.step)
                 for mail in mails_for(record.events, proposal.id, title, audience, self._parties,
                                       self._base_url, self._links)]
         if rows:

@@ -91,6 +91,8 @@ class MailDispatcher:
         message["Subject"] = mail.subject
         message["Message-ID"] = f"<countersign-outbox-{mail.id}@{self._sender.split('@')[-1]}>"
         message.set_content(mail.body)
+        if mail.html_body is not None:  # multipart/alternative: the reader's client shows the part it prefers
+            message.add_alternative(mail.html_body, subtype="html")
         return message
 
     def _claim(self) -> list[OutboxMail]:

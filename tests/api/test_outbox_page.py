@@ -15,6 +15,7 @@ async def test_admin_reads_the_outbox(api, browser):
     assert "rep.sony@example.com" in page.text  # the routed mail to Sony's rep
     assert "Decision needed: Stem separation for remixes" in page.text
     assert f"/proposals/{proposal['id']}" in page.text
+    assert "Decide here: http" in page.text and "&lt;p&gt;" not in page.text  # the text part, not the HTML
     waiting = await admin.client.get("/admin/outbox", params={"state": "sent"})
     assert "No mail in this view" in waiting.text
 

@@ -111,6 +111,9 @@ def test_the_delegate_is_asked_to_act_for_the_delegator_and_the_others_get_the_u
     assert ben.body.startswith(f"You are asked to act for Ana Rep ({ANA}), "
                                f"until {ends:%a %d %b %Y, %H:%M %Z}")
     assert "Decide here: http://countersign.test/proposals/" in ben.body
+    # the HTML part is stored beside the text: the same words, the link as a link
+    assert f"<p>You are asked to act for Ana Rep ({ANA}), until {ends:%a %d %b %Y, %H:%M %Z}" in ben.html_body
+    assert '<a href="http://countersign.test/proposals/' in ben.html_body
     for other in (ANA, CY, DEE, "rep.believe@example.com"):  # ended, not begun, over: no word of delegation
         assert sent[other].subject == "Decision needed: AI remix studio", other
         assert "act for" not in sent[other].body, other

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -37,12 +39,20 @@ def smtp_server():
     controller.stop()
 
 
-def queue(engine, n=2):
+HTML = "<!DOCTYPE html>\n<html><body><p>Due <em>soon</em>.</p></body></html>"
+
+
+def queue(engine, n=2, html: str | None = HTML):
     with Session(engine) as session:
         for i in range(n):
             session.add(OutboxMail(kind="reminded", recipient=f"rep{i}@example.com", subject=f"Reminder {i}",
-                                   body="Due soon.", created_at=utcnow(), next_attempt_at=utcnow()))
+                                   body="Due soon.", html_body=html, created_at=utcnow(), next_attempt_at=utcnow()))
         session.commit()
+
+
+def received(envelope) -> EmailMessage:
+    """A message as the SMTP server got it, with the wire's CRLF line ends made plain."""
+    return message_from_bytes(envelope.content.replace(b"\r\n", b"\n"), policy=policy.default)
 
 
 def outbox(engine) -> list[OutboxMail]:
@@ -61,9 +71,22 @@ async def test_sends_due_mail_once(engine, smtp_server):
     assert all(m.sent_at is not None and m.attempts == 1 for m in outbox(engine))
 
 
-async def test_a_server_that_is_down_is_retried_later(engine, smtp_server):
+async def test_a_mail_goes_out_as_plain_text_and_html_alternatives(engine, smtp_server):
     controller, inbox = smtp_server
     queue(engine, 1)
+    dispatcher = MailDispatcher(engine, f"smtp://127.0.0.1:{controller.port}", "countersign@example.com")
+    assert await dispatcher.send_due() == 1
+    [envelope] = inbox.messages
+    message = received(envelope)
+    assert message["Subject"] == "Reminder 0" and message.get_content_type() == "multipart/alternative"
+    text, html = message.iter_parts()  # plainest first: a client shows the last part it can
+    assert (text.get_content_type(), text.get_content()) == ("text/plain", "Due soon.\n")
+    assert (html.get_content_type(), html.get_content()) == ("text/html", HTML + "\n")
+
+
+async def test_a_server_that_is_down_is_retried_later(engine, smtp_server):
+    controller, inbox = smtp_server
+    queue(engine, 1, html=None)
     down = MailDispatcher(engine, f"smtp://127.0.0.1:{free_port()}", "countersign@example.com")
     assert await down.send_due() == 0
     [mail] = outbox(engine)
@@ -77,7 +100,8 @@ async def test_a_server_that_is_down_is_retried_later(engine, smtp_server):
         row.next_attempt_at = utcnow()
         session.commit()
     assert await up.send_due() == 1
-    assert len(inbox.messages) == 1
+    [envelope] = inbox.messages
+    assert received(envelope).get_content_type() == "text/plain"  # a row without an HTML part
     assert outbox(engine)[0].attempts == 2
 
 

@@ -222,7 +222,8 @@ class OutboxMail(SQLModel, table=True):
     kind: str  # the audit event kind that caused it: routed, reminded, escalated, ...
     recipient: str
     subject: str
-    body: str
+    body: str  # the plain text part
+    html_body: str | None = None  # the HTML part; without one the mail goes out as plain text
     created_at: datetime = _ts(nullable=False)
     next_attempt_at: datetime = _ts(nullable=False, index=True)
     attempts: int = 0
