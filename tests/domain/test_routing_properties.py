@@ -5,6 +5,7 @@ issue 3 (see `check_invariants`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -340,7 +341,7 @@ def test_everyone_approving_approves(policy, touched, start, data):
 @settings(max_examples=100, deadline=None)
 @given(policy=policies(), touched=touched_parties, start=starts, data=st.data())
 def test_one_rejection_without_partial_rejects(policy, touched, start, data):
-    policy = Policy(False, policy.parties, policy.stages)
+    policy = dataclasses.replace(policy, allow_partial=False)
     review, _ = Review.open(policy, touched, start)
     rejecter = data.draw(st.sampled_from(review.pending_parties()))
     review.decide(rejecter, "reject", "No.", 1, "rep", start)
