@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 
-from countersign.domain.policy import PARTY_KEYS
 from tests import factories
 
 
@@ -22,13 +21,13 @@ async def test_submit_returns_the_stored_proposal(api):
     assert proposal["version"] == 1
     assert proposal["workflow_id"] == f"proposal-{proposal['id']}"
     assert proposal["owner"] == "lead@example.com"
-    assert set(proposal["parties"]) == set(PARTY_KEYS)
+    assert set(proposal["parties"]) == set(factories.PARTIES)
     assert all(p["state"] == "pending" and p["due_at"] for p in proposal["parties"].values())
 
 
 async def test_all_five_labels_approve(api):
     proposal = await submit(api)
-    for party in PARTY_KEYS:
+    for party in factories.PARTIES:
         response = await api(party).post(f"/api/v1/proposals/{proposal['id']}/decisions",
                                          json={"decision": "approve", "comment": "ok"})
         assert response.status_code == 201, response.text

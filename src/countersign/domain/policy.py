@@ -58,7 +58,6 @@ DURATION_UNITS = {
 }
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([a-z ]+?)\s*$")
 RULE_RE = re.compile(r"^(all|any|quorum:[1-9]\d*)$")
-PARTY_KEYS = ("sony", "universal", "warner", "merlin", "believe")
 # Party keys appear in URLs, e-mail addresses of demo accounts and the API schema.
 PARTY_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 # A misspelt key would silently fall back to a default: refuse it.
