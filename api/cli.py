@@ -38,7 +38,7 @@ from sqlmodel import select
 from api.cli_audit import audit_app
 from countersign.domain.access import Role
 from countersign.domain.errors import NotFound, PolicyError
-from countersign.domain.policy import PARTY_KEYS, Policy, load_policy
+from countersign.domain.policy import Policy, load_policy
 from countersign.settings import Settings
 from countersign.storage.accounts import AccountError, create_token, create_user, revoke_token, tokens_of
 from countersign.storage.db import make_engine, transaction
@@ -329,7 +329,7 @@ def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption 
     settings.data_dir = settings.data_dir.resolve()
     if demo and settings.environment == "production":
         fail("--demo prints account passwords; it is refused with COUNTERSIGN_ENVIRONMENT=production")
-    load_checked_policy(settings)  # refused here, with its message, before anything starts
+    policy = load_checked_policy(settings)  # refused here, with its message, before anything starts
     if not settings.temporal_address and port in (temporal_port, temporal_port + 1000):
         fail(f"--port {port} is taken by Temporal (--temporal-port {temporal_port}; "
              "its Web UI on that + 1000)")
@@ -340,7 +340,7 @@ def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption 
         url = web_url(host, listener.getsockname()[1])
         if "base_url" not in settings.model_fields_set:
             settings.base_url = url  # links in e-mail point at this run, whatever its port
-        accounts = demo_accounts(engine, settings.data_dir) if demo else []
+        accounts = demo_accounts(engine, settings.data_dir, policy) if demo else []
         code = run_service(_up(settings, engine, listener, temporal_port, url, accounts))
     finally:
         listener.close()
@@ -399,10 +399,11 @@ async def _up(settings: Settings, engine: Engine, listener: socket.socket, tempo
 # resetting them behind the back of someone signed in. The file is no more
 # exposure than the data dir already is: it holds the session secret and the
 # database.
-def demo_accounts(engine: Engine, data_dir: Path) -> list[tuple[str, str, str, str]]:
+def demo_accounts(engine: Engine, data_dir: Path, policy: Policy) -> list[tuple[str, str, str, str]]:
+    """A lead, one rep for each of the policy's parties, compliance and an admin."""
     wanted = [("lead@example.com", Role.LEAD.value, "", "Demo Lead")]
-    wanted += [(f"rep.{party}@example.com", Role.REP.value, party, f"Demo {party} rep")
-               for party in PARTY_KEYS]
+    wanted += [(f"rep.{key}@example.com", Role.REP.value, key, f"Demo {party.name} rep")
+               for key, party in policy.parties.items()]
     wanted += [("compliance@example.com", Role.COMPLIANCE.value, "", "Demo Compliance"),
                ("admin@example.com", Role.ADMIN.value, "", "Demo Admin")]
     path = data_dir / DEMO_PASSWORDS_FILE
@@ -412,7 +413,8 @@ def demo_accounts(engine: Engine, data_dir: Path) -> list[tuple[str, str, str, s
         for email, role, party, name in wanted:
             if session.exec(select(User).where(User.email == email)).first() is None:
                 saved[email] = secrets.token_urlsafe(12)
-                create_user(session, email, role, saved[email], name=name, party=party or None)
+                create_user(session, email, role, saved[email], name=name, party=party or None,
+                            parties=policy.parties)
             rows.append((email, role, party, saved.get(email, "(exists; password unchanged)")))
         # Written before the commit: no account is left without its password.
         _write_private(path, json.dumps(saved, indent=2) + "\n")
@@ -507,7 +509,8 @@ def web(host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT) -> Non
 def users_add(
     email: Annotated[str, typer.Option("--email", help="Sign-in e-mail address.")],
     role: Annotated[str, typer.Option("--role", help="lead, rep, compliance or admin.")],
-    party: Annotated[str | None, typer.Option("--party", help=f"For a rep: {', '.join(PARTY_KEYS)}.")] = None,
+    party: Annotated[str | None, typer.Option(
+        "--party", help="For a rep: one of the policy's party keys.")] = None,
     name: Annotated[str | None, typer.Option(
         "--name", help="Display name (default: from the e-mail).")] = None,
     password_stdin: Annotated[bool, typer.Option(
@@ -518,11 +521,12 @@ def users_add(
         fail("give the password on stdin with --password-stdin (it never goes on the command line)")
     password = sys.stdin.readline().rstrip("\r\n")
     settings = load_settings()
+    policy = load_checked_policy(settings)
     with quiet_migrations():
         engine = migrated_engine(settings)
     try:
         with transaction(engine) as session:
-            user = create_user(session, email, role, password, name=name, party=party)
+            user = create_user(session, email, role, password, name=name, party=party, parties=policy.parties)
             summary = f"created {user.role} {user.email}" + (f" for {user.party}" if user.party else "")
     except AccountError as exc:
         fail(str(exc))

@@ -22,7 +22,8 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from countersign.domain.policy import PARTY_KEYS
+from countersign.domain.errors import PolicyError
+from countersign.domain.policy import load_policy
 from countersign.domain.reconcile import ERROR, Disagreement
 from countersign.domain.reconcile import reconcile as compare
 from countersign.domain.routing import Status
@@ -232,6 +233,14 @@ async def _reconcile(settings: Settings, engine: Engine, ids: list[int]) -> list
 # -- export ---------------------------------------------------------------------
 
 
+def _policy_parties(settings: Settings) -> list[str]:
+    try:
+        return list(load_policy(settings.policy).parties)
+    except PolicyError as exc:
+        _fail(f"countersign: {exc}")
+        raise typer.Exit(2) from None
+
+
 def _day(value: str | None, name: str):
     if not value:
         return None
@@ -278,8 +287,9 @@ def export(
         raise typer.BadParameter("jsonl or csv", param_hint="--format")
     if scope not in (WHOLE, MATCHING):
         raise typer.BadParameter("whole or matching", param_hint="--scope")
-    if party is not None and party not in PARTY_KEYS:
-        raise typer.BadParameter(f"one of {', '.join(PARTY_KEYS)}", param_hint="--party")
+    settings = Settings()
+    if party is not None and party not in (parties := _policy_parties(settings)):
+        raise typer.BadParameter(f"one of the policy's parties: {', '.join(parties)}", param_hint="--party")
     if status is not None and status not in {s.value for s in Status}:
         raise typer.BadParameter(f"one of {', '.join(s.value for s in Status)}", param_hint="--status")
     f = AuditFilter(
@@ -295,7 +305,6 @@ def export(
         scope,
         access,
     )
-    settings = Settings()
     engine = _engine(settings)
     reader = f"cli:{getpass.getuser()}"
     try:

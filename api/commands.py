@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from api.schemas import DecisionIn, ProposalSubmit
+from api.schemas import DecisionIn, ProposalContent
 from countersign.domain.access import Action, require
 from countersign.domain.errors import Conflict, InvalidDecision, ProposalClosed
 from countersign.domain.policy import Policy
@@ -64,7 +64,7 @@ def release_connection(session: Session) -> None:
 
 
 async def submit(session: Session, temporal: Client, task_queue: str, policy: Policy, user: User,
-                 body: ProposalSubmit) -> tuple[int, UpdateResult]:
+                 body: ProposalContent) -> tuple[int, UpdateResult]:
     require(user, Action.SUBMIT)
     proposal_id = await run_in_threadpool(_allocate_number, session)
     content = body.model_dump(mode="json")
@@ -110,7 +110,7 @@ def _decision(session: Session, caller: Caller, proposal_id: int, body: Decision
 
 
 async def resubmit(session: Session, temporal: Client, caller: Caller, proposal_id: int,
-                   body: ProposalSubmit) -> UpdateResult:
+                   body: ProposalContent) -> UpdateResult:
     user, proposal = await run_in_threadpool(_authorize, session, caller, Action.RESUBMIT, proposal_id)
     if body.parties != proposal.parties:
         raise InvalidDecision(

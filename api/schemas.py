@@ -1,14 +1,24 @@
 """The JSON API's request and answer shapes (API.md)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the submit body's class is built
+# per policy, and its annotations name the policy's parties at run time.
 
+import functools
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PositiveInt, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    StringConstraints,
+)
 
-from countersign.domain.policy import PARTY_KEYS
+from countersign.domain.policy import Policy
 from countersign.domain.routing import Verdict
 
 
@@ -49,35 +59,59 @@ def _scope_alias(value: Any) -> Any:
     return LAUNCH_SCOPE_ALIASES.get(value, value) if isinstance(value, str) else value
 
 
-class ProposalSubmit(BaseModel):
-    """A proposal as a lead submits it (the body of submit and resubmit)."""
+class ProposalContent(BaseModel):
+    """A proposal's content, as a version stores it and answers it. The
+    body that submits it is `proposal_submit(policy)`, which checks more."""
 
     model_config = ConfigDict(extra="forbid")
     title: Annotated[Text, StringConstraints(max_length=200)]
     summary: Annotated[Text, StringConstraints(max_length=10000)]
     capability: Annotated[Text, StringConstraints(max_length=80)]
-    parties: list[str] = list(PARTY_KEYS)
+    parties: list[str]  # the keys of the parties whose catalogs it touches, in the policy's order
     data_sources: Annotated[Text, StringConstraints(max_length=5000)]
     launch_scope: Annotated[LaunchScope, BeforeValidator(_scope_alias)]
     requested_decision_date: date | None = None
     checklist: Checklist
 
-    @field_validator("parties")
-    @classmethod
-    def _known_parties(cls, parties: list[str]) -> list[str]:
+
+def _not_in_the_past(value: date | None) -> date | None:
+    if value is not None and value < datetime.now(UTC).date():
+        raise ValueError("the requested decision date must be today or later")
+    return value
+
+
+def proposal_submit(policy: Policy) -> type[ProposalContent]:
+    """The body of submit and resubmit under `policy`."""
+    return _submit_body(tuple(policy.parties))
+
+
+@functools.cache  # one class per set of parties: the app's routes and forms share it
+def _submit_body(keys: tuple[str, ...]) -> type[ProposalContent]:
+    """Its parties are the policy's (an enum in the OpenAPI schema), all of
+    them by default, put in the policy's order."""
+
+    def known(parties: Any) -> Any:
+        if isinstance(parties, list):
+            unknown = [p for p in parties if p not in keys]
+            if unknown:
+                raise ValueError(f"unknown parties {unknown}; the policy's parties are {', '.join(keys)}")
+        return parties
+
+    def in_policy_order(parties: list[str]) -> list[str]:
         if not parties:
             raise ValueError("name at least one party whose catalog the product touches")
-        unknown = [p for p in parties if p not in PARTY_KEYS]
-        if unknown:
-            raise ValueError(f"unknown parties {unknown}; choose from {', '.join(PARTY_KEYS)}")
-        return [p for p in PARTY_KEYS if p in parties]  # canonical order, no repeats
+        return [p for p in keys if p in parties]  # no repeats
 
-    @field_validator("requested_decision_date")
-    @classmethod
-    def _not_in_the_past(cls, value: date | None) -> date | None:
-        if value is not None and value < datetime.now(UTC).date():
-            raise ValueError("the requested decision date must be today or later")
-        return value
+    Parties = Annotated[list[Literal[keys]], BeforeValidator(known), AfterValidator(in_policy_order),
+                        Field(description="The parties whose catalogs the product touches; all if left out.")]
+
+    class ProposalSubmit(ProposalContent):
+        """A proposal as a lead submits it (the body of submit and resubmit)."""
+
+        parties: Parties = Field(default_factory=lambda: list(keys))
+        requested_decision_date: Annotated[date | None, AfterValidator(_not_in_the_past)] = None
+
+    return ProposalSubmit
 
 
 class DecisionIn(BaseModel):
@@ -132,4 +166,4 @@ class VersionOut(BaseModel):
     number: int
     submitted_by: str
     submitted_at: datetime
-    content: ProposalSubmit
+    content: ProposalContent

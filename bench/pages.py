@@ -30,7 +30,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from api.app import create_app
-from countersign.domain.policy import PARTY_KEYS, load_policy
+from countersign.domain.policy import load_policy
 from countersign.settings import Settings
 from countersign.storage import queries
 from countersign.storage.accounts import create_user
@@ -49,9 +49,10 @@ from tests.live_server import free_port
 
 PASSWORD = "bench password 123"
 STAGES = [stage.name for stage in load_policy().stages]
+PARTIES = tuple(load_policy().parties)
 CONTENT = {
     "title": "", "summary": "Fans remix licensed stems inside the app.", "capability": "remix",
-    "parties": list(PARTY_KEYS), "data_sources": "Licensed stems supplied by each label; no user uploads.",
+    "parties": list(PARTIES), "data_sources": "Licensed stems supplied by each label; no user uploads.",
     "launch_scope": "pilot", "requested_decision_date": None,
     "checklist": {"agreements": "Covered by the 2026 stem licence.", "artist_choice": "Artists opt in per release.",
                   "compensation": "Pro-rata share of remix revenue.",
@@ -64,7 +65,8 @@ def seed(engine, count: int, rng: random.Random) -> dict[str, int]:
     with transaction(engine) as session:
         users = [create_user(session, "lead@example.com", "lead", PASSWORD),
                  create_user(session, "compliance@example.com", "compliance", PASSWORD)]
-        users += [create_user(session, f"rep.{p}@example.com", "rep", PASSWORD, party=p) for p in PARTY_KEYS]
+        users += [create_user(session, f"rep.{p}@example.com", "rep", PASSWORD, party=p, parties=PARTIES)
+                  for p in PARTIES]
         for n in range(40):  # other leads share the rest; their hashes need not be slow
             session.add(User(email=f"lead{n}@example.com", name=f"Lead {n}", role="lead", password_hash="x",
                              created_at=datetime.now(UTC)))
@@ -75,7 +77,7 @@ def seed(engine, count: int, rng: random.Random) -> dict[str, int]:
     proposals, versions, reviews, decisions, conditions, audit = [], [], [], [], [], []
     for pid in range(1, count + 1):
         owner = main_lead if pid % 5 == 0 else rng.choice(lead_ids)  # the bench's lead owns a fifth: 2,000
-        parties = list(PARTY_KEYS) if rng.random() < 0.7 else sorted(rng.sample(PARTY_KEYS, rng.randint(1, 4)))
+        parties = list(PARTIES) if rng.random() < 0.7 else sorted(rng.sample(PARTIES, rng.randint(1, 4)))
         created = now - timedelta(days=rng.uniform(0, 365))
         kind = rng.random()
         status = ("in_review" if kind < 0.45 else "changes_requested" if kind < 0.55 else

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from api.schemas import ProposalSubmit
-from countersign.domain.policy import PARTY_KEYS, Policy, load_policy, parse_policy
+from api.schemas import proposal_submit
+from countersign.domain.policy import Policy, load_policy, parse_policy
 from countersign.storage.accounts import create_user
 from countersign.storage.db import transaction
 from countersign.storage.tables import User
 
 PASSWORD = "correct horse battery"
+POLICIES = Path(__file__).parent / "policies"
+ONE_STAGE = POLICIES / "one_stage.toml"
+THREE_LABELS = POLICIES / "three_labels.toml"
+# The parties of the policy most tests run under (ONE_STAGE's: the shipped five), in its order.
+PARTIES = tuple(load_policy(ONE_STAGE).parties)
 
 
-def submission(**overrides) -> dict:
+def submission(policy: Policy | None = None, **overrides) -> dict:
+    """A valid submit body under `policy` (default: ONE_STAGE's), touching every party."""
+    policy = policy or load_policy(ONE_STAGE)
     body = {
         "title": "AI remix studio",
         "summary": "Fans remix licensed stems inside the app.",
         "capability": "remix",
-        "parties": list(PARTY_KEYS),
+        "parties": list(policy.parties),
         "data_sources": "Licensed stems supplied by each label; no user uploads.",
         "launch_scope": "pilot",
         "checklist": {
@@ -30,24 +38,23 @@ def submission(**overrides) -> dict:
         },
     }
     body.update(overrides)
-    return ProposalSubmit.model_validate(body).model_dump(mode="json")
+    return proposal_submit(policy).model_validate(body).model_dump(mode="json")
 
 
-def user(engine, role: str, party: str | None = None, email: str | None = None) -> User:
+def user(engine, role: str, party: str | None = None, email: str | None = None,
+         parties: tuple[str, ...] = PARTIES) -> User:
     email = email or (f"rep.{party}@example.com" if party else f"{role}@example.com")
     with transaction(engine) as session:
-        return create_user(session, email, role, PASSWORD, party=party)
+        return create_user(session, email, role, PASSWORD, party=party, parties=parties)
 
 
-def all_users(engine) -> dict[str, User]:
+def all_users(engine, policy: Policy | None = None) -> dict[str, User]:
+    """A lead, compliance, an admin and a rep of each of the policy's parties (default: ONE_STAGE's)."""
+    parties = tuple(policy.parties) if policy else PARTIES
     users = {"lead": user(engine, "lead"), "compliance": user(engine, "compliance"), "admin": user(engine, "admin")}
-    for party in PARTY_KEYS:
-        users[party] = user(engine, "rep", party)
+    for party in parties:
+        users[party] = user(engine, "rep", party, parties=parties)
     return users
-
-
-POLICIES = Path(__file__).parent / "policies"
-ONE_STAGE = POLICIES / "one_stage.toml"
 
 
 def policy(*stages: dict, allow_partial: bool = False) -> Policy:
@@ -57,10 +64,7 @@ def policy(*stages: dict, allow_partial: bool = False) -> Policy:
     base = load_policy()
     raw = {
         "allow_partial": allow_partial,
-        "parties": {
-            key: {"name": p.name, "timezone": p.timezone, "holidays": p.holidays, "escalation": p.escalation}
-            for key, p in base.parties.items()
-        },
+        "parties": {key: dataclasses.asdict(party) for key, party in base.parties.items()},
         "stages": list(stages) or [{"name": "Review", "rule": "all", "due": "10 business days"}],
     }
     return parse_policy(raw, "test policy")

@@ -13,10 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from api import cli
-from countersign.domain.policy import PARTY_KEYS
+from countersign.domain.policy import load_policy
 from countersign.storage import accounts
 from countersign.storage.accounts import user_for_token
 from countersign.storage.db import make_engine, transaction
+from tests import factories
 
 PASSWORD = "correct horse battery"
 
@@ -84,6 +85,17 @@ def test_users_add_refuses_bad_details_with_one_line(run, data_dir, args, stdin,
     assert fragment in result.stderr
     assert result.stderr.startswith("countersign: ") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.output
+
+
+def test_users_add_takes_a_reps_party_from_the_policy_in_force(run, data_dir, monkeypatch):
+    monkeypatch.setenv("COUNTERSIGN_POLICY", str(factories.THREE_LABELS))
+    add = ("users", "add", "--email", "rep@example.com", "--role", "rep", "--password-stdin")
+    refused = run(*add, "--party", "sony", input=PASSWORD + "\n")
+    assert refused.exit_code == 2
+    assert "one of the policy's parties: kobalt, bmg, concord" in refused.stderr
+    added = run(*add, "--party", "bmg", input=PASSWORD + "\n")
+    assert added.exit_code == 0, added.output
+    assert added.stdout == "created rep rep@example.com for bmg\n"
 
 
 def test_users_add_refuses_a_second_account_for_one_address(run, data_dir):
@@ -183,12 +195,13 @@ def test_demo_accounts_keep_their_passwords_on_a_second_run(data_dir, engine, mo
     with transaction(engine) as session:
         accounts.create_user(session, "admin@example.com", "admin", PASSWORD)
 
-    first = cli.demo_accounts(engine, data_dir)
-    second = cli.demo_accounts(engine, data_dir)
+    policy = load_policy()
+    first = cli.demo_accounts(engine, data_dir, policy)
+    second = cli.demo_accounts(engine, data_dir, policy)
 
     assert first == second
     emails = [row[0] for row in first]
-    assert emails == ["lead@example.com", *(f"rep.{p}@example.com" for p in PARTY_KEYS),
+    assert emails == ["lead@example.com", *(f"rep.{p}@example.com" for p in policy.parties),
                       "compliance@example.com", "admin@example.com"]
     by_email = {row[0]: row for row in first}
     assert by_email["rep.merlin@example.com"][1:3] == ("rep", "merlin")

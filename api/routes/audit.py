@@ -8,7 +8,8 @@ audit trail is itself recorded, on the access chain (see countersign.storage.aud
 before the trail is sent.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the export route is built per
+# policy, and FastAPI reads its `party` filter from the live annotation.
 
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
@@ -22,12 +23,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ApiUser, SessionDep, SettingsDep, TemporalClientDep
+from api.deps import ApiUser, PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.routes.pages import PageRoute, Viewer
 from api.templating import render
 from countersign.domain.access import Action, require
 from countersign.domain.errors import InvalidDecision, ProposalClosed
-from countersign.domain.policy import PARTY_KEYS
+from countersign.domain.policy import Policy
 from countersign.domain.reconcile import ERROR, align, reconcile
 from countersign.domain.routing import FINAL_STATUSES, Status
 from countersign.settings import Settings
@@ -152,61 +153,71 @@ def proposal_audit(proposal_id: ProposalId, user: ApiUser, session: SessionDep) 
     )
 
 
-def api_filter(
-    proposal: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="One proposal's id")] = None,
-    party: Annotated[Literal[PARTY_KEYS] | None, Query(description="Proposals touching this label")] = None,
-    status: Annotated[Status | None, Query()] = None,
-    stage: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
-    actor: Annotated[
-        str | None,
-        Query(max_length=254, pattern=NO_NUL, description="An event by this person (e-mail or name)"),
-    ] = None,
-    kind: Annotated[
-        str | None, Query(max_length=40, pattern=NO_NUL, description="An event of this kind")
-    ] = None,
-    since: Annotated[date | None, Query(description="An event on or after this UTC day")] = None,
-    until: Annotated[date | None, Query(description="An event on or before this UTC day")] = None,
-    text: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
-    scope: Annotated[
-        Literal["whole", "matching"],
-        Query(description="whole: every entry of each matching proposal; matching: only the matching events"),
-    ] = WHOLE,
-    access: Annotated[
-        bool, Query(description="Include the access log (sign-ins, tokens, audit reads)")
-    ] = False,
-) -> AuditFilter:
-    return AuditFilter(
-        proposal,
-        party,
-        status.value if status else None,
-        stage,
-        actor,
-        kind,
-        since,
-        until,
-        text,
-        scope,
-        access,
+def export_router(policy: Policy) -> APIRouter:
+    """The audit export, whose `party` filter names `policy`'s parties: built
+    with the app, so that the OpenAPI schema lists them."""
+    Party = Literal[tuple(policy.parties)]
+
+    def api_filter(
+        proposal: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="One proposal's id")] = None,
+        party: Annotated[Party | None, Query(description="Proposals touching this label")] = None,
+        status: Annotated[Status | None, Query()] = None,
+        stage: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+        actor: Annotated[
+            str | None,
+            Query(max_length=254, pattern=NO_NUL, description="An event by this person (e-mail or name)"),
+        ] = None,
+        kind: Annotated[
+            str | None, Query(max_length=40, pattern=NO_NUL, description="An event of this kind")
+        ] = None,
+        since: Annotated[date | None, Query(description="An event on or after this UTC day")] = None,
+        until: Annotated[date | None, Query(description="An event on or before this UTC day")] = None,
+        text: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+        scope: Annotated[
+            Literal["whole", "matching"],
+            Query(description="whole: every entry of each matching proposal; "
+                              "matching: only the matching events"),
+        ] = WHOLE,
+        access: Annotated[
+            bool, Query(description="Include the access log (sign-ins, tokens, audit reads)")
+        ] = False,
+    ) -> AuditFilter:
+        return AuditFilter(
+            proposal,
+            party,
+            status.value if status else None,
+            stage,
+            actor,
+            kind,
+            since,
+            until,
+            text,
+            scope,
+            access,
+        )
+
+    exporting = APIRouter(tags=["audit"], responses=RESPONSES)
+
+    @exporting.get(
+        "/audit/export",
+        response_class=StreamingResponse,
+        responses={
+            200: {"content": {"application/x-ndjson": {}, "text/csv": {}},
+                  "description": "The export, streamed"}
+        },
     )
+    def export(
+        request: Request,
+        user: ApiUser,
+        session: SessionDep,
+        f: Annotated[AuditFilter, Depends(api_filter)],
+        format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
+    ) -> StreamingResponse:
+        """Export the filtered audit events as JSON Lines or CSV, with their chain hashes."""
+        require(user, Action.AUDIT)
+        return _export_response(request.app.state.engine, session, user, f, format, "api-export")
 
-
-@router.get(
-    "/audit/export",
-    response_class=StreamingResponse,
-    responses={
-        200: {"content": {"application/x-ndjson": {}, "text/csv": {}}, "description": "The export, streamed"}
-    },
-)
-def export(
-    request: Request,
-    user: ApiUser,
-    session: SessionDep,
-    f: Annotated[AuditFilter, Depends(api_filter)],
-    format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
-) -> StreamingResponse:
-    """Export the filtered audit events as JSON Lines or CSV, with their chain hashes."""
-    require(user, Action.AUDIT)
-    return _export_response(request.app.state.engine, session, user, f, format, "api-export")
+    return exporting
 
 
 # -- pages --------------------------------------------------------------------------
@@ -228,7 +239,8 @@ FILTER_FIELDS = (
 )
 
 
-def page_filter(params: Mapping[str, str]) -> tuple[AuditFilter, dict[str, str], dict[str, str]]:
+def page_filter(params: Mapping[str, str],
+                policy: Policy) -> tuple[AuditFilter, dict[str, str], dict[str, str]]:
     """The filter from a search form's query string, leniently: a value that
     cannot be read is left out and explained. Returns (filter, form values, errors)."""
     values = {name: (params.get(name) or "").replace("\x00", "").strip()[:254] for name in FILTER_FIELDS}
@@ -248,7 +260,7 @@ def page_filter(params: Mapping[str, str]) -> tuple[AuditFilter, dict[str, str],
         else:
             errors["proposal"] = "a proposal number, such as 42"
     if values["party"]:
-        if values["party"] in PARTY_KEYS:
+        if values["party"] in policy.parties:
             f.party = values["party"]
         else:
             errors["party"] = "choose a label from the list"
@@ -275,10 +287,11 @@ def _query_string(f: AuditFilter) -> str:
 
 @pages.get("", name="compliance_search")
 def search(
-    request: Request, user: Viewer, session: SessionDep, page: Annotated[int, Query(ge=1, le=10_000)] = 1
+    request: Request, user: Viewer, session: SessionDep, policy: PolicyDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> object:
     require(user, Action.AUDIT)
-    f, values, errors = page_filter(request.query_params)
+    f, values, errors = page_filter(request.query_params, policy)
     proposals, total = audit_export.search_proposals(session, f, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     events, event_total = audit_export.search_events(session, f, EVENT_PAGE_SIZE)
     shown = sorted({e.proposal_id for e in events if e.proposal_id is not None})
@@ -318,11 +331,11 @@ def search(
 
 
 @pages.get("/export.{fmt}", name="compliance_export")
-def page_export(request: Request, fmt: str, user: Viewer, session: SessionDep) -> object:
+def page_export(request: Request, fmt: str, user: Viewer, session: SessionDep, policy: PolicyDep) -> object:
     require(user, Action.AUDIT)
     if fmt not in EXPORT_MEDIA:
         raise InvalidDecision("exports come as .jsonl or .csv")
-    f, _, errors = page_filter(request.query_params)
+    f, _, errors = page_filter(request.query_params, policy)
     if errors:
         raise InvalidDecision(
             "the filters could not be read: " + "; ".join(f"{k}: {v}" for k, v in errors.items())

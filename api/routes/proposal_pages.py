@@ -25,11 +25,11 @@ from api.csrf import CsrfProtected
 from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import status_for
 from api.routes.pages import PageRoute, Viewer, error_page, live, sentence
-from api.schemas import CHECKLIST_QUESTIONS, DecisionIn, ProposalSubmit
+from api.schemas import CHECKLIST_QUESTIONS, DecisionIn, ProposalContent, proposal_submit
 from api.templating import DECISION_LABELS, flash, render
 from countersign.domain.access import Action, can, require
 from countersign.domain.errors import DomainError
-from countersign.domain.policy import PARTY_KEYS, Policy
+from countersign.domain.policy import Policy
 from countersign.domain.routing import FINAL_STATUSES, Status
 from countersign.settings import Settings
 from countersign.storage import delegation, queries
@@ -65,11 +65,11 @@ def read_proposal_form(form: FormData) -> dict[str, Any]:
     return values
 
 
-def form_values(content: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Form values from a stored version's content, or a blank form."""
+def form_values(policy: Policy, content: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Form values from a stored version's content, or a blank form (every party ticked)."""
     content = content or {}
     values = {name: str(content.get(name) or "") for name in TEXT_FIELDS}
-    values["parties"] = list(content.get("parties") or PARTY_KEYS)
+    values["parties"] = list(content.get("parties") or policy.parties)
     checklist = content.get("checklist") or {}
     values["checklist"] = {key: str(checklist.get(key) or "") for key in CHECKLIST_QUESTIONS}
     return values
@@ -102,10 +102,11 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     return found
 
 
-def validate_proposal(values: dict[str, Any]) -> tuple[ProposalSubmit | None, dict[str, str]]:
+def validate_proposal(policy: Policy,
+                      values: dict[str, Any]) -> tuple[ProposalContent | None, dict[str, str]]:
     data = {**values, "requested_decision_date": values["requested_decision_date"].strip() or None}
     try:
-        return ProposalSubmit.model_validate(data), {}
+        return proposal_submit(policy).model_validate(data), {}
     except ValidationError as error:
         return None, field_errors(error)
 
@@ -122,9 +123,9 @@ def _proposal_form(request: Request, template: str, values: dict[str, Any], erro
 
 
 @router.get("/new", name="new_proposal")
-def new_proposal_form(request: Request, user: Viewer) -> object:
+def new_proposal_form(request: Request, user: Viewer, policy: PolicyDep) -> object:
     require(user, Action.SUBMIT)
-    return _proposal_form(request, "proposals/new.html", form_values(), {}, page_title="New proposal")
+    return _proposal_form(request, "proposals/new.html", form_values(policy), {}, page_title="New proposal")
 
 
 @router.post("/new")
@@ -132,7 +133,7 @@ async def submit_proposal(request: Request, user: Viewer, _: CsrfProtected, sess
                           temporal: TemporalClientDep, settings: SettingsDep, policy: PolicyDep) -> object:
     require(user, Action.SUBMIT)
     values = read_proposal_form(await request.form())
-    body, errors = validate_proposal(values)
+    body, errors = validate_proposal(policy, values)
     if body is None:
         return _proposal_form(request, "proposals/new.html", values, errors, 422, page_title="New proposal")
     try:
@@ -401,10 +402,11 @@ def _resubmit_context(session: Session, proposal: Proposal) -> dict[str, Any]:
 
 
 @router.get("/{proposal_id}/resubmit", name="resubmit")
-def resubmit_form(request: Request, proposal_id: int, user: Viewer, session: SessionDep) -> object:
+def resubmit_form(request: Request, proposal_id: int, user: Viewer, session: SessionDep,
+                  policy: PolicyDep) -> object:
     proposal = queries.get_for(session, user, Action.RESUBMIT, proposal_id)
     content = answers.get_version(session, proposal_id, proposal.version).content.model_dump(mode="json")
-    values = form_values(content)
+    values = form_values(policy, content)
     if not can(user, Action.RESUBMIT, proposal):
         return error_page(request, 409, "No changes were requested; only a proposal returned for changes "
                                         "can be resubmitted.")
@@ -413,11 +415,11 @@ def resubmit_form(request: Request, proposal_id: int, user: Viewer, session: Ses
 
 @router.post("/{proposal_id}/resubmit")
 async def resubmit(request: Request, proposal_id: int, user: Viewer, _: CsrfProtected, session: SessionDep,
-                   temporal: TemporalClientDep) -> object:
+                   temporal: TemporalClientDep, policy: PolicyDep) -> object:
     proposal = await run_in_threadpool(queries.get_for, session, user, Action.RESUBMIT, proposal_id)
     values = read_proposal_form(await request.form())
     values["parties"] = list(proposal.parties)  # a new version keeps the catalogs it touches
-    body, errors = validate_proposal(values)
+    body, errors = validate_proposal(policy, values)
     if body is None:
         return _proposal_form(request, "proposals/resubmit.html", values, errors, 422,
                               **await run_in_threadpool(_resubmit_context, session, proposal))

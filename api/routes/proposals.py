@@ -1,6 +1,7 @@
 """JSON API: proposals (API.md)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the submit routes are built per
+# policy, and FastAPI reads their body's class from the live annotation.
 
 from typing import Annotated
 
@@ -8,10 +9,11 @@ from fastapi import APIRouter, Path, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from api import answers, commands
-from api.deps import ApiCaller, ApiUser, PolicyDep, SessionDep, SettingsDep, TemporalClientDep
+from api.deps import ApiCaller, ApiUser, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import ERROR_RESPONSES
-from api.schemas import DecisionIn, ProposalOut, ProposalSubmit, VersionOut, WithdrawIn
+from api.schemas import DecisionIn, ProposalOut, VersionOut, WithdrawIn, proposal_submit
 from countersign.domain.access import Action, require
+from countersign.domain.policy import Policy
 from countersign.domain.routing import Status
 from countersign.storage import queries
 from workflows.messages import UpdateResult
@@ -36,13 +38,6 @@ def _read_back(session, caller: commands.Caller, proposal_id: int) -> ProposalOu
     changed it through another connection."""
     user = commands.user_of(session, caller)
     return answers.to_public(session, queries.get_visible(session, user, proposal_id, fresh=True))
-
-
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
-async def submit_proposal(body: ProposalSubmit, user: ApiUser, session: SessionDep, temporal: TemporalClientDep,
-                          settings: SettingsDep, policy: PolicyDep) -> ProposalOut:
-    proposal_id, result = await commands.submit(session, temporal, settings.task_queue, policy, user, body)
-    return await _answer(session, user, proposal_id, result)
 
 
 @router.get("", response_model=list[ProposalOut])
@@ -71,13 +66,6 @@ async def decide(proposal_id: ProposalId, body: DecisionIn, caller: ApiCaller, s
     return await _answer(session, caller, proposal_id, result)
 
 
-@router.post("/{proposal_id}/resubmit", response_model=ProposalOut)
-async def resubmit(proposal_id: ProposalId, body: ProposalSubmit, caller: ApiCaller, session: SessionDep,
-                   temporal: TemporalClientDep) -> ProposalOut:
-    result = await commands.resubmit(session, temporal, caller, proposal_id, body)
-    return await _answer(session, caller, proposal_id, result)
-
-
 @router.post("/{proposal_id}/withdraw", response_model=ProposalOut)
 async def withdraw(proposal_id: ProposalId, body: WithdrawIn, caller: ApiCaller, session: SessionDep,
                    temporal: TemporalClientDep) -> ProposalOut:
@@ -95,6 +83,28 @@ async def acknowledge(proposal_id: ProposalId, caller: ApiCaller, session: Sessi
 def get_version(proposal_id: ProposalId, number: VersionNumber, user: ApiUser, session: SessionDep) -> VersionOut:
     queries.get_visible(session, user, proposal_id)
     return answers.get_version(session, proposal_id, number)
+
+
+def submit_router(policy: Policy) -> APIRouter:
+    """Submit and resubmit, whose body names `policy`'s parties: built with
+    the app, so that the OpenAPI schema lists them."""
+    ProposalSubmit = proposal_submit(policy)
+    submitting = APIRouter(prefix="/proposals", tags=["proposals"], responses=ERROR_RESPONSES)
+
+    @submitting.post("", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
+    async def submit_proposal(body: ProposalSubmit, user: ApiUser, session: SessionDep,
+                              temporal: TemporalClientDep, settings: SettingsDep) -> ProposalOut:
+        proposal_id, result = await commands.submit(session, temporal, settings.task_queue, policy, user,
+                                                    body)
+        return await _answer(session, user, proposal_id, result)
+
+    @submitting.post("/{proposal_id}/resubmit", response_model=ProposalOut)
+    async def resubmit(proposal_id: ProposalId, body: ProposalSubmit, caller: ApiCaller, session: SessionDep,
+                       temporal: TemporalClientDep) -> ProposalOut:
+        result = await commands.resubmit(session, temporal, caller, proposal_id, body)
+        return await _answer(session, caller, proposal_id, result)
+
+    return submitting
 
 
 inbox_router = APIRouter(tags=["inbox"], responses=ERROR_RESPONSES)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime
 
 import pytest
+from pydantic import ValidationError
 
-from countersign.domain.policy import PARTY_KEYS
+from api.schemas import VersionOut, proposal_submit
 from tests import factories
 
 
@@ -22,13 +24,13 @@ async def test_submit_returns_the_stored_proposal(api):
     assert proposal["version"] == 1
     assert proposal["workflow_id"] == f"proposal-{proposal['id']}"
     assert proposal["owner"] == "lead@example.com"
-    assert set(proposal["parties"]) == set(PARTY_KEYS)
+    assert set(proposal["parties"]) == set(factories.PARTIES)
     assert all(p["state"] == "pending" and p["due_at"] for p in proposal["parties"].values())
 
 
 async def test_all_five_labels_approve(api):
     proposal = await submit(api)
-    for party in PARTY_KEYS:
+    for party in factories.PARTIES:
         response = await api(party).post(f"/api/v1/proposals/{proposal['id']}/decisions",
                                          json={"decision": "approve", "comment": "ok"})
         assert response.status_code == 201, response.text
@@ -111,3 +113,13 @@ async def test_versions_and_list_filters(api):
     listed = (await api("compliance").get("/api/v1/proposals", params={"party": "sony", "status": "in_review"})).json()
     assert [p["id"] for p in listed] == [proposal["id"]]
     assert (await api("compliance").get("/api/v1/proposals", params={"party": "warner"})).json() == []
+
+
+def test_a_stored_version_reads_back_once_its_requested_date_has_passed():
+    """The submit body refuses a date in the past; a version read back later is not submitted again."""
+    content = {**factories.submission(), "requested_decision_date": "2020-01-31"}
+    version = VersionOut(proposal_id=1, number=1, submitted_by="lead@example.com",
+                         submitted_at=datetime(2020, 1, 1, tzinfo=UTC), content=content)
+    assert version.content.requested_decision_date == date(2020, 1, 31)
+    with pytest.raises(ValidationError, match="today or later"):
+        proposal_submit(factories.policy()).model_validate(content)

@@ -7,8 +7,8 @@ import json
 
 from sqlmodel import Session
 
-from countersign.domain.policy import PARTY_KEYS
 from countersign.storage import audit
+from tests import factories
 from tests.audit.conftest import decide, set_detail, sql, submit
 
 
@@ -126,7 +126,7 @@ async def test_cli_export_is_logged_and_writes_to_stdout(api, cli, engine):
 
 async def test_reconcile_agrees_then_reports_a_deleted_decision(api, cli, engine):
     proposal = await submit(api)
-    for party in PARTY_KEYS:
+    for party in factories.PARTIES:
         await decide(api, party, proposal["id"], decision_id=f"{party}-final")
     other = await submit(api, parties=["sony"])
     ok = await cli("reconcile")

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from countersign.domain.policy import PARTY_KEYS
 from countersign.storage import audit, audit_export
+from tests import factories
 from tests.audit.conftest import decide, sql, submit
 
 
@@ -122,13 +122,13 @@ async def test_timeline_reports_a_decision_missing_from_the_database(api, browse
 async def test_certificate_of_a_concluded_proposal(api, browser, engine):
     compliance = await browser("compliance")
     proposal = await submit(api)
-    for party in PARTY_KEYS:
+    for party in factories.PARTIES:
         await decide(api, party, proposal["id"], comment=f"{party} signs off")
     response = await compliance.get(f"/compliance/proposals/{proposal['id']}/certificate")
     assert response.status_code == 200, response.text
     page = html.unescape(response.text)
     assert "Certificate of completion" in page and "Approved" in page
-    for party in PARTY_KEYS:
+    for party in factories.PARTIES:
         assert f"rep.{party}@example.com" in page and f"{party} signs off" in page
     with Session(engine) as session:
         chain = audit.chain(session, proposal["id"])

@@ -8,9 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 
 from countersign.domain.errors import PolicyError
-from countersign.domain.policy import PARTY_KEYS, Duration, load_policy, parse_policy
+from countersign.domain.policy import Duration, DurationField, Policy, load_policy, parse_policy
 
 DEFAULT = Path(__file__).parents[2] / "src" / "countersign" / "domain" / "default_policy.toml"
 POLICIES = Path(__file__).parents[1] / "policies"
@@ -37,7 +40,7 @@ def test_shipped_default_matches_the_design_table():
     policy = load_policy()
     assert policy.allow_partial is False
     assert {k: (p.name, p.timezone, p.holidays) for k, p in policy.parties.items()} == DESIGN_PARTIES
-    assert list(policy.parties) == list(PARTY_KEYS)
+    assert list(policy.parties) == list(DESIGN_PARTIES)  # in the file's order
     assert all(p.escalation and "@" in p.escalation for p in policy.parties.values())
     assert [(s.name, s.due, s.reminders) for s in policy.stages] == [
         (name, Duration.parse(due), [Duration.parse(r) for r in reminders])
@@ -112,6 +115,23 @@ def test_duration_prints_as_written():
     assert [str(Duration.parse(t)) for t in ("1 business day", "10 business days", "4h", "1 s")] == [
         "1 business day", "10 business days", "4 hours", "1 second",
     ]
+
+
+def test_duration_reads_as_written_or_as_its_json():
+    field = TypeAdapter(DurationField)
+    assert field.validate_python("10 business days") == Duration(10, "business_days")
+    assert field.validate_json('{"amount": 10, "unit": "business_days"}') == Duration(10, "business_days")
+    assert field.validate_json(field.dump_json(Duration(4, "hours"))) == Duration(4, "hours")
+
+
+@pytest.mark.parametrize("converter", [DataConverter.default, pydantic_data_converter],
+                         ids=["sdk-json", "pydantic"])
+def test_policy_snapshot_round_trips_through_temporal_converters(converter):
+    """The snapshot in a workflow's input comes back equal, durations and all."""
+    policy = load_policy(POLICIES / "three_labels.toml")
+    payloads = converter.payload_converter.to_payloads([policy])
+    assert b'"unit":"business_days"' in payloads[0].data.replace(b" ", b"")
+    assert converter.payload_converter.from_payloads(payloads, [Policy]) == [policy]
 
 
 # -- bad files -----------------------------------------------------------------------
@@ -195,7 +215,7 @@ BAD_FILES = [
     ("stage-parties-not-a-list", _in_stage(2, 'parties = "touched"', 'parties = "everyone"'),
      [LEGAL, "field 'parties'", '"touched" or a list']),
     ("stage-parties-nested-list", _in_stage(2, 'parties = "touched"', 'parties = [["sony"]]'),
-     [LEGAL, "field 'parties'", "unknown parties"]),
+     [LEGAL, "field 'parties'", '"touched" or a list']),
     ("misspelt-stage-field", _in_stage(2, 'on_overdue = "escalate"', 'on_overdu = "expire"'),
      [LEGAL, "unknown field 'on_overdu'", "on_overdue"]),
     ("misspelt-party-field", _in_party("believe", "timezone =", "time_zone ="),
@@ -227,6 +247,39 @@ def test_bad_policy_file_is_refused_naming_file_place_and_field(tmp_path, edit, 
     assert message.startswith(f"policy file {path}: "), message
     for part in expected:
         assert part in message, f"{part!r} missing from: {message}"
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda raw: raw.update(version=2), "top level: unknown field 'version'"),
+        (lambda raw: raw["parties"]["sony"].update(country="US"), "[parties.sony]: unknown field 'country'"),
+        (lambda raw: raw["stages"][0].update(deadline="2 days"), "stage 1 (A): unknown field 'deadline'"),
+        (lambda raw: raw["stages"][0].update(due={"amount": 2, "unit": "days", "business": True}),
+         "stage 1 (A) field 'due': unknown key 'business'"),
+    ],
+    ids=["top-level", "party", "stage", "inside-a-duration"],
+)
+def test_unknown_keys_are_refused_anywhere_by_name(edit, expected):
+    raw = _raw(stages=[_stage("A")])
+    edit(raw)
+    with pytest.raises(PolicyError, match=re.escape(f"policy file policy: {expected}")):
+        parse_policy(raw)
+
+
+@pytest.mark.parametrize("key", ["Kobalt", "kobalt music", "", "k" * 41])
+def test_party_keys_are_plain_lower_case_words(key):
+    raw = _raw(stages=[_stage("A")])
+    raw["parties"][key] = raw["parties"].pop("sony")
+    with pytest.raises(PolicyError, match=re.escape(f"[parties.{key}]: a party key is lower-case letters")):
+        parse_policy(raw)
+
+
+def test_every_problem_is_counted_and_the_first_is_named():
+    raw = _raw(stages=[_stage("A", rule="most", on_overdue="later")])
+    expected = r"^policy file policy: stage 1 \(A\) field 'rule': .* \(and 1 more problem\)$"
+    with pytest.raises(PolicyError, match=expected):
+        parse_policy(raw)
 
 
 def test_bad_edits_really_are_edits():

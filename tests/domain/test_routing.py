@@ -19,14 +19,14 @@ from countersign.domain.errors import (
     ProposalClosed,
     StaleVersion,
 )
-from countersign.domain.policy import PARTY_KEYS, Policy, load_policy, parse_policy
+from countersign.domain.policy import Policy, load_policy, parse_policy
 from countersign.domain.routing import Event, Review, SlotState, Status, current_parties
 
 POLICIES = Path(__file__).parents[1] / "policies"
 UTC = timezone.utc
 NY, LONDON, PARIS = ZoneInfo("America/New_York"), ZoneInfo("Europe/London"), ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # Wednesday: 10:00 in New York, 16:00 in Paris
-ALL = list(PARTY_KEYS)
+ALL = list(load_policy().parties)
 DEFAULT_STAGES = ["Rights & licensing review", "Legal sign-off", "Executive approval"]
 THREE = ["sony", "merlin", "believe"]
 SUM = ["sony", "universal", "merlin"]

@@ -5,6 +5,7 @@ issue 3 (see `check_invariants`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -14,11 +15,12 @@ from hypothesis import strategies as st
 
 from countersign.domain import calendar
 from countersign.domain.errors import DomainError
-from countersign.domain.policy import PARTY_KEYS, Duration, Policy, load_policy, parse_policy
+from countersign.domain.policy import Duration, Policy, load_policy, parse_policy
 from countersign.domain.routing import APPROVING, Event, Review, SlotState, Status, Verdict
 
 UTC = timezone.utc
 SHIPPED = load_policy().parties
+KEYS = tuple(SHIPPED)
 FINAL = {Status.APPROVED, Status.APPROVED_PARTIAL, Status.REJECTED, Status.WITHDRAWN, Status.EXPIRED}
 OUT = {SlotState.REJECTED, SlotState.EXPIRED}
 
@@ -48,9 +50,9 @@ def policies(draw) -> Policy:
     for number in range(draw(st.integers(1, 3))):
         if draw(st.booleans()):
             parties = "touched"
-            seats = len(PARTY_KEYS)
+            seats = len(KEYS)
         else:
-            parties = draw(st.lists(st.sampled_from(PARTY_KEYS), min_size=1, max_size=5, unique=True))
+            parties = draw(st.lists(st.sampled_from(KEYS), min_size=1, max_size=5, unique=True))
             seats = len(parties)
         rule = draw(st.sampled_from(["all", "any", "quorum"]))
         if rule == "quorum":
@@ -59,8 +61,8 @@ def policies(draw) -> Policy:
                        "on_overdue": draw(st.sampled_from(["escalate", "expire"])), **draw(timing())})
     # Every party is asked somewhere (the parser insists): any party no stage lists joins the first.
     listed = {p for s in stages if s["parties"] != "touched" for p in s["parties"]}
-    if not any(s["parties"] == "touched" for s in stages) and listed != set(PARTY_KEYS):
-        stages[0]["parties"] = sorted(set(stages[0]["parties"]) | (set(PARTY_KEYS) - listed))
+    if not any(s["parties"] == "touched" for s in stages) and listed != set(KEYS):
+        stages[0]["parties"] = sorted(set(stages[0]["parties"]) | (set(KEYS) - listed))
     raw = {
         "allow_partial": draw(st.booleans()),
         "parties": {
@@ -71,8 +73,8 @@ def policies(draw) -> Policy:
     return parse_policy(raw, "random policy")
 
 
-touched_parties = st.lists(st.sampled_from(PARTY_KEYS), min_size=1, max_size=5, unique=True).map(
-    lambda ps: [p for p in PARTY_KEYS if p in ps]
+touched_parties = st.lists(st.sampled_from(KEYS), min_size=1, max_size=5, unique=True).map(
+    lambda ps: [p for p in KEYS if p in ps]
 )
 starts = st.datetimes(datetime(2025, 1, 1), datetime(2035, 12, 31), timezones=st.just(UTC))
 delays = st.one_of(
@@ -271,7 +273,7 @@ def test_random_operations_keep_the_invariants(policy, touched, start, data):
         if op == "decide":
             pending = review.pending_parties()
             mostly_pending = pending and data.draw(st.integers(0, 3), label="pending party?") > 0
-            party = data.draw(st.sampled_from(pending if mostly_pending else PARTY_KEYS), label="party")
+            party = data.draw(st.sampled_from(pending if mostly_pending else KEYS), label="party")
             verdict = data.draw(st.sampled_from(verdicts), label="verdict")
             version = review.version + data.draw(st.sampled_from([0, 0, 0, 0, -1, 1]), label="version offset")
             driver.decide(party, verdict, version)
@@ -340,7 +342,7 @@ def test_everyone_approving_approves(policy, touched, start, data):
 @settings(max_examples=100, deadline=None)
 @given(policy=policies(), touched=touched_parties, start=starts, data=st.data())
 def test_one_rejection_without_partial_rejects(policy, touched, start, data):
-    policy = Policy(False, policy.parties, policy.stages)
+    policy = dataclasses.replace(policy, allow_partial=False)
     review, _ = Review.open(policy, touched, start)
     rejecter = data.draw(st.sampled_from(review.pending_parties()))
     review.decide(rejecter, "reject", "No.", 1, "rep", start)

@@ -17,7 +17,6 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from countersign.domain.policy import PARTY_KEYS
 from countersign.storage.accounts import authenticate
 from countersign.storage.db import make_engine
 from tests import factories
@@ -229,15 +228,15 @@ def test_up_stops_cleanly_and_carries_proposals_across_a_restart(countersign):
     countersign.run_all((lead_add, PASSWORD + "\n"))
     first = countersign.up("--demo")
     countersign.wait_until_ready(first)
-    who = ["lead", *PARTY_KEYS]
-    emails = ["lead@example.com", *(f"rep.{party}@example.com" for party in PARTY_KEYS)]
+    who = ["lead", *factories.PARTIES]
+    emails = ["lead@example.com", *(f"rep.{party}@example.com" for party in factories.PARTIES)]
     outputs = countersign.run_all(*[(("tokens", "create", "--email", email), None) for email in emails])
     tokens = {}
     for name, out in zip(who, outputs):
         assert len(out.splitlines()) == 1, out
         tokens[name] = out.strip()
     lead = api(countersign, tokens["lead"])
-    reps = {party: api(countersign, tokens[party]) for party in PARTY_KEYS}
+    reps = {party: api(countersign, tokens[party]) for party in factories.PARTIES}
 
     banner = countersign.banner(first)
     assert countersign.url in banner
@@ -251,14 +250,14 @@ def test_up_stops_cleanly_and_carries_proposals_across_a_restart(countersign):
     submitted = lead.post("/api/v1/proposals", json=factories.submission())
     assert submitted.status_code == 201, submitted.text
     done_id = submitted.json()["id"]
-    for party in PARTY_KEYS:
+    for party in factories.PARTIES:
         approve(reps[party], done_id)
     eventually_status(lead, done_id, "approved")
 
     submitted = lead.post("/api/v1/proposals", json=factories.submission(title="Generative playlists"))
     assert submitted.status_code == 201, submitted.text
     open_id = submitted.json()["id"]
-    for party in PARTY_KEYS[:2]:
+    for party in factories.PARTIES[:2]:
         approve(reps[party], open_id)
 
     took = countersign.stop(first, signal.SIGTERM)
@@ -278,14 +277,14 @@ def test_up_stops_cleanly_and_carries_proposals_across_a_restart(countersign):
     done = lead.get(f"/api/v1/proposals/{done_id}").json()
     assert done["status"] == "approved"
     assert {party: state["decided_by"] for party, state in done["parties"].items()} == {
-        party: f"rep.{party}@example.com" for party in PARTY_KEYS
+        party: f"rep.{party}@example.com" for party in factories.PARTIES
     }
     still_open = lead.get(f"/api/v1/proposals/{open_id}").json()
     assert still_open["status"] == "in_review"
     assert {party: state["state"] for party, state in still_open["parties"].items()} == {
-        party: "approved" if party in PARTY_KEYS[:2] else "pending" for party in PARTY_KEYS
+        party: "approved" if party in factories.PARTIES[:2] else "pending" for party in factories.PARTIES
     }
-    for party in PARTY_KEYS[2:]:
+    for party in factories.PARTIES[2:]:
         approve(reps[party], open_id)
     final = eventually_status(lead, open_id, "approved")
     assert all(state["state"] == "approved" for state in final["parties"].values())

@@ -15,11 +15,10 @@ from sqlmodel import Session, col, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from countersign.domain.policy import PARTY_KEYS
 from countersign.storage.queries import workflow_id
 from countersign.storage.tables import AuditEntry, Decision, OutboxMail, Proposal
 from tests.faults.burst import Burst
-from tests.faults.cluster import REPS, Cluster
+from tests.faults.cluster import PARTIES, REPS, Cluster
 from workflows import search_attributes as sa
 
 SETTLE_TIMEOUT = 60  # seconds for the service to catch up once the fault has passed
@@ -61,7 +60,7 @@ class Report:
     async def all_concluded(self) -> None:
         """Every proposal whose five labels all got a 2xx ends approved, its workflow closed."""
         decided = Counter(o.planned.proposal_id for o in self.burst.outcomes.values() if o.ok)
-        expected = [pid for pid in self.proposals if decided[pid] == len(PARTY_KEYS)]
+        expected = [pid for pid in self.proposals if decided[pid] == len(PARTIES)]
         assert len(expected) == len(self.proposals) - 1, f"decided in full: {expected} of {self.proposals}"
 
         async def check() -> str | None:

@@ -20,16 +20,17 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
-from countersign.domain.policy import PARTY_KEYS
+from countersign.domain.policy import load_policy
 from countersign.storage.accounts import create_token, create_user
 from countersign.storage.db import make_engine, transaction
 from tests.postgres import admin_engine
 from workflows import dev_server, dev_visibility, search_attributes
 
 POLICY = Path(__file__).parents[1] / "policies" / "faults.toml"
+PARTIES = tuple(load_policy(POLICY).parties)
 PASSWORD = "fault tests, not a secret"
 LEAD = "lead@example.com"
-REPS = {party: f"rep.{party}@example.com" for party in PARTY_KEYS}
+REPS = {party: f"rep.{party}@example.com" for party in PARTIES}
 START_TIMEOUT = 60  # seconds; a loaded 2-core CI machine starts Python and Temporal slowly
 CLI_TIMEOUT = 60
 
@@ -195,7 +196,7 @@ class Cluster:
             for who, email, role, party in [("lead", LEAD, "lead", None),
                                             *((p, e, "rep", p) for p, e in REPS.items())]:
                 with transaction(engine) as session:
-                    create_user(session, email, role, PASSWORD, party=party)
+                    create_user(session, email, role, PASSWORD, party=party, parties=PARTIES)
                 with transaction(engine) as session:
                     tokens[who] = create_token(session, email)
         finally:

@@ -25,11 +25,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from countersign.domain.policy import PARTY_KEYS
 from countersign.storage.db import make_engine
 from tests.faults.burst import Burst, Planned, submit
 from tests.faults.checks import Report
-from tests.faults.cluster import Cluster, cut_postgres, hold_sqlite_lock
+from tests.faults.cluster import PARTIES, Cluster, cut_postgres, hold_sqlite_lock
 from tests.postgres import fresh_database
 
 pytestmark = pytest.mark.e2e
@@ -68,8 +67,8 @@ async def decide_through(cluster: Cluster, inject: Callable[[], Awaitable[str]])
     proposals = await submit(cluster.url, tokens["lead"], PROPOSALS, "Burst")
     run = uuid.uuid4().hex[:6]
     plan = [Planned(pid, party, f"fault-{run}-{pid}-{party}") for pid in [silent, *proposals]
-            for party in PARTY_KEYS if (pid, party) != (silent, SILENT_PARTY)]
-    burst = Burst(cluster.url, {party: tokens[party] for party in PARTY_KEYS}, plan)
+            for party in PARTIES if (pid, party) != (silent, SILENT_PARTY)]
+    burst = Burst(cluster.url, {party: tokens[party] for party in PARTIES}, plan)
     burst_task = asyncio.create_task(burst.run())
     try:
         while burst.succeeded() < len(plan) * FAULT_AFTER:

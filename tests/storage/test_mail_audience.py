@@ -38,7 +38,8 @@ def people(any_engine) -> None:
                                    ("mo.merlin@example.com", "rep", "merlin"),
                                    ("max.merlin@example.com", "rep", "merlin")):
             name = email.split(".")[0].title() + " Rep"
-            create_user(session, email, role, factories.PASSWORD, name=name, party=party)
+            create_user(session, email, role, factories.PASSWORD, name=name, party=party,
+                        parties=factories.PARTIES)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from temporalio.api.enums.v1 import EventType
 
 from api import answers
 from countersign.domain import errors
-from countersign.domain.policy import PARTY_KEYS
 from countersign.storage.tables import AuditEntry, Decision, PartyReview, Proposal
 from tests import factories
 from workflows import client as wf
@@ -47,8 +46,8 @@ async def test_all_five_approve(temporal_env, engine, task_queue, worker):
     pid = await start(temporal_env, engine, task_queue)
     with Session(engine) as s:
         stored = s.get(Proposal, pid)
-        assert stored.status == "in_review" and stored.pending == list(PARTY_KEYS)
-    for party in PARTY_KEYS:
+        assert stored.status == "in_review" and stored.pending == list(factories.PARTIES)
+    for party in factories.PARTIES:
         result = await wf.decide(temporal_env.client, pid, decision(party), str(uuid.uuid4()))
     assert result.status == "approved"
     assert await temporal_env.client.get_workflow_handle(f"proposal-{pid}").result() == "approved"

@@ -11,7 +11,6 @@ import pytest
 from sqlmodel import Session, select
 
 from countersign.domain import errors
-from countersign.domain.policy import PARTY_KEYS
 from countersign.storage.tables import AuditEntry, OutboxMail, Proposal, ProposalVersion
 from tests import factories
 from workflows import client as wf
@@ -26,7 +25,7 @@ def people(engine):
     return factories.all_users(engine)
 
 
-async def start(env, engine, task_queue, policy, parties=PARTY_KEYS) -> int:
+async def start(env, engine, task_queue, policy, parties=factories.PARTIES) -> int:
     with Session(engine) as session:
         from countersign.storage.tables import ProposalNumber, utcnow
 

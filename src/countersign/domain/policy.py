@@ -1,17 +1,42 @@
 """The routing policy: parties, stages and their timing, loaded from TOML.
 
-The policy is plain frozen data so that a snapshot of it travels inside the
-workflow's input: a policy file edited later never changes a proposal that is
-already in flight.
+The policy is plain frozen dataclasses, so that a snapshot of it travels
+inside the workflow's input through Temporal's JSON converter: a policy file
+edited later never changes a proposal that is already in flight.
+
+The same dataclasses are the file's schema. Pydantic validates a file into
+them (`TypeAdapter`; stdlib dataclasses are one of its documented inputs),
+unknown keys refused, with the checks riding on the fields as `Annotated`
+metadata. Temporal's converter ignores that metadata and rebuilds a snapshot
+as the plain data it is, without checking it again; pydantic dataclasses
+would re-run every check (time zones, holiday calendars) at each decoding
+inside the workflow, and a check added later could then stop a proposal
+already running. One shape, checked once, where the file is read.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    with_config,
+)
+from pydantic_core import ErrorDetails
 
 from countersign.domain.errors import PolicyError
 
@@ -33,16 +58,17 @@ DURATION_UNITS = {
 }
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*([a-z ]+?)\s*$")
 RULE_RE = re.compile(r"^(all|any|quorum:[1-9]\d*)$")
-PARTY_KEYS = ("sony", "universal", "warner", "merlin", "believe")
-TOP_LEVEL_KEYS = ("allow_partial", "parties", "stages")
-PARTY_FIELDS = ("name", "timezone", "holidays", "escalation")
-STAGE_FIELDS = ("name", "parties", "rule", "due", "reminders", "grace", "on_overdue")
+# Party keys appear in URLs, e-mail addresses of demo accounts and the API schema.
+PARTY_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+# A misspelt key would silently fall back to a default: refuse it.
+FILE_TABLE = ConfigDict(extra="forbid")
 
 
+@with_config(FILE_TABLE)
 @dataclass(frozen=True)
 class Duration:
-    amount: int
-    unit: str  # business_days | days | hours | minutes | seconds
+    amount: Annotated[int, Field(ge=0)]
+    unit: Literal["business_days", "days", "hours", "minutes", "seconds"]
 
     @classmethod
     def parse(cls, text: str) -> Duration:
@@ -59,24 +85,87 @@ class Duration:
         return f"{self.amount} {unit[:-1] if self.amount == 1 else unit}"
 
 
+def _as_written(value: Any) -> Any:
+    """A duration as a file writes it ("10 business days"); a snapshot's dict passes as it is."""
+    return value if isinstance(value, dict | Duration) else Duration.parse(value)
+
+
+# A duration field: written as text in the file, a dict in a snapshot's JSON.
+DurationField = Annotated[Duration, BeforeValidator(_as_written)]
+Text = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (write an IANA name such as Europe/London)") from None
+    return name
+
+
+def _holiday_calendar(code: str) -> str:
+    import holidays
+
+    supported = holidays.list_supported_countries()
+    country, dash, subdivision = code.partition("-")
+    if country not in supported:
+        raise ValueError(f"unknown holiday calendar {code!r} (use a country code such as US, GB, FR)")
+    if dash and subdivision not in supported[country]:
+        raise ValueError(
+            f"unknown holiday calendar {code!r}: {country} has no subdivision {subdivision!r} "
+            f"(known: {', '.join(supported[country])})"
+        )
+    return code
+
+
+def _email(address: str) -> str:
+    if "@" not in address:
+        raise ValueError("must be an e-mail address")
+    return address
+
+
+def _party_key(key: str) -> str:
+    if not PARTY_KEY_RE.match(key):
+        raise ValueError(
+            "a party key is lower-case letters, digits, '-' or '_' (at most 40), e.g. [parties.kobalt]"
+        )
+    return key
+
+
+def _stage_parties(value: Any) -> Any:
+    if value == "touched" or (isinstance(value, list) and value and all(isinstance(p, str) for p in value)):
+        return value
+    raise ValueError('must be "touched" or a list of party keys')
+
+
+def _rule(rule: str) -> str:
+    if not RULE_RE.match(rule):
+        raise ValueError('must be "all", "any" or "quorum:N" (N at least 1)')
+    return rule
+
+
+@with_config(FILE_TABLE)
 @dataclass(frozen=True)
 class PartyConfig:
-    key: str
-    name: str
-    timezone: str
-    holidays: str  # country code for the `holidays` package, e.g. "US", "GB", "FR"
-    escalation: str | None = None
+    name: Text
+    timezone: Annotated[Text, AfterValidator(_time_zone)]
+    # A country code for the `holidays` package, e.g. "US", "GB", "FR", or with a subdivision, "GB-ENG".
+    holidays: Annotated[Text, AfterValidator(_holiday_calendar)]
+    escalation: Annotated[StrictStr, AfterValidator(_email)] | None = None
 
 
+@with_config(FILE_TABLE)
 @dataclass(frozen=True)
 class StagePolicy:
-    name: str
-    parties: str | list[str]  # "touched" or an explicit list of party keys
-    rule: str  # "all", "any" or "quorum:N"
-    due: Duration
-    reminders: list[Duration] = field(default_factory=list)
-    grace: Duration = Duration(0, "seconds")
-    on_overdue: str = "escalate"  # "escalate" (then expire the proposal) or "expire" (the party)
+    name: Text
+    due: DurationField
+    # "touched" (every party the proposal touches) or a list of party keys
+    parties: Annotated[Literal["touched"] | list[str], BeforeValidator(_stage_parties)] = "touched"
+    rule: Annotated[StrictStr, AfterValidator(_rule)] = "all"  # "all", "any" or "quorum:N"
+    reminders: list[DurationField] = field(default_factory=list)  # offsets before `due`
+    grace: DurationField = Duration(0, "seconds")
+    # "escalate" (then expire the proposal) or "expire" (the party)
+    on_overdue: Literal["escalate", "expire"] = "escalate"
 
     def quorum(self, party_count: int) -> int:
         """How many approvals pass this stage among `party_count` parties."""
@@ -87,11 +176,15 @@ class StagePolicy:
         return min(int(self.rule.split(":")[1]), party_count)
 
 
+@with_config(FILE_TABLE)
 @dataclass(frozen=True)
 class Policy:
-    allow_partial: bool
-    parties: dict[str, PartyConfig]
-    stages: list[StagePolicy]
+    # In the file's order, the order pages and answers list them in. A snapshot
+    # decoded from JSON has them sorted by key: the workflow follows the
+    # proposal's own list of parties, which is in the policy's order.
+    parties: Annotated[dict[Annotated[str, AfterValidator(_party_key)], PartyConfig], Field(min_length=1)]
+    stages: Annotated[list[StagePolicy], Field(min_length=1)]
+    allow_partial: StrictBool = False
 
     def stage_parties(self, index: int, touched: list[str]) -> list[str]:
         wanted = self.stages[index].parties
@@ -100,6 +193,7 @@ class Policy:
         return [p for p in touched if p in wanted]
 
 
+_POLICY = TypeAdapter(Policy)
 DEFAULT_POLICY_FILE = "default_policy.toml"
 
 
@@ -131,112 +225,105 @@ def parse_policy(raw: dict, source: str = "policy") -> Policy:
     def fail(where: str, message: str) -> PolicyError:
         return PolicyError(f"policy file {source}: {where}: {message}")
 
-    _check_keys(raw, TOP_LEVEL_KEYS, lambda m: fail("top level", m))
-    allow_partial = raw.get("allow_partial", False)
-    if not isinstance(allow_partial, bool):
-        raise fail("allow_partial", "must be true or false")
+    try:
+        policy = _POLICY.validate_python(raw)
+    except ValidationError as exc:
+        # A misspelt key first: it explains the "required" error of the key it meant.
+        problems = sorted(exc.errors(include_url=False), key=lambda e: e["type"] not in UNKNOWN_KEY)
+        where, message = _describe(problems[0], raw)
+        if more := len(problems) - 1:
+            message += f" (and {more} more {'problem' if more == 1 else 'problems'})"
+        raise fail(where, message) from None
+    _check_together(policy, fail)
+    return policy
 
-    parties: dict[str, PartyConfig] = {}
-    raw_parties = raw.get("parties")
-    if not isinstance(raw_parties, dict) or not raw_parties:
-        raise fail("parties", "at least one [parties.KEY] table is required")
-    for key, table in raw_parties.items():
-        where = f"[parties.{key}]"
-        if not isinstance(table, dict):
-            raise fail(where, "must be a table")
-        _check_keys(table, PARTY_FIELDS, lambda m: fail(where, m))
-        for name in ("name", "timezone", "holidays"):
-            if not isinstance(table.get(name), str) or not table[name]:
-                raise fail(where, f"field '{name}' is required (a string)")
-        _check_timezone(table["timezone"], lambda m: fail(f"{where} field 'timezone'", m))
-        _check_calendar(table["holidays"], lambda m: fail(f"{where} field 'holidays'", m))
-        escalation = table.get("escalation")
-        if escalation is not None and (not isinstance(escalation, str) or "@" not in escalation):
-            raise fail(f"{where} field 'escalation'", "must be an e-mail address")
-        parties[key] = PartyConfig(key, table["name"], table["timezone"], table["holidays"], escalation)
 
-    raw_stages = raw.get("stages")
-    if not isinstance(raw_stages, list) or not raw_stages:
-        raise fail("stages", "at least one [[stages]] table is required")
-    stages: list[StagePolicy] = []
-    for number, table in enumerate(raw_stages, start=1):
-        if not isinstance(table, dict):
-            raise fail(f"stage {number}", "must be a [[stages]] table")
-        name = table.get("name")
-        where = f"stage {number} ({name if isinstance(name, str) and name.strip() else 'unnamed'})"
-        if not isinstance(name, str) or not name.strip():
-            raise fail(where, "field 'name' is required (a string)")
-        if name.strip() in (s.name for s in stages):
+# What to write, named when pydantic finds a field missing or of the wrong type.
+WANTED = {
+    "allow_partial": "true or false",
+    "name": "a non-empty string",
+    "timezone": "a time zone name such as Europe/London",
+    "holidays": "a country code such as US, GB or FR",
+    "escalation": "an e-mail address",
+    "due": "a duration such as '5 business days'",
+    "grace": "a duration such as '2 business days'",
+    "reminders": "a list of durations such as [\"3 business days\", \"1 business day\"]",
+    "rule": '"all", "any" or "quorum:N"',
+    "on_overdue": '"escalate" or "expire"',
+}
+TABLES = {"parties": "at least one [parties.KEY] table is required",
+          "stages": "at least one [[stages]] table is required"}
+UNKNOWN_KEY = ("unexpected_keyword_argument", "extra_forbidden")
+
+
+def _describe(error: ErrorDetails, raw: dict) -> tuple[str, str]:
+    """(where, what) for the first thing pydantic refused: the place (top
+    level, a party's table, a stage by number and name), the field, what is
+    wrong and what to write instead."""
+    loc, kind = error["loc"], error["type"]
+    table, rest = (loc[:2], loc[2:]) if len(loc) >= 2 and loc[0] in TABLES else ((), loc)
+    place = _place(table, raw)
+    if not rest:
+        return place, "must be a table" if table[0] == "parties" else "must be a [[stages]] table"
+    name = str(rest[0])
+    if kind in UNKNOWN_KEY and len(rest) > 1:  # inside a field's value: a duration written as a table
+        return f"{place} field '{name}'", f"unknown key '{rest[-1]}'; write {WANTED[name]}"
+    if kind in UNKNOWN_KEY:
+        known = ", ".join(f.name for f in fields(_TABLE_CLASS[table[0] if table else ""]))
+        return place, f"unknown field '{name}' (known fields: {known})"
+    if not table and name in TABLES:
+        return name, TABLES[name]
+    if name == "[key]":
+        return place, str(error["ctx"]["error"])
+    if kind == "missing":
+        return place, f"field '{name}' is required ({WANTED.get(name, 'see the default policy')})"
+    if kind == "value_error":
+        return f"{place} field '{name}'", str(error["ctx"]["error"])
+    return f"{place} field '{name}'", f"must be {WANTED.get(name, error['msg'])}"
+
+
+_TABLE_CLASS = {"": Policy, "parties": PartyConfig, "stages": StagePolicy}
+
+
+def _place(table: tuple, raw: dict) -> str:
+    if not table:
+        return "top level"
+    if table[0] == "parties":
+        return f"[parties.{table[1]}]"
+    stage = raw["stages"][table[1]]
+    name = stage.get("name") if isinstance(stage, dict) else None
+    return f"stage {table[1] + 1} ({name.strip() if isinstance(name, str) and name.strip() else 'unnamed'})"
+
+
+def _check_together(policy: Policy, fail) -> None:
+    """What no single field can tell: the stages against each other and the parties."""
+    defined = ", ".join(policy.parties)
+    names: set[str] = set()
+    for number, stage in enumerate(policy.stages, start=1):
+        where = f"stage {number} ({stage.name})"
+        if stage.name in names:
             raise fail(f"{where} field 'name'", "another stage has this name; stage names must differ")
-        _check_keys(table, STAGE_FIELDS, lambda m: fail(where, m))
-
-        def duration(field_name: str, default: str | None = None) -> Duration:
-            value = table.get(field_name, default)
-            if value is None:
-                raise fail(where, f"field '{field_name}' is required")
-            try:
-                return Duration.parse(value)
-            except ValueError as exc:
-                raise fail(f"{where} field '{field_name}'", str(exc)) from None
-
-        stage_parties = table.get("parties", "touched")
-        if stage_parties != "touched":
-            if not isinstance(stage_parties, list) or not stage_parties:
-                raise fail(f"{where} field 'parties'", "must be \"touched\" or a list of party keys")
-            unknown = [p for p in stage_parties if not isinstance(p, str) or p not in parties]
+        names.add(stage.name)
+        if stage.parties != "touched":
+            unknown = [p for p in stage.parties if p not in policy.parties]
             if unknown:
-                raise fail(
-                    f"{where} field 'parties'",
-                    f"unknown parties {unknown}; the policy defines {', '.join(parties)}",
-                )
-        rule = table.get("rule", "all")
-        if not isinstance(rule, str) or not RULE_RE.match(rule):
-            raise fail(f"{where} field 'rule'", "must be \"all\", \"any\" or \"quorum:N\" (N at least 1)")
-        seats = len(parties) if stage_parties == "touched" else len(set(stage_parties))
-        if rule.startswith("quorum:") and int(rule.split(":")[1]) > seats:
-            raise fail(
-                f"{where} field 'rule'", f"{rule} asks for more approvals than the stage's {seats} parties"
-            )
-        on_overdue = table.get("on_overdue", "escalate")
-        if on_overdue not in ("escalate", "expire"):
-            raise fail(f"{where} field 'on_overdue'", "must be \"escalate\" or \"expire\"")
-        reminders = table.get("reminders", [])
-        if not isinstance(reminders, list):
-            raise fail(f"{where} field 'reminders'", "must be a list of durations")
-        due = duration("due")
-        parsed_reminders = []
-        for text in reminders:
-            try:
-                reminder = Duration.parse(text)
-            except ValueError as exc:
-                raise fail(f"{where} field 'reminders'", str(exc)) from None
-            if _not_shorter(reminder, due):
-                raise fail(
-                    f"{where} field 'reminders'",
-                    f"'{text}' before due would fall before the stage opens (due is {due}); "
-                    "use a shorter offset",
-                )
-            parsed_reminders.append(reminder)
-        stages.append(
-            StagePolicy(
-                name=name.strip(),
-                parties=stage_parties,
-                rule=rule,
-                due=due,
-                reminders=parsed_reminders,
-                grace=duration("grace", "0s"),
-                on_overdue=on_overdue,
-            )
-        )
+                raise fail(f"{where} field 'parties'",
+                           f"unknown parties {unknown}; the policy defines {defined}")
+        seats = len(policy.parties) if stage.parties == "touched" else len(set(stage.parties))
+        if stage.rule.startswith("quorum:") and int(stage.rule.split(":")[1]) > seats:
+            raise fail(f"{where} field 'rule'",
+                       f"{stage.rule} asks for more approvals than the stage's {seats} parties")
+        for reminder in stage.reminders:
+            if _not_shorter(reminder, stage.due):
+                raise fail(f"{where} field 'reminders'",
+                           f"'{reminder}' before due would fall before the stage opens (due is {stage.due}); "
+                           "use a shorter offset")
     # Every party must be asked somewhere: otherwise a proposal touching its
     # catalog could conclude approved without its sign-off.
-    for key in parties:
-        if not any(s.parties == "touched" or key in s.parties for s in stages):
-            raise fail(
-                f"[parties.{key}]",
-                "takes part in no stage; list it in a stage's 'parties' or use parties = \"touched\"",
-            )
-    return Policy(allow_partial=allow_partial, parties=parties, stages=stages)
+    for key in policy.parties:
+        if not any(s.parties == "touched" or key in s.parties for s in policy.stages):
+            raise fail(f"[parties.{key}]",
+                       "takes part in no stage; list it in a stage's 'parties' or use parties = \"touched\"")
 
 
 _PLAIN_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
@@ -249,33 +336,3 @@ def _not_shorter(reminder: Duration, due: Duration) -> bool:
     if reminder.unit in _PLAIN_SECONDS and due.unit in _PLAIN_SECONDS:
         return reminder.amount * _PLAIN_SECONDS[reminder.unit] >= due.amount * _PLAIN_SECONDS[due.unit]
     return False  # business days against elapsed time: depends on the calendar
-
-
-def _check_keys(table: dict, known: tuple[str, ...], fail) -> None:
-    """A misspelt key would silently fall back to a default: refuse it."""
-    unknown = [key for key in table if key not in known]
-    if unknown:
-        raise fail(f"unknown field '{unknown[0]}' (known fields: {', '.join(known)})")
-
-
-def _check_timezone(name: str, fail) -> None:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise fail(f"unknown time zone {name!r}") from None
-
-
-def _check_calendar(code: str, fail) -> None:
-    import holidays
-
-    supported = holidays.list_supported_countries()
-    country, dash, subdivision = code.partition("-")
-    if country not in supported:
-        raise fail(f"unknown holiday calendar {code!r} (use a country code such as US, GB, FR)")
-    if dash and subdivision not in supported[country]:
-        raise fail(
-            f"unknown holiday calendar {code!r}: {country} has no subdivision {subdivision!r} "
-            f"(known: {', '.join(supported[country])})"
-        )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 
 from pwdlib import PasswordHash
 from sqlalchemy import bindparam
@@ -15,7 +16,6 @@ from sqlmodel import Session, col, select
 
 from countersign.domain.access import Role
 from countersign.domain.errors import DomainError, NotFound
-from countersign.domain.policy import PARTY_KEYS
 from countersign.storage import audit
 from countersign.storage.tables import ApiToken, User, utcnow
 
@@ -35,8 +35,10 @@ def hash_password(password: str) -> str:
 
 
 def create_user(
-    session: Session, email: str, role: str, password: str, name: str | None = None, party: str | None = None
+    session: Session, email: str, role: str, password: str, name: str | None = None, party: str | None = None,
+    parties: Collection[str] = (),
 ) -> User:
+    """`parties`: the keys of the policy's parties, one of which a rep's `party` must be."""
     email = email.strip().lower()
     if "@" not in email:
         raise AccountError(f"{email!r} is not an e-mail address")
@@ -44,8 +46,8 @@ def create_user(
         role = Role(role)
     except ValueError:
         raise AccountError(f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}") from None
-    if role == Role.REP and party not in PARTY_KEYS:
-        raise AccountError(f"a rep needs --party, one of {', '.join(PARTY_KEYS)}")
+    if role == Role.REP and party not in parties:
+        raise AccountError(f"a rep needs --party, one of the policy's parties: {', '.join(parties)}")
     if role != Role.REP and party:
         raise AccountError("only reps belong to a party")
     if len(password) < MIN_PASSWORD_LENGTH:
