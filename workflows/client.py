@@ -20,7 +20,6 @@ from countersign import errors
 from countersign.queries import workflow_id
 from countersign.routing import Status
 from workflows import search_attributes as sa
-from workflows.converter import DATA_CONVERTER
 from workflows.messages import (
     AcknowledgeRequest,
     DecisionRequest,
@@ -37,7 +36,7 @@ class WorkflowUnavailable(errors.DomainError):
 
 
 async def connect(address: str, namespace: str, lazy: bool = False) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER, lazy=lazy)
+    return await Client.connect(address, namespace=namespace, lazy=lazy)
 
 
 async def start_proposal(client: Client, task_queue: str, input: ProposalInput) -> UpdateResult:
