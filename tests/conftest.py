@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import hypothesis  # noqa: F401  (imported before any worker thread runs: see workflows/sandbox.py)
+import hypothesis  # noqa: F401  (imported up front: its import parses source with `ast`; see pyproject)
 import pytest
 import pytest_asyncio
 from sqlmodel import Session, SQLModel, col, select
