@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 import uvicorn
-import uvloop
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -180,9 +179,13 @@ def web_url(host: str, port: int) -> str:
 
 
 def run_service(main: Coroutine[Any, Any, int]) -> int:
-    """Run a long-lived command (up, worker, web) on uvloop: the worker and
-    the web app spend about a tenth less CPU per decision on it than on
-    asyncio's own loop (bench/decisions.py)."""
+    """Run a long-lived command (up, worker, web) on uvloop when it is installed
+    (`countersign[fast]`: the worker and the web app spend less CPU per decision
+    on it), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
     return uvloop.run(main)
 
 

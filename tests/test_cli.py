@@ -3,6 +3,7 @@ start-up refused with a one-line message and exit code 2."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
@@ -196,3 +197,14 @@ def test_demo_accounts_keep_their_passwords_on_a_second_run(data_dir, engine, mo
     assert len(by_email["lead@example.com"][3]) >= accounts.MIN_PASSWORD_LENGTH
     saved = data_dir / cli.DEMO_PASSWORDS_FILE
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_services_run_on_uvloop_when_it_is_installed_else_on_asyncio(installed, monkeypatch):
+    if not installed:
+        monkeypatch.setitem(sys.modules, "uvloop", None)  # `import uvloop` fails as when it is not installed
+
+    async def loop_module() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert cli.run_service(loop_module()) == ("uvloop" if installed else "asyncio.unix_events")
