@@ -19,4 +19,5 @@ PASSTHROUGH = ("countersign", "workflows", "holidays", "dateutil", "pydantic", "
 
 
 def runner() -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
+    restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    return SandboxedWorkflowRunner(restrictions=restrictions)

@@ -4,7 +4,7 @@ with its own type, and proposals are searchable by every attribute."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
@@ -38,12 +38,12 @@ async def test_the_server_knows_every_attribute_by_its_type_and_finds_runs_by_ea
                                         SearchAttributePair(sa.STATUS, "in_review"),
                                         SearchAttributePair(sa.STAGE, "Review"),
                                         SearchAttributePair(sa.PENDING, ["sony", "warner"]),
-                                        SearchAttributePair(sa.NEXT_DUE, datetime(2030, 1, 2, tzinfo=timezone.utc)),
+                                        SearchAttributePair(sa.NEXT_DUE, datetime(2030, 1, 2, tzinfo=UTC)),
                                     ]))
         for query in ("CountersignStatus = 'in_review'", "CountersignStage = 'Review'",
                       "CountersignPendingParties = 'warner'", "CountersignNextDue > '2029-12-31T00:00:00Z'",
                       "ExecutionStatus = 'Running' AND CountersignStatus = 'in_review'"):
             assert await listed(client, f"WorkflowId = '{workflow_id}' AND {query}", {workflow_id}) \
                 == {workflow_id}, query
-        assert await listed(client, f"WorkflowId = '{workflow_id}' AND CountersignStatus = 'approved'", set()) \
-            == set()
+        unmatched = f"WorkflowId = '{workflow_id}' AND CountersignStatus = 'approved'"
+        assert await listed(client, unmatched, set()) == set()

@@ -104,7 +104,7 @@ async def test_workflows_run_in_the_sandbox_beside_a_parsing_thread(temporal_env
     with Parsing() as other:
         async with Worker(client, task_queue=task_queue, workflows=[Tally], workflow_runner=sandbox.runner()):
             # A failed workflow task is retried: one failing every time would hang without a deadline.
-            counts = await asyncio.wait_for(asyncio.gather(*(run_one(workflow_id) for workflow_id in ids)), 60)
+            counts = await asyncio.wait_for(asyncio.gather(*map(run_one, ids)), 60)
             # One at a time: the time-skipping server miscounts concurrent waits for results.
             results = [await client.get_workflow_handle(workflow_id).result() for workflow_id in ids]
     assert counts == [list(range(1, UPDATES + 1))] * len(ids)
