@@ -19,7 +19,8 @@ RUN groupadd --system --gid 10001 countersign \
     && mkdir -p /var/lib/countersign /app \
     && chown countersign:countersign /var/lib/countersign
 
-# Install the package (and its pinned dependencies) into site-packages, then
+# Install the package (and its pinned dependencies, with the optional fast
+# event loop and HTTP parser) into site-packages, then
 # drop the sources: migrations, templates and static files are package data.
 # README.m[d]: pyproject.toml names README.md as the long description; the
 # pattern copies it when present without failing the build when it is not.
@@ -28,7 +29,7 @@ COPY pyproject.toml README.m[d] ./
 COPY src ./src
 COPY api ./api
 COPY workflows ./workflows
-RUN pip install . \
+RUN pip install '.[fast]' \
     && rm -rf /src
 
 USER countersign:countersign

@@ -2,7 +2,7 @@
 
     countersign up        everything on one machine: Temporal dev server, worker, web app
     countersign migrate   bring the database schema up to date (production: once per release)
-    countersign worker    the worker alone, against TEMPORAL_ADDRESS
+    countersign worker    the worker alone, against the Temporal server configured
     countersign web       the web app alone
     countersign users add / tokens create
 
@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 import uvicorn
-import uvloop
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -47,6 +46,7 @@ from countersign.storage.tables import User
 
 if TYPE_CHECKING:
     from temporalio.client import Client
+    from temporalio.envconfig import ClientConnectConfig
     from temporalio.worker import Worker
 
     from api.worker_process import WorkerProcess
@@ -152,11 +152,24 @@ def quiet_migrations() -> Iterator[None]:
         alembic.setLevel(level)
 
 
-def require_temporal_address(settings: Settings, command: str) -> str:
-    if not settings.temporal_address:
-        fail(f"`countersign {command}` needs TEMPORAL_ADDRESS (host:port of your Temporal frontend); "
-             "to run everything on one machine use `countersign up`")
-    return settings.temporal_address
+def temporal_config(settings: Settings) -> ClientConnectConfig:
+    """The Temporal connection the settings and the envconfig profile describe
+    (workflows.client.connect_config); one that cannot be read stops the command."""
+    from workflows.client import TemporalConfigError, connect_config
+
+    try:
+        return connect_config(settings.temporal_address, settings.temporal_namespace)
+    except TemporalConfigError as exc:
+        fail(str(exc))
+
+
+def require_temporal(settings: Settings, command: str) -> ClientConnectConfig:
+    config = temporal_config(settings)
+    if "target_host" not in config:
+        fail(f"`countersign {command}` needs a Temporal server: set TEMPORAL_ADDRESS (host:port of your "
+             "Temporal frontend), or an address in a profile of TEMPORAL_CONFIG_FILE; to run everything on "
+             "one machine use `countersign up`")
+    return config
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -182,9 +195,13 @@ def web_url(host: str, port: int) -> str:
 
 
 def run_service(main: Coroutine[Any, Any, int]) -> int:
-    """Run a long-lived command (up, worker, web) on uvloop: the worker and
-    the web app spend about a tenth less CPU per decision on it than on
-    asyncio's own loop (bench/decisions.py)."""
+    """Run a long-lived command (up, worker, web) on uvloop when it is installed
+    (`countersign[fast]`: the worker and the web app spend less CPU per decision
+    on it), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
     return uvloop.run(main)
 
 
@@ -229,15 +246,19 @@ class StopSignals:
         self.requested.set()
 
 
-async def connect_temporal(address: str, namespace: str) -> Client:
-    from workflows.client import connect
+async def connect_temporal(address: str | None, namespace: str | None) -> Client:
+    """Connect (workflows.client.connect: the settings, then the envconfig
+    profile) and register the search attributes."""
+    from workflows.client import TemporalConfigError, connect
     from workflows.search_attributes import register
 
     try:
         client = await connect(address, namespace)
+    except TemporalConfigError as exc:
+        fail(str(exc))
     except RuntimeError as exc:
-        fail(f"cannot reach Temporal at {address}: {exc}", 1)
-    await register(client, namespace)
+        fail(f"cannot reach Temporal at {address or 'the configured address'}: {exc}", 1)
+    await register(client, client.namespace)
     return client
 
 
@@ -323,14 +344,20 @@ def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption 
     """Everything on one machine: Temporal, the worker (a child process) and the web app.
 
     The embedded Temporal dev server keeps its data in SQLite in the data dir.
-    Ctrl-C or SIGTERM stops everything. With TEMPORAL_ADDRESS set, uses that
-    Temporal server instead."""
+    Ctrl-C or SIGTERM stops everything. With a Temporal server configured
+    (TEMPORAL_ADDRESS, or an address in a profile of TEMPORAL_CONFIG_FILE),
+    uses that server instead."""
     settings = load_settings(data_dir=data_dir)
     settings.data_dir = settings.data_dir.resolve()
     if demo and settings.environment == "production":
         fail("--demo prints account passwords; it is refused with COUNTERSIGN_ENVIRONMENT=production")
     policy = load_checked_policy(settings)  # refused here, with its message, before anything starts
-    if not settings.temporal_address and port in (temporal_port, temporal_port + 1000):
+    temporal = temporal_config(settings)
+    embedded = "target_host" not in temporal
+    if embedded and ("api_key" in temporal or temporal.get("tls")):
+        fail("Temporal TLS or an API key is configured but no address: set TEMPORAL_ADDRESS, or an address "
+             "in the profile")
+    if embedded and port in (temporal_port, temporal_port + 1000):
         fail(f"--port {port} is taken by Temporal (--temporal-port {temporal_port}; "
              "its Web UI on that + 1000)")
     listener = listen(host, port)
@@ -341,7 +368,7 @@ def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption 
         if "base_url" not in settings.model_fields_set:
             settings.base_url = url  # links in e-mail point at this run, whatever its port
         accounts = demo_accounts(engine, settings.data_dir, policy) if demo else []
-        code = run_service(_up(settings, engine, listener, temporal_port, url, accounts))
+        code = run_service(_up(settings, temporal, engine, listener, temporal_port, url, accounts))
     finally:
         listener.close()
         if engine is not None:
@@ -349,8 +376,8 @@ def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption 
     raise typer.Exit(code)
 
 
-async def _up(settings: Settings, engine: Engine, listener: socket.socket, temporal_port: int, url: str,
-              accounts: list[tuple[str, str, str, str]]) -> int:
+async def _up(settings: Settings, temporal: ClientConnectConfig, engine: Engine, listener: socket.socket,
+              temporal_port: int, url: str, accounts: list[tuple[str, str, str, str]]) -> int:
     from api.app import create_app
     from api.worker_process import WorkerProcess
     from workflows import dev_server
@@ -358,18 +385,17 @@ async def _up(settings: Settings, engine: Engine, listener: socket.socket, tempo
     stop = StopSignals()
     stop.install()  # from here on, a signal stops what has started, in order
     async with AsyncExitStack() as running:
-        if settings.temporal_address:
-            address = settings.temporal_address
-        else:
+        address = temporal.get("target_host")
+        if address is None:  # no server configured: the embedded one
             try:
                 server = await running.enter_async_context(
-                    dev_server.running(settings.data_dir, temporal_port, settings.temporal_namespace)
+                    dev_server.running(settings.data_dir, temporal_port, temporal["namespace"])
                 )
             except dev_server.DevServerError as exc:
                 fail(str(exc), 1)
             address = server.address
             settings.temporal_ui_url = settings.temporal_ui_url or server.ui_url
-        client = await connect_temporal(address, settings.temporal_namespace)
+        client = await connect_temporal(address, temporal["namespace"])
         web = web_server(create_app(settings, temporal=client, engine=engine), listener.getsockname()[0],
                          listener.getsockname()[1], settings.trusted_proxies)
         worker = await WorkerProcess.start(settings, address, SHUTDOWN_GRACE)  # with the mail dispatcher
@@ -381,7 +407,7 @@ async def _up(settings: Settings, engine: Engine, listener: socket.socket, tempo
             typer.echo("")
             typer.echo("Countersign is running. Ctrl-C stops it.")
             typer.echo(f"  Web app           {url}")
-            typer.echo(f"  Temporal          {address} (namespace {settings.temporal_namespace})")
+            typer.echo(f"  Temporal          {address} (namespace {client.namespace})")
             ui_url = settings.temporal_ui_url or "not configured (COUNTERSIGN_TEMPORAL_UI_URL)"
             typer.echo(f"  Temporal Web UI   {ui_url}")
             typer.echo(f"  Data              {settings.data_dir}")
@@ -454,9 +480,9 @@ def migrate() -> None:
 
 @app.command()
 def worker() -> None:
-    """The worker alone, against the Temporal server at TEMPORAL_ADDRESS."""
+    """The worker alone, against the Temporal server configured (TEMPORAL_ADDRESS or a profile)."""
     settings = load_settings()
-    address = require_temporal_address(settings, "worker")
+    address = require_temporal(settings, "worker")["target_host"]
     policy = load_checked_policy(settings)
     engine = make_engine(settings.db_url)
     mail = mail_dispatcher(settings, engine)
@@ -466,7 +492,7 @@ def worker() -> None:
         stop.install()
         client = await connect_temporal(address, settings.temporal_namespace)
         log.info("worker on task queue %r of %s (namespace %s)", settings.task_queue, address,
-                 settings.temporal_namespace)
+                 client.namespace)
         return await serve(stop, worker=build_worker(client, engine, settings, policy), mail=mail)
 
     try:
@@ -478,11 +504,11 @@ def worker() -> None:
 
 @app.command()
 def web(host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT) -> None:
-    """The web app alone (JSON API and pages), against TEMPORAL_ADDRESS."""
+    """The web app alone (JSON API and pages), against the Temporal server configured."""
     from api.app import create_app
 
     settings = load_settings()
-    require_temporal_address(settings, "web")
+    require_temporal(settings, "web")
     load_checked_policy(settings)
     listener = listen(host, port)
     engine = make_engine(settings.db_url)

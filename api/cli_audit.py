@@ -219,9 +219,14 @@ def reconcile(
 
 
 async def _reconcile(settings: Settings, engine: Engine, ids: list[int]) -> list[Disagreement]:
-    from workflows.client import connect
+    from workflows.client import TemporalConfigError, connect, connect_config
 
-    address = settings.temporal_address or DEFAULT_TEMPORAL
+    try:
+        config = connect_config(settings.temporal_address, settings.temporal_namespace)
+    except TemporalConfigError as error:
+        _fail(str(error))
+        raise typer.Exit(2) from None
+    address = config.get("target_host", DEFAULT_TEMPORAL)  # none configured: `countersign up`'s own
     try:
         client = await connect(address, settings.temporal_namespace)
     except Exception as error:  # noqa: BLE001  (any failure to connect is the same message)

@@ -1,9 +1,8 @@
 """The Jinja2 environment for the pages: filters, globals and rendering.
 
-Every template is compiled once, when the app is built: Jinja2 compiles with
-Python's own compiler, and on CPython 3.11.7 compiling in two threads at once
-can fail (see workflows/sandbox.py), so no compiling may happen later, while
-the worker's threads run. `auto_reload` is off for the same reason.
+Every template is compiled once, when the app is built: a broken template
+stops start-up, and no request waits for a compile. `auto_reload` is off:
+templates do not change while the app runs.
 """
 
 from __future__ import annotations

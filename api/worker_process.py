@@ -33,8 +33,7 @@ class WorkerProcess:
         settings.session_secret  # noqa: B018  (created, if need be, before the child reads it)
         env = dict(
             os.environ,
-            TEMPORAL_ADDRESS=temporal_address,
-            TEMPORAL_NAMESPACE=settings.temporal_namespace,
+            TEMPORAL_ADDRESS=temporal_address,  # the rest of the Temporal profile: from the same environment
             COUNTERSIGN_DATA_DIR=str(settings.data_dir),
             COUNTERSIGN_DATABASE_URL=settings.db_url,
             COUNTERSIGN_BASE_URL=settings.base_url,

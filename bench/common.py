@@ -92,12 +92,6 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def dev_server_pid() -> int:
-    """The embedded Temporal dev server this process started (workflows.dev_server)."""
-    return next(pid for pid in children(os.getpid())
-                if "temporal" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"))
-
-
 def postgres_cpu_seconds() -> float:
     """CPU time used so far by the local PostgreSQL server's processes (its
     backends serve the app's connections; they share the machine's cores)."""

@@ -6,16 +6,11 @@ the engine itself costs per decision."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-with workflow.unsafe.imports_passed_through():
-    from workflows import search_attributes as sa
-
 PARTIES = ("sony", "universal", "warner", "merlin", "believe")
-DUE = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -52,32 +47,3 @@ class RawFivePartyApproval:
     def _validate(self, decision: RawDecision) -> None:
         if decision.party not in self._pending:
             raise ApplicationError(f"{decision.party} is not pending", non_retryable=True)
-
-
-@workflow.defn(name="RawFivePartyApprovalSearchable")
-class RawSearchable(RawFivePartyApproval):
-    """The raw workflow that also upserts Countersign's four search attributes
-    at each decision, as ProposalWorkflow does (design: in-flight proposals
-    searchable by status, stage, pending parties and next due time): what the
-    engine costs per decision once proposals are searchable. Nothing else of
-    Countersign."""
-
-    @workflow.run
-    async def run(self, input: RawInput) -> dict[str, str]:
-        return await super().run(input)
-
-    @workflow.update
-    def decide(self, decision: RawDecision) -> int:
-        left = super().decide(decision)
-        pending = sorted(self._pending)
-        workflow.upsert_search_attributes([
-            sa.STATUS.value_set("in_review" if pending else "approved"),
-            sa.STAGE.value_set("Review"),
-            sa.PENDING.value_set(pending),
-            sa.NEXT_DUE.value_set(DUE) if pending else sa.NEXT_DUE.value_unset(),
-        ])
-        return left
-
-    @decide.validator
-    def _validate(self, decision: RawDecision) -> None:
-        super()._validate(decision)

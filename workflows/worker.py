@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 from countersign.domain import calendar
 from countersign.domain.links import LinkSigner
 from countersign.domain.policy import Policy, load_policy
-from workflows import payload_passes, sandbox
+from workflows import sandbox
 from workflows.activities import ProposalActivities
 from workflows.proposal import ProposalWorkflow
 
@@ -28,7 +28,6 @@ def build_worker(client: Client, engine: Engine, task_queue: str, policy: Policy
                  base_url: str = "http://127.0.0.1:8000", link_secret: str | None = None, **options) -> Worker:
     """`base_url` is the web app's address, for links in e-mail; with
     `link_secret` (the app's secret) reps' mail carries signed decision links."""
-    payload_passes.install()
     calendar.preload({party.holidays for party in policy.parties.values()} | DEFAULT_CALENDARS)
     links = LinkSigner(link_secret, base_url) if link_secret else None
     activities = ProposalActivities(engine, policy.parties, base_url, links)

@@ -23,15 +23,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ApiUser, PolicyDep, SessionDep, SettingsDep, TemporalClientDep
-from api.routes.pages import PageRoute, Viewer
+from api.deps import ApiUser, PolicyDep, SessionDep, TemporalClientDep
+from api.routes.pages import PageRoute, Viewer, temporal_link
 from api.templating import render
 from countersign.domain.access import Action, require
 from countersign.domain.errors import InvalidDecision, ProposalClosed
 from countersign.domain.policy import Policy
 from countersign.domain.reconcile import ERROR, align, reconcile
 from countersign.domain.routing import FINAL_STATUSES, Status
-from countersign.settings import Settings
 from countersign.storage import audit, audit_export, queries
 from countersign.storage.audit_export import MATCHING, WHOLE, AuditFilter
 from countersign.storage.tables import AuditEntry, Proposal, ProposalVersion, User, utcnow
@@ -343,29 +342,20 @@ def page_export(request: Request, fmt: str, user: Viewer, session: SessionDep, p
     return _export_response(request.app.state.engine, session, user, f, fmt, "export")
 
 
-def temporal_link(settings: Settings, proposal_id: int) -> str | None:
-    if not settings.temporal_ui_url:
-        return None
-    return (
-        f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
-        f"/workflows/{queries.workflow_id(proposal_id)}"
-    )
-
-
 @pages.get("/proposals/{proposal_id}", name="compliance_timeline")
 async def timeline(
     request: Request,
     proposal_id: ProposalId,
     user: Viewer,
     session: SessionDep,
-    settings: SettingsDep,
     temporal: TemporalClientDep,
     tasks: Annotated[bool, Query()] = False,
 ) -> object:
     # Async for the history from Temporal; the database work in the thread pool (see api.commands).
     proposal = await run_in_threadpool(_open_timeline, session, user, proposal_id)
     loaded = await history.load(temporal, proposal.id)
-    context = await run_in_threadpool(_timeline_context, session, settings, proposal, loaded, tasks)
+    context = await run_in_threadpool(_timeline_context, session, proposal, loaded, tasks,
+                                      temporal_link(request, user, proposal))
     return render(request, "compliance/timeline.html", context, user=user)
 
 
@@ -375,8 +365,8 @@ def _open_timeline(session: Session, user: User, proposal_id: int) -> Proposal:
     return proposal
 
 
-def _timeline_context(session: Session, settings: Settings, proposal: Proposal, loaded: history.ProposalHistory,
-                      tasks: bool) -> dict:
+def _timeline_context(session: Session, proposal: Proposal, loaded: history.ProposalHistory, tasks: bool,
+                      temporal_url: str | None) -> dict:
     stored, decisions, trail = audit.stored_state(session, proposal.id)
     disagreements = reconcile(proposal.id, stored, decisions, trail, loaded.facts)
     entries = audit.chain(session, proposal.id)
@@ -395,7 +385,7 @@ def _timeline_context(session: Session, settings: Settings, proposal: Proposal, 
         "disagreements": [d for d in disagreements if d.kind != "history_unavailable"],
         "errors": sum(1 for d in disagreements if d.severity == ERROR),
         "concluded": Status(proposal.status) in FINAL_STATUSES,
-        "temporal_url": temporal_link(settings, proposal.id),
+        "temporal_url": temporal_url,
         "workflow_id": queries.workflow_id(proposal.id),
     }
 

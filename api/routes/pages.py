@@ -86,6 +86,17 @@ PAGE_SIZE = 50
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
+def temporal_link(request: Request, user: User, proposal: Proposal) -> str | None:
+    """The proposal's workflow in Temporal's Web UI (COUNTERSIGN_TEMPORAL_UI_URL),
+    for compliance and admins only: the UI has no sign-in of its own and shows
+    every label's proposals."""
+    base = request.app.state.settings.temporal_ui_url
+    if not base or not can(user, Action.AUDIT, proposal):
+        return None
+    namespace = request.app.state.temporal.namespace  # the one the app talks to
+    return f"{base.rstrip('/')}/namespaces/{namespace}/workflows/{queries.workflow_id(proposal.id)}"
+
+
 def live(request: Request, response):
     """A fragment for live.js, with the rep's inbox count for the navigation (render it with flash=None)."""
     count = getattr(request.state, "inbox_count", None)

@@ -24,14 +24,13 @@ from api import answers, commands
 from api.csrf import CsrfProtected
 from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import status_for
-from api.routes.pages import PageRoute, Viewer, error_page, live, sentence
+from api.routes.pages import PageRoute, Viewer, error_page, live, sentence, temporal_link
 from api.schemas import CHECKLIST_QUESTIONS, DecisionIn, ProposalContent, proposal_submit
 from api.templating import DECISION_LABELS, flash, render
 from countersign.domain.access import Action, can, require
 from countersign.domain.errors import DomainError
 from countersign.domain.policy import Policy
 from countersign.domain.routing import FINAL_STATUSES, Status
-from countersign.settings import Settings
 from countersign.storage import delegation, queries
 from countersign.storage.tables import Decision, Proposal, User
 
@@ -148,13 +147,6 @@ async def submit_proposal(request: Request, user: Viewer, _: CsrfProtected, sess
 # -- the proposal page --------------------------------------------------------
 
 
-def temporal_link(settings: Settings, proposal_id: int) -> str | None:
-    if not settings.temporal_ui_url:
-        return None
-    return (f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}"
-            f"/workflows/{queries.workflow_id(proposal_id)}")
-
-
 DIFF_FIELDS = ("title", "summary", "capability", "data_sources", "launch_scope", "requested_decision_date")
 
 
@@ -197,7 +189,7 @@ def version_changes(rows: list) -> list[dict[str, Any]]:
     return changes
 
 
-def detail_context(session: Session, settings: Settings, policy: Policy, user: User,
+def detail_context(request: Request, session: Session, policy: Policy, user: User,
                    proposal: Proposal) -> dict[str, Any]:
     public = answers.to_public(session, proposal)
     matrix = queries.stage_matrix(session, proposal.id)
@@ -222,7 +214,7 @@ def detail_context(session: Session, settings: Settings, policy: Policy, user: U
         "upcoming": upcoming,
         "decisions": decisions,
         "open_conditions": open_conditions,
-        "temporal_url": temporal_link(settings, proposal.id),
+        "temporal_url": temporal_link(request, user, proposal),
         "versions": versions,
         "changes": version_changes(versions),
         "reminders": queries.audit_entries(session, proposal.id, ("reminded", "escalated")),
@@ -239,17 +231,17 @@ def detail_context(session: Session, settings: Settings, policy: Policy, user: U
 
 @router.get("/{proposal_id}", name="proposal")
 def proposal_page(request: Request, proposal_id: int, user: Viewer, session: SessionDep,
-                  settings: SettingsDep, policy: PolicyDep) -> object:
+                  policy: PolicyDep) -> object:
     proposal = queries.get_visible(session, user, proposal_id)
-    return render(request, "proposals/detail.html", detail_context(session, settings, policy, user, proposal))
+    return render(request, "proposals/detail.html", detail_context(request, session, policy, user, proposal))
 
 
 @router.get("/{proposal_id}/live", name="proposal_live")
 def proposal_live(request: Request, proposal_id: int, user: Viewer, session: SessionDep,
-                  settings: SettingsDep, policy: PolicyDep) -> object:
+                  policy: PolicyDep) -> object:
     """The proposal page's changing parts, for the page's poller (live.js)."""
     proposal = queries.get_visible(session, user, proposal_id)
-    context = {**detail_context(session, settings, policy, user, proposal), "flash": None}
+    context = {**detail_context(request, session, policy, user, proposal), "flash": None}
     return live(request, render(request, "proposals/_live.html", context))
 
 
@@ -265,37 +257,37 @@ def version_page(request: Request, proposal_id: int, number: int, user: Viewer, 
     })
 
 
-async def _act(request: Request, session: Session, settings: Settings, policy: Policy, user: User,
+async def _act(request: Request, session: Session, policy: Policy, user: User,
                proposal_id: int, action, done: str) -> object:
     """Run one of the proposal page's buttons; PRG on success, the page with the reason if refused."""
     try:
         await action
     except DomainError as error:
-        context = await run_in_threadpool(_detail_again, session, settings, policy, user, proposal_id)
+        context = await run_in_threadpool(_detail_again, request, session, policy, user, proposal_id)
         context["action_error"] = sentence(str(error))
         return render(request, "proposals/detail.html", context, status_code=status_for(error))
     flash(request, done)
     return RedirectResponse(f"/proposals/{proposal_id}", status_code=303)
 
 
-def _detail_again(session: Session, settings: Settings, policy: Policy, user: User, proposal_id: int) -> dict:
+def _detail_again(request: Request, session: Session, policy: Policy, user: User, proposal_id: int) -> dict:
     session.expire_all()  # the proposal as it is now, after the refused change
-    return detail_context(session, settings, policy, user, queries.get_visible(session, user, proposal_id))
+    return detail_context(request, session, policy, user, queries.get_visible(session, user, proposal_id))
 
 
 @router.post("/{proposal_id}/withdraw", name="withdraw")
 async def withdraw(request: Request, proposal_id: int, user: Viewer, _: CsrfProtected, session: SessionDep,
-                   temporal: TemporalClientDep, settings: SettingsDep, policy: PolicyDep,
+                   temporal: TemporalClientDep, policy: PolicyDep,
                    reason: Annotated[str, Form(max_length=5000)] = "") -> object:
-    return await _act(request, session, settings, policy, user, proposal_id,
+    return await _act(request, session, policy, user, proposal_id,
                       commands.withdraw(session, temporal, user, proposal_id, reason.strip()),
                       "The proposal was withdrawn; the labels no longer review it.")
 
 
 @router.post("/{proposal_id}/acknowledge", name="acknowledge")
 async def acknowledge(request: Request, proposal_id: int, user: Viewer, _: CsrfProtected, session: SessionDep,
-                      temporal: TemporalClientDep, settings: SettingsDep, policy: PolicyDep) -> object:
-    return await _act(request, session, settings, policy, user, proposal_id,
+                      temporal: TemporalClientDep, policy: PolicyDep) -> object:
+    return await _act(request, session, policy, user, proposal_id,
                       commands.acknowledge(session, temporal, user, proposal_id),
                       "You acknowledged the conditions.")
 

@@ -25,11 +25,14 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"  # for links in e-mail
     task_queue: str = "countersign"
     trusted_proxies: str = "127.0.0.1"  # comma-separated addresses whose X-Forwarded-For is believed; "*" for all
+    # Temporal: these two, when set, win over the connection profile of
+    # `temporalio.envconfig` (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE, TLS, API
+    # key; workflows.client.connect_config). Unset, the profile's apply.
     temporal_address: str | None = Field(
         None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "COUNTERSIGN_TEMPORAL_ADDRESS")
     )
-    temporal_namespace: str = Field(
-        "default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "COUNTERSIGN_TEMPORAL_NAMESPACE")
+    temporal_namespace: str | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "COUNTERSIGN_TEMPORAL_NAMESPACE")
     )
     temporal_ui_url: str | None = None  # link proposals to their workflow in Temporal's Web UI
 

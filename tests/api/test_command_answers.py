@@ -10,13 +10,13 @@ import uuid
 
 import pytest
 import pytest_asyncio
+from temporalio.converter import DataConverter
 
 from api.routes import proposals as routes
 from countersign.domain import errors
 from countersign.domain.policy import load_policy
 from tests import factories
 from workflows import client as wf
-from workflows.converter import DATA_CONVERTER
 from workflows.messages import UpdateResult
 from workflows.worker import build_worker
 
@@ -62,8 +62,8 @@ def outcome_without_view(call):
     without it and decoded as the client decodes an old one."""
     async def old(*args, **kwargs):
         result = await call(*args, **kwargs)
-        payloads = DATA_CONVERTER.payload_converter.to_payloads([{"status": result.status, "version": result.version}])
-        return DATA_CONVERTER.payload_converter.from_payloads(payloads, [UpdateResult])[0]
+        payloads = DataConverter.default.payload_converter.to_payloads([{"status": result.status, "version": result.version}])
+        return DataConverter.default.payload_converter.from_payloads(payloads, [UpdateResult])[0]
     return old
 
 

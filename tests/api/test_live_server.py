@@ -30,8 +30,7 @@ async def test_more_clients_than_database_connections_are_all_answered(temporal_
     SQLite's was 15): each is answered, none after a wait for the pool's 30 s
     timeout. A load check: requests waiting in threads for connections held by
     requests waiting for a thread froze the web process (api/app.py
-    MAX_REQUESTS); `bench.web_load` shows it reliably with `countersign up`,
-    this in-process server only at times."""
+    MAX_REQUESTS); this in-process server showed it only at times."""
     factories.all_users(any_engine)
     settings = Settings(data_dir=tmp_path, secret_key="load-" + uuid.uuid4().hex, policy=factories.ONE_STAGE,
                         task_queue=f"load-{uuid.uuid4().hex[:8]}")

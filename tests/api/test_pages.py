@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from sqlmodel import Session, select
 
 from countersign.storage.tables import Decision
@@ -224,18 +225,34 @@ async def test_a_rep_of_an_untouched_label_cannot_see_the_proposal(api, browser)
     assert (await warner.get("/proposals/not-a-number")).status_code == 404
 
 
-async def test_compliance_reads_everything_but_decides_nothing(api, browser, app):
-    app.state.settings.temporal_ui_url = "http://127.0.0.1:8233/"
+async def test_compliance_reads_everything_but_decides_nothing(api, browser):
     proposal = await submit(api, parties=["sony"])
     compliance = await browser("compliance")
     assert "AI remix studio" in (await compliance.get("/")).text
     page = await compliance.get(f"/proposals/{proposal['id']}")
     assert page.status_code == 200
     assert "Decide for" not in page.text and "/decide" not in page.text
-    assert f'href="http://127.0.0.1:8233/namespaces/default/workflows/proposal-{proposal["id"]}"' in page.text
     assert (await compliance.get(f"/proposals/{proposal['id']}/decide")).status_code == 403
     posted = await compliance.post(f"/proposals/{proposal['id']}/decide", {"decision": "approve", "version": "1"})
     assert posted.status_code == 403
+
+
+@pytest.mark.parametrize(("who", "sees"), [("lead", False), ("sony", False), ("compliance", True),
+                                         ("admin", True)])
+async def test_only_compliance_and_admins_get_the_link_to_temporals_web_ui(api, browser, app, who, sees):
+    """The Web UI has no sign-in and shows every label's proposals."""
+    app.state.settings.temporal_ui_url = "http://127.0.0.1:8233/"
+    proposal = await submit(api, parties=["sony"])
+    link = f'href="http://127.0.0.1:8233/namespaces/default/workflows/proposal-{proposal["id"]}"'
+    viewer = await browser(who)
+    pages = [f"/proposals/{proposal['id']}"]
+    if sees:  # the audit trail is theirs alone
+        pages.append(f"/compliance/proposals/{proposal['id']}")
+    for path in pages:
+        page = await viewer.get(path)
+        assert page.status_code == 200, path
+        assert (link in page.text) == sees, path
+        assert ("Temporal's Web UI" in page.text) == sees, path
 
 
 async def test_proposal_page_shows_due_dates_in_the_labels_time_zone_and_utc(api, browser):

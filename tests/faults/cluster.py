@@ -24,7 +24,7 @@ from countersign.domain.policy import load_policy
 from countersign.storage.accounts import create_token, create_user
 from countersign.storage.db import make_engine, transaction
 from tests.postgres import admin_engine
-from workflows import dev_server, dev_visibility, search_attributes
+from workflows import dev_server, search_attributes
 
 POLICY = Path(__file__).parents[1] / "policies" / "faults.toml"
 PARTIES = tuple(load_policy(POLICY).parties)
@@ -84,7 +84,7 @@ class Cluster:
             for pragma in dev_server.SQLITE_PRAGMAS:
                 command += ["--sqlite-pragma", pragma]
             for key in search_attributes.ALL:
-                command += ["--search-attribute", f"{key.name}={key._metadata_type}"]
+                command += ["--search-attribute", dev_server.search_attribute_option(key)]
             return command
         if name == "worker":
             return [*countersign_command(), "worker"]
@@ -207,8 +207,7 @@ class Cluster:
         """Temporal, the schema, the accounts (lead and one rep per label), the
         worker and the web app; the API tokens by who: "lead" or a party key."""
         self.start("temporal")
-        _, temporal = await asyncio.gather(self.cli("migrate"), self.temporal_client())
-        await dev_visibility.drop_unused_indexes(temporal, "default", self.temporal_db)
+        await asyncio.gather(self.cli("migrate"), self.temporal_client())
         self.start("worker")
         self.start("web")
         tokens, *_ = await asyncio.gather(asyncio.to_thread(self.add_accounts), self.worker_ready(),
