@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -57,12 +56,6 @@ Now = Annotated[datetime, Depends(current_time)]
 _bearer = HTTPBearer(auto_error=False, description="A per-user API token from `countersign tokens create`")
 
 
-def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
-    if credentials is None:
-        raise _unauthorized()
-    return credentials.credentials
-
-
 def _unauthorized() -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED,
@@ -71,34 +64,18 @@ def _unauthorized() -> HTTPException:
     )
 
 
-def token_user(session: Session, token: str) -> User:
-    """The token's user, or 401."""
-    user = user_for_token(session, token)
-    if user is None:
-        raise _unauthorized()
-    if session.dirty:
-        session.commit()  # the token's last-used time is kept, whatever the request does next
-    return user
-
-
 def api_user(
     session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> User:
-    user = token_user(session, _token(credentials))
-    session.commit()  # hands the connection back: an async route may await next
+    """The token's user, or 401."""
+    user = user_for_token(session, credentials.credentials) if credentials else None
+    if user is None:
+        raise _unauthorized()
+    session.commit()  # keeps the token's last-used time, and hands the connection back: an async route may await next
     return user
 
 
-async def api_caller(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Callable[[Session], User]:
-    """For the commands (`api.commands.Caller`): the token, checked in the
-    thread-pool call that does the command's own reads."""
-    return partial(token_user, token=_token(credentials))
-
-
 ApiUser = Annotated[User, Depends(api_user)]
-ApiCaller = Annotated[Callable[[Session], User], Depends(api_caller)]
 
 
 class LoginRequired(Exception):

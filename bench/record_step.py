@@ -65,12 +65,12 @@ def measure(url: str, proposals: int, threads: int) -> dict:
     start = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     plans = [steps_for(pid, policy, start) for pid in ids]
     for plan in plans:
-        activities.apply(plan[0])  # opening: not measured
+        activities.record_step(plan[0])  # opening: not measured
     durations: list[float] = []
     def decide_all(plan: list[StepRecord]) -> None:
         for step in plan[1:]:
             began = time.perf_counter()
-            activities.apply(step)
+            activities.record_step(step)
             durations.append(time.perf_counter() - began)
 
     began = time.perf_counter()

@@ -9,13 +9,11 @@ There is one chain per proposal (`proposal_id` = the proposal's id), written
 by the workflow's activities with the state each entry records, and one
 access chain (`proposal_id` NULL) for events that belong to no proposal:
 sign-ins, tokens, delegations, every read of an audit trail
-(`audit_read`), and the entries a workflow task's re-run replaced on a
-proposal's chain (`steps_replaced`, see workflows.activities). Reads go to
-the access chain, not to the proposal's own, because a proposal's chain is
-the record of its process: it is reconciled one-to-one with the workflow's
-Temporal history, and its head hash is the final hash printed on the
-certificate of completion, which must not change each time someone reads or
-prints it.
+(`audit_read`). Reads go to the access chain, not to the proposal's own,
+because a proposal's chain is the record of its process: it is reconciled
+one-to-one with the workflow's Temporal history, and its head hash is the
+final hash printed on the certificate of completion, which must not change
+each time someone reads or prints it.
 
 What a chain alone cannot show is a cut-off tail (the last entries deleted,
 nothing after them to break); `countersign.reconcile` catches that by

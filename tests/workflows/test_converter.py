@@ -11,7 +11,7 @@ from temporalio.converter import DataConverter
 
 from tests.db.test_record_step import Run
 from workflows.converter import DATA_CONVERTER
-from workflows.messages import DecisionRequest, ProposalInput, StepReceipt, StepRecord, UpdateResult
+from workflows.messages import DecisionRequest, ProposalInput, StepRecord, UpdateResult
 
 OURS, DEFAULT = DATA_CONVERTER.payload_converter, DataConverter.default.payload_converter
 
@@ -22,7 +22,6 @@ def samples() -> list[tuple[object, type]]:
     return [
         (run.opening, StepRecord),
         (decided, StepRecord),
-        (StepReceipt.of(decided), StepReceipt),
         (ProposalInput(7, "lead@example.com", run.opening.new_version.content, run.policy), ProposalInput),
         (DecisionRequest("sony", "approve", "fine, ünïcode", 1, "rep.sony@example.com", None), DecisionRequest),
         (UpdateResult("in_review", 1), UpdateResult),
