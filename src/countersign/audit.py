@@ -1,5 +1,8 @@
 """The audit log: append-only entries, SHA-256 hash chained per proposal.
 
+Entries are only ever inserted; the database refuses to update or delete
+them (migration 0005). The chain shows what got past that anyway.
+
 Each entry's hash covers the previous entry's hash and a canonical encoding
 of the entry itself (`canonical_body`: proposal id, seq, kind, time, actor,
 party, detail), so editing, deleting or reordering any entry breaks the
