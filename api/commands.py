@@ -23,6 +23,7 @@ from temporalio.client import Client
 
 from countersign import delegation
 from countersign.access import Action, require
+from countersign.db import transaction
 from countersign.errors import Conflict, InvalidDecision, ProposalClosed
 from countersign.models import Decision, DecisionIn, ProposalNumber, ProposalSubmit, User, utcnow
 from countersign.policy import Policy
@@ -54,10 +55,11 @@ async def submit(session: Session, temporal: Client, task_queue: str, policy: Po
 
 
 def _allocate_number(session: Session) -> int:
-    number = ProposalNumber(allocated_at=utcnow())
-    session.add(number)
-    session.commit()  # an unused number is harmless; a half-stored proposal is not
-    return number.id
+    with transaction(session.get_bind()) as write:  # an unused number is harmless; a half-stored proposal is not
+        number = ProposalNumber(allocated_at=utcnow())
+        write.add(number)
+        write.flush()
+        return number.id
 
 
 async def decide(session: Session, temporal: Client, user: User, proposal_id: int, body: DecisionIn) -> None:

@@ -11,7 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from temporalio.client import Client
 
-from countersign.accounts import session_epoch, user_for_token
+from countersign.accounts import keep_last_use, session_epoch, token_user
+from countersign.db import write_session
 from countersign.models import User
 from countersign.policy import Policy
 from countersign.settings import Settings
@@ -25,6 +26,13 @@ from countersign.settings import Settings
 # loop.
 async def get_session(request: Request) -> AsyncIterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+async def get_write_session(request: Request) -> AsyncIterator[Session]:
+    """For routes that write: each transaction takes the database's write lock
+    as it begins (countersign.db.WRITE); `get_session`'s never do."""
+    with write_session(request.app.state.engine) as session:
         yield session
 
 
@@ -48,6 +56,7 @@ async def current_time() -> datetime:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 TemporalClientDep = Annotated[Client, Depends(get_temporal)]
@@ -68,10 +77,12 @@ def api_user(
     session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> User:
     """The token's user, or 401."""
-    user = user_for_token(session, credentials.credentials) if credentials else None
-    if user is None:
+    found = token_user(session, credentials.credentials) if credentials else None
+    if found is None:
         raise _unauthorized()
-    session.commit()  # keeps the token's last-used time, and hands the connection back: an async route may await next
+    token, user = found
+    session.commit()  # hands the connection back: an async route may await next
+    keep_last_use(session.get_bind(), token)
     return user
 
 

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, select
 
+from countersign.db import is_write
 from countersign.models import AuditEntry, Decision, Proposal, utcnow
 from countersign.reconcile import StoredDecision, StoredEntry, StoredProposal
 
@@ -103,19 +104,20 @@ def _lock_chain(session: Session, proposal_id: int | None, row_locked: bool = Fa
     Without it two writers could both read the same last entry and both
     append after it: on the access chain (proposal_id NULL) no unique
     constraint would stop the second, and the chain would fork.
-    PostgreSQL: an advisory lock per chain, unless the caller holds the
-    proposal's row locked (or inserted it), which serializes them already.
-    SQLite: a write that changes nothing takes the database's write lock
-    before the last entry is read.
+    SQLite: a write transaction (`countersign.db.transaction` or
+    `write_session`) holds the database's write lock from its BEGIN
+    IMMEDIATE. PostgreSQL: an advisory lock per chain, unless the caller
+    holds the proposal's row locked (or inserted it), which serializes them
+    already.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql" and not row_locked:
-        session.connection().execute(
+    connection = session.connection()
+    if not is_write(connection):
+        raise RuntimeError("audit entries are appended in a write transaction (countersign.db.transaction)")
+    if connection.dialect.name == "postgresql" and not row_locked:
+        connection.execute(
             text("SELECT pg_advisory_xact_lock(:space, :chain)"),
             {"space": _LOCK_SPACE, "chain": proposal_id or 0},
         )
-    elif dialect == "sqlite":
-        session.connection().execute(text("UPDATE audit_entry SET seq = seq WHERE 0"))
 
 
 class EventLike(Protocol):
