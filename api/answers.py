@@ -17,8 +17,7 @@ def to_public(session: Session, proposal: Proposal) -> ProposalOut:
 def to_public_many(session: Session, proposals: list[Proposal]) -> list[ProposalOut]:
     """The API shape of many proposals, with one query per table, not per
     proposal. Columns, not ORM objects: every list and read of a proposal
-    comes through here (a command's answer too, when its update's outcome
-    has no view)."""
+    comes through here (a command's answer too)."""
     if not proposals:
         return []
     ids = [p.id for p in proposals]
@@ -42,34 +41,22 @@ def to_public_many(session: Session, proposals: list[Proposal]) -> list[Proposal
             for p in proposals]
 
 
-def to_public_view(view) -> ProposalOut:
-    """What `to_public` answers, from the workflow's view of the proposal
-    (a `workflows.messages.ProposalView`; the core does not import the
-    workflows): a command's update answers with it, so the API need not read
-    the proposal back. Its parties are in the proposal's order already."""
-    return _public(view, view.owner, {p.party: _party_out(p) for p in view.parties},
-                   [_condition_out(c) for c in view.conditions])
-
-
 def _in_order(keys: list[str], by_party: dict[str, PartyOut]) -> dict[str, PartyOut]:
     """`by_party` in the proposal's party order."""
     return {party: by_party[party] for party in keys if party in by_party}
 
 
 def _party_out(party) -> PartyOut:
-    """A party_review row or a `routing.PartyView`: they share these names."""
     return PartyOut(state=party.state, due_at=party.due_at, decided_by=party.decided_by,
                     decided_at=party.decided_at, comment=party.comment)
 
 
 def _condition_out(condition) -> ConditionOut:
-    """A condition row or a `routing.Condition`: they share these names."""
     return ConditionOut(party=condition.party, text=condition.text, version=condition.version,
                         acknowledged=condition.acknowledged)
 
 
-def _public(proposal, owner: str, parties: dict[str, PartyOut], conditions: list[ConditionOut]) -> ProposalOut:
-    """`proposal`: a `Proposal` row or a `ProposalView`, which share these names."""
+def _public(proposal: Proposal, owner: str, parties: dict[str, PartyOut], conditions: list[ConditionOut]) -> ProposalOut:
     return ProposalOut(
         id=proposal.id,
         title=proposal.title,

@@ -2,9 +2,8 @@
 the forms: authorize, then hand the change to the proposal's workflow.
 
 Nothing here writes proposal state: the workflow's activities do. Each
-function returns once the change is stored, with the workflow's answer: the
-proposal as stored (`UpdateResult.view`), or no view when the proposal must
-be read back.
+function returns once the change is stored (the update returns after its
+step's activity has committed), so the caller reads the proposal back.
 
 These run on the event loop, where they await Temporal; their database work
 runs in the thread pool (`run_in_threadpool`), as a sync route's does. On the
@@ -16,7 +15,6 @@ included.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
@@ -28,6 +26,7 @@ from countersign.domain.access import Action, require
 from countersign.domain.errors import Conflict, InvalidDecision, ProposalClosed
 from countersign.domain.policy import Policy
 from countersign.storage import delegation
+from countersign.storage.db import transaction
 from countersign.storage.queries import ProposalAccess, access_for
 from countersign.storage.tables import Decision, ProposalNumber, User, utcnow
 from workflows import client as wf
@@ -36,19 +35,8 @@ from workflows.messages import (
     DecisionRequest,
     ProposalInput,
     ResubmitRequest,
-    UpdateResult,
     WithdrawRequest,
 )
-
-# Who asks: a signed-in user, or what finds them (`api.deps.api_caller`: an
-# API request's token, checked in the same thread-pool call as the command's
-# own reads, one hop off the event loop instead of two).
-Caller = User | Callable[[Session], User]
-
-
-def user_of(session: Session, caller: Caller) -> User:
-    return caller if isinstance(caller, User) else caller(session)
-
 
 # Built once: every decision reads it.
 _DECISION_BY_ID = select(Decision.proposal_id, Decision.party).where(Decision.decision_id == bindparam("decision_id"))
@@ -64,39 +52,37 @@ def release_connection(session: Session) -> None:
 
 
 async def submit(session: Session, temporal: Client, task_queue: str, policy: Policy, user: User,
-                 body: ProposalContent) -> tuple[int, UpdateResult]:
+                 body: ProposalContent) -> int:
+    """The new proposal's id, once it is stored."""
     require(user, Action.SUBMIT)
     proposal_id = await run_in_threadpool(_allocate_number, session)
     content = body.model_dump(mode="json")
-    result = await wf.start_proposal(temporal, task_queue, ProposalInput(proposal_id, user.email, content, policy))
-    return proposal_id, result
+    await wf.start_proposal(temporal, task_queue, ProposalInput(proposal_id, user.email, content, policy))
+    return proposal_id
 
 
 def _allocate_number(session: Session) -> int:
-    number = ProposalNumber(allocated_at=utcnow())
-    session.add(number)
-    session.commit()  # an unused number is harmless; a half-stored proposal is not
-    return number.id
+    with transaction(session.get_bind()) as write:  # an unused number is harmless; a half-stored proposal is not
+        number = ProposalNumber(allocated_at=utcnow())
+        write.add(number)
+        write.flush()
+        return number.id
 
 
-async def decide(session: Session, temporal: Client, caller: Caller, proposal_id: int,
-                 body: DecisionIn) -> UpdateResult | None:
-    """None when the same decision comes again after its proposal closed."""
-    decision_id, request, stored = await run_in_threadpool(_decision, session, caller, proposal_id, body)
-    # Sent again even when stored: the workflow answers a repeated update id
-    # with its first outcome, and a stored row alone does not prove the
-    # decision is in the history (its workflow task may never have completed).
+async def decide(session: Session, temporal: Client, user: User, proposal_id: int, body: DecisionIn) -> None:
+    decision_id, request, stored = await run_in_threadpool(_decision, session, user, proposal_id, body)
+    # Sent again even when stored: Temporal applies a repeated update id once
+    # and answers it as it answered the first.
     try:
-        return await wf.decide(temporal, proposal_id, request, decision_id)
+        await wf.decide(temporal, proposal_id, request, decision_id)
     except ProposalClosed:
         if not stored:
             raise
-        return None  # the same decision sent again after its proposal closed: it counted once
+        # the same decision sent again after its proposal closed: it counted once
 
 
-def _decision(session: Session, caller: Caller, proposal_id: int, body: DecisionIn) -> tuple[str, DecisionRequest, bool]:
+def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn) -> tuple[str, DecisionRequest, bool]:
     """The decision's id, the update to send, and whether that id is stored already."""
-    user = user_of(session, caller)
     proposal = access_for(session, user, Action.DECIDE, proposal_id)
     decision_id = body.decision_id or str(uuid.uuid4())
     earlier = session.execute(_DECISION_BY_ID, {"decision_id": decision_id}).first()
@@ -109,28 +95,26 @@ def _decision(session: Session, caller: Caller, proposal_id: int, body: Decision
     return decision_id, request, earlier is not None
 
 
-async def resubmit(session: Session, temporal: Client, caller: Caller, proposal_id: int,
-                   body: ProposalContent) -> UpdateResult:
-    user, proposal = await run_in_threadpool(_authorize, session, caller, Action.RESUBMIT, proposal_id)
+async def resubmit(session: Session, temporal: Client, user: User, proposal_id: int, body: ProposalContent) -> None:
+    proposal = await run_in_threadpool(_authorize, session, user, Action.RESUBMIT, proposal_id)
     if body.parties != proposal.parties:
         raise InvalidDecision(
             "a new version cannot change which parties' catalogs it touches; withdraw this proposal and submit a new one"
         )
-    return await wf.resubmit(temporal, proposal_id, ResubmitRequest(user.email, body.model_dump(mode="json")))
+    await wf.resubmit(temporal, proposal_id, ResubmitRequest(user.email, body.model_dump(mode="json")))
 
 
-async def withdraw(session: Session, temporal: Client, caller: Caller, proposal_id: int, reason: str) -> UpdateResult:
-    user, _ = await run_in_threadpool(_authorize, session, caller, Action.WITHDRAW, proposal_id)
-    return await wf.withdraw(temporal, proposal_id, WithdrawRequest(user.email, reason))
+async def withdraw(session: Session, temporal: Client, user: User, proposal_id: int, reason: str) -> None:
+    await run_in_threadpool(_authorize, session, user, Action.WITHDRAW, proposal_id)
+    await wf.withdraw(temporal, proposal_id, WithdrawRequest(user.email, reason))
 
 
-async def acknowledge(session: Session, temporal: Client, caller: Caller, proposal_id: int) -> UpdateResult:
-    user, _ = await run_in_threadpool(_authorize, session, caller, Action.ACKNOWLEDGE, proposal_id)
-    return await wf.acknowledge(temporal, proposal_id, AcknowledgeRequest(user.email))
+async def acknowledge(session: Session, temporal: Client, user: User, proposal_id: int) -> None:
+    await run_in_threadpool(_authorize, session, user, Action.ACKNOWLEDGE, proposal_id)
+    await wf.acknowledge(temporal, proposal_id, AcknowledgeRequest(user.email))
 
 
-def _authorize(session: Session, caller: Caller, action: Action, proposal_id: int) -> tuple[User, ProposalAccess]:
-    user = user_of(session, caller)
+def _authorize(session: Session, user: User, action: Action, proposal_id: int) -> ProposalAccess:
     proposal = access_for(session, user, action, proposal_id)
     release_connection(session)
-    return user, proposal
+    return proposal

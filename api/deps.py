@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -14,7 +13,8 @@ from temporalio.client import Client
 
 from countersign.domain.policy import Policy
 from countersign.settings import Settings
-from countersign.storage.accounts import session_epoch, user_for_token
+from countersign.storage.accounts import keep_last_use, session_epoch, token_user
+from countersign.storage.db import write_session
 from countersign.storage.tables import User
 
 
@@ -26,6 +26,13 @@ from countersign.storage.tables import User
 # loop.
 async def get_session(request: Request) -> AsyncIterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+async def get_write_session(request: Request) -> AsyncIterator[Session]:
+    """For routes that write: each transaction takes the database's write lock
+    as it begins (countersign.storage.db.WRITE); `get_session`'s never do."""
+    with write_session(request.app.state.engine) as session:
         yield session
 
 
@@ -49,18 +56,13 @@ async def current_time() -> datetime:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PolicyDep = Annotated[Policy, Depends(get_policy)]
 TemporalClientDep = Annotated[Client, Depends(get_temporal)]
 Now = Annotated[datetime, Depends(current_time)]
 
 _bearer = HTTPBearer(auto_error=False, description="A per-user API token from `countersign tokens create`")
-
-
-def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
-    if credentials is None:
-        raise _unauthorized()
-    return credentials.credentials
 
 
 def _unauthorized() -> HTTPException:
@@ -71,34 +73,20 @@ def _unauthorized() -> HTTPException:
     )
 
 
-def token_user(session: Session, token: str) -> User:
-    """The token's user, or 401."""
-    user = user_for_token(session, token)
-    if user is None:
-        raise _unauthorized()
-    if session.dirty:
-        session.commit()  # the token's last-used time is kept, whatever the request does next
-    return user
-
-
 def api_user(
     session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> User:
-    user = token_user(session, _token(credentials))
+    """The token's user, or 401."""
+    found = token_user(session, credentials.credentials) if credentials else None
+    if found is None:
+        raise _unauthorized()
+    token, user = found
     session.commit()  # hands the connection back: an async route may await next
+    keep_last_use(session.get_bind(), token)
     return user
 
 
-async def api_caller(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Callable[[Session], User]:
-    """For the commands (`api.commands.Caller`): the token, checked in the
-    thread-pool call that does the command's own reads."""
-    return partial(token_user, token=_token(credentials))
-
-
 ApiUser = Annotated[User, Depends(api_user)]
-ApiCaller = Annotated[Callable[[Session], User], Depends(api_caller)]
 
 
 class LoginRequired(Exception):

@@ -80,6 +80,9 @@ def _postgres_engine(url: str):
     engine = make_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as conn:
+        # Decisions and audit entries refuse TRUNCATE (migration 0005). Replica mode skips
+        # triggers, for this transaction only: the reset between tests, never the code under test.
+        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     _start_ids_apart(engine)
     return engine

@@ -1,11 +1,10 @@
 """A proposal's Temporal event history, fetched through the client.
 
 `load` reads the workflow's history and gives it two ways: as the facts
-reconciliation compares with the audit trail and the database (the events,
-decisions and states every `record_step` carried: a local activity's
-marker keeps what it returned, the whole record or, since `StepReceipt`,
-a receipt; a scheduled activity's event the record it was given; the
-updates the workflow accepted, how it ended), and as rows for the
+reconciliation compares with the audit trail and the database (the step
+records the workflow scheduled `record_step` with, each with its events,
+decision and state, read from the ActivityTaskScheduled event's input; the
+updates the workflow accepted; how it ended), and as rows for the
 compliance timeline, one per history event with a sentence saying what it
 was.
 """
@@ -36,7 +35,6 @@ from countersign.storage import audit
 from countersign.storage.queries import workflow_id
 
 RECORD_ACTIVITY = "record_step"
-LOCAL_ACTIVITY_MARKER = "core_local_activity"  # the SDK's marker for a completed local activity
 TASK_EVENTS = frozenset(
     {
         EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
@@ -90,6 +88,7 @@ async def _decode(client: Client, payloads: Payloads) -> list[Any]:
 
 
 def _step(raw: dict, scheduled_event_id: int) -> RecordedStep:
+    """A step record (workflows.messages.StepRecord) as the history's JSON has it."""
     decision = None
     if raw.get("decision"):
         request = raw["decision"]["request"]
@@ -102,7 +101,6 @@ def _step(raw: dict, scheduled_event_id: int) -> RecordedStep:
             comment=request.get("comment"),
             stage=raw["decision"].get("stage"),
         )
-    state = raw.get("snapshot") or raw  # a StepRecord's snapshot, or a StepReceipt
     return RecordedStep(
         step=int(raw["step"]),
         at=_time(raw["at"]),
@@ -110,8 +108,8 @@ def _step(raw: dict, scheduled_event_id: int) -> RecordedStep:
             RecordedEvent(e["kind"], _time(e["at"]), e.get("actor"), e.get("party"), e.get("detail") or {})
             for e in raw.get("events", [])
         ],
-        status=state.get("status", ""),
-        version=int(state.get("version", 0)),
+        status=raw["snapshot"]["status"],
+        version=int(raw["snapshot"]["version"]),
         completed=False,
         scheduled_event_id=scheduled_event_id,
         decision=decision,
@@ -195,19 +193,6 @@ async def parse(client: Client, wf_id: str, events: list[HistoryEvent]) -> Propo
                     steps[event.event_id] = step
                     row.step = step.step
                     row.summary = f"record_step {step.step}: " + _step_summary(step)
-        elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
-            attrs = event.marker_recorded_event_attributes
-            row.summary = f"marker {attrs.marker_name}"
-            if attrs.marker_name == LOCAL_ACTIVITY_MARKER and not attrs.HasField("failure"):
-                data = await _decode(client, attrs.details["data"])
-                result = await _decode(client, attrs.details["result"])
-                if data and isinstance(data[0], dict) and data[0].get("activity_type") == RECORD_ACTIVITY \
-                        and result and isinstance(result[0], dict):
-                    step = _step(result[0], event.event_id)
-                    step.completed = True
-                    steps[event.event_id] = step
-                    row.step = step.step
-                    row.summary = f"record_step {step.step}: {_step_summary(step)} (local activity, written)"
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             scheduled = event.activity_task_completed_event_attributes.scheduled_event_id
             if scheduled in steps:

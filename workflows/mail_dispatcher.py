@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import aiosmtplib
 from sqlalchemy import Engine, update
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
+from countersign.storage.db import transaction
 from countersign.storage.tables import OutboxMail, utcnow
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class MailDispatcher:
 
     def _claim(self) -> list[OutboxMail]:
         now = utcnow()
-        with Session(self._engine, expire_on_commit=False) as session:
+        with transaction(self._engine) as session:
             due = session.exec(
                 select(OutboxMail)
                 .where(OutboxMail.sent_at.is_(None), OutboxMail.next_attempt_at <= now)
@@ -114,20 +115,17 @@ class MailDispatcher:
                 )
                 if result.rowcount == 1:  # the session object now shows the new lease and attempt count
                     claimed.append(mail)
-            session.commit()
             return claimed
 
     def _sent(self, mail_id: int) -> None:
-        with Session(self._engine) as session:
+        with transaction(self._engine) as session:
             session.exec(update(OutboxMail).where(OutboxMail.id == mail_id).values(sent_at=utcnow(), last_error=None))
-            session.commit()
 
     def _failed(self, mail: OutboxMail, error: Exception) -> None:
         backoff = min(timedelta(seconds=5 * 2 ** min(mail.attempts - 1, 10)), MAX_BACKOFF)
-        with Session(self._engine) as session:
+        with transaction(self._engine) as session:
             session.exec(
                 update(OutboxMail)
                 .where(OutboxMail.id == mail.id)
                 .values(next_attempt_at=utcnow() + backoff, last_error=str(error)[:500])
             )
-            session.commit()

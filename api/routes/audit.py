@@ -33,6 +33,7 @@ from countersign.domain.reconcile import ERROR, align, reconcile
 from countersign.domain.routing import FINAL_STATUSES, Status
 from countersign.storage import audit, audit_export, queries
 from countersign.storage.audit_export import MATCHING, WHOLE, AuditFilter
+from countersign.storage.db import transaction
 from countersign.storage.tables import AuditEntry, Proposal, ProposalVersion, User, utcnow
 from workflows import history
 
@@ -92,9 +93,11 @@ def _auditable(session: Session, user: User, proposal_id: int) -> Proposal:
 
 
 def _log_read(session: Session, user: User, via: str, proposal_ids: list[int], **detail: str) -> None:
-    """The read is on record before anything is shown."""
-    audit.log_read(session, user.email, via, proposal_ids, **detail)
-    session.commit()
+    """The read is on record before anything is shown: in a write transaction
+    of its own (`session` reads)."""
+    with transaction(session.get_bind()) as write:
+        audit.log_read(write, user.email, via, proposal_ids, **detail)
+    session.commit()  # what `session` reads next, it reads after the entry
 
 
 def _head(entries: list[AuditEntry]) -> str:

@@ -18,11 +18,12 @@ from starlette.concurrency import run_in_threadpool
 
 from api import csrf
 from api.csrf import CsrfProtected
-from api.deps import SessionDep
+from api.deps import SessionDep, WriteSessionDep
 from api.routes.pages import PageRoute
 from api.templating import flash, render
 from countersign.storage import audit, throttle
 from countersign.storage.accounts import authenticate, end_sessions, session_epoch
+from countersign.storage.db import transaction
 from countersign.storage.tables import User, utcnow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -62,26 +63,30 @@ def login(request: Request, session: SessionDep, _: CsrfProtected,
     address = client_address(request)
     normalized = email.strip().lower()
     now = utcnow()
+    # Reads (and the password's hashing) with `session`; what a sign-in records, in a write
+    # transaction after them, which holds SQLite's write lock only as long as it writes.
+    engine = session.get_bind()
     try:
         throttle.check(session, normalized, address, now)
     except throttle.Throttled as refused:
-        audit.append(session, None, "sign_in_failed", now, actor=normalized,
-                     detail={"address": address, "reason": "throttled"})
-        session.commit()
+        with transaction(engine) as write:
+            audit.append(write, None, "sign_in_failed", now, actor=normalized,
+                         detail={"address": address, "reason": "throttled"})
         return again(f"Too many failed sign-ins. Try again after {refused.retry_at:%H:%M} UTC "
                      f"(in {throttle.minutes_until(refused.retry_at, now)} minutes).", 429,
                      {"Retry-After": str(refused.seconds(now))})
     user = authenticate(session, normalized, password)
     if user is None:
-        throttle.record_failure(session, normalized, address, now)
-        audit.append(session, None, "sign_in_failed", now, actor=normalized,
-                     detail={"address": address, "reason": "bad_credentials"})
-        session.commit()
+        with transaction(engine) as write:
+            throttle.record_failure(write, normalized, address, now)
+            audit.append(write, None, "sign_in_failed", now, actor=normalized,
+                         detail={"address": address, "reason": "bad_credentials"})
         return again("That e-mail address and password do not match an active account.", 401)
-    throttle.clear(session, normalized)
-    audit.append(session, None, "signed_in", now, actor=user.email, party=user.party,
-                 detail={"address": address})
-    session.commit()  # with a password hash upgraded by authenticate
+    with transaction(engine) as write:
+        write.merge(user)  # with its password hash, if authenticate upgraded it
+        throttle.clear(write, normalized)
+        audit.append(write, None, "signed_in", now, actor=user.email, party=user.party,
+                     detail={"address": address})
     request.session.clear()  # a new session: nothing of the anonymous one carries over
     request.session["user_id"] = user.id
     request.session["epoch"] = session_epoch(user)
@@ -94,7 +99,7 @@ def client_address(request: Request) -> str:
 
 
 @router.post("/logout", name="logout")
-async def logout(request: Request, session: SessionDep) -> object:
+async def logout(request: Request, session: WriteSessionDep) -> object:
     user_id = request.session.get("user_id")
     if user_id is not None:  # signed out already (e.g. expired): nothing to protect
         await csrf.verify(request)  # async: it reads the form

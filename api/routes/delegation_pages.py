@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import select
 
 from api.csrf import CsrfProtected
-from api.deps import SessionDep
+from api.deps import SessionDep, WriteSessionDep
 from api.errors import status_for
 from api.routes.pages import PageRoute, Viewer, sentence
 from api.templating import flash, render
@@ -50,7 +50,7 @@ def delegation_list(request: Request, user: Viewer, session: SessionDep) -> obje
 
 
 @router.post("")
-def delegate(request: Request, user: Viewer, _: CsrfProtected, session: SessionDep,
+def delegate(request: Request, user: Viewer, _: CsrfProtected, session: WriteSessionDep,
              delegate: Annotated[str, Form(max_length=254)] = "",
              ends_on: Annotated[str, Form(max_length=20)] = "") -> object:
     values = {"delegate": delegate, "ends_on": ends_on}
@@ -69,7 +69,7 @@ def delegate(request: Request, user: Viewer, _: CsrfProtected, session: SessionD
 
 
 @router.post("/{delegation_id}/end", name="end_delegation")
-def end(request: Request, delegation_id: int, user: Viewer, _: CsrfProtected, session: SessionDep) -> object:
+def end(request: Request, delegation_id: int, user: Viewer, _: CsrfProtected, session: WriteSessionDep) -> object:
     delegations.end(session, delegation_id, user)
     session.commit()
     flash(request, "The delegation has ended.")
@@ -77,7 +77,7 @@ def end(request: Request, delegation_id: int, user: Viewer, _: CsrfProtected, se
 
 
 @router.post("/{delegation_id}/reassign", name="reassign_delegation")
-def reassign(request: Request, delegation_id: int, user: Viewer, _: CsrfProtected, session: SessionDep,
+def reassign(request: Request, delegation_id: int, user: Viewer, _: CsrfProtected, session: WriteSessionDep,
              delegate: Annotated[str, Form(max_length=254)] = "") -> object:
     row = delegations.reassign(session, delegation_id, user, delegate)
     session.commit()

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
-from api.deps import ApiUser, SessionDep
+from api.deps import ApiUser, SessionDep, WriteSessionDep
 from api.errors import ERROR_RESPONSES
 from countersign.storage import delegation as delegations
 from countersign.storage.tables import Delegation, User, utcnow
@@ -70,7 +70,7 @@ def list_delegations(user: ApiUser, session: SessionDep) -> list[DelegationOut]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DelegationOut)
-def create_delegation(body: DelegationIn, user: ApiUser, session: SessionDep) -> DelegationOut:
+def create_delegation(body: DelegationIn, user: ApiUser, session: WriteSessionDep) -> DelegationOut:
     """Delegate the caller's party decisions to a colleague of the same party until `ends_at`."""
     row = delegations.create(session, user, body.delegate, body.ends_at, body.starts_at, body.delegator)
     session.commit()
@@ -78,7 +78,7 @@ def create_delegation(body: DelegationIn, user: ApiUser, session: SessionDep) ->
 
 
 @router.delete("/{delegation_id}", response_model=DelegationOut)
-def end_delegation(delegation_id: DelegationId, user: ApiUser, session: SessionDep) -> DelegationOut:
+def end_delegation(delegation_id: DelegationId, user: ApiUser, session: WriteSessionDep) -> DelegationOut:
     """End a delegation now (its delegator, its delegate, or an admin)."""
     row = delegations.end(session, delegation_id, user)
     session.commit()
@@ -87,7 +87,7 @@ def end_delegation(delegation_id: DelegationId, user: ApiUser, session: SessionD
 
 @router.post("/{delegation_id}/reassign", response_model=DelegationOut)
 def reassign_delegation(delegation_id: DelegationId, body: ReassignIn, user: ApiUser,
-                        session: SessionDep) -> DelegationOut:
+                        session: WriteSessionDep) -> DelegationOut:
     """Admins: give the rest of a delegation's period to another colleague of the same party."""
     row = delegations.reassign(session, delegation_id, user, body.delegate)
     session.commit()

@@ -136,7 +136,7 @@ async def submit_proposal(request: Request, user: Viewer, _: CsrfProtected, sess
     if body is None:
         return _proposal_form(request, "proposals/new.html", values, errors, 422, page_title="New proposal")
     try:
-        proposal_id, _ = await commands.submit(session, temporal, settings.task_queue, policy, user, body)
+        proposal_id = await commands.submit(session, temporal, settings.task_queue, policy, user, body)
     except DomainError as error:
         return _proposal_form(request, "proposals/new.html", values, {}, status_for(error),
                               page_title="New proposal", form_error=str(error))

@@ -6,17 +6,18 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api import answers, commands
-from api.deps import ApiCaller, ApiUser, SessionDep, SettingsDep, TemporalClientDep
+from api.deps import ApiUser, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import ERROR_RESPONSES
 from api.schemas import DecisionIn, ProposalOut, VersionOut, WithdrawIn, proposal_submit
 from countersign.domain.access import Action, require
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Status
 from countersign.storage import queries
-from workflows.messages import UpdateResult
+from countersign.storage.tables import User
 
 # Ids are 32-bit integers in every supported database.
 ProposalId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The proposal's id")]
@@ -25,18 +26,10 @@ VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="A version n
 router = APIRouter(prefix="/proposals", tags=["proposals"], responses=ERROR_RESPONSES)
 
 
-async def _answer(session, caller: commands.Caller, proposal_id: int, result: UpdateResult | None) -> ProposalOut:
-    """The proposal after a command: as the workflow answered, or read back
-    when its answer has none (see api.commands)."""
-    if result is not None and result.view is not None:
-        return answers.to_public_view(result.view)
-    return await run_in_threadpool(_read_back, session, caller, proposal_id)
-
-
-def _read_back(session, caller: commands.Caller, proposal_id: int) -> ProposalOut:
-    """In the thread pool (see api.commands). Fresh: the workflow's activity
-    changed it through another connection."""
-    user = commands.user_of(session, caller)
+def _read_back(session: Session, user: User, proposal_id: int) -> ProposalOut:
+    """The proposal as a command left it: the command returns once its step is
+    stored. Run in the thread pool (see api.commands); fresh, as the
+    workflow's activity changed it through another connection."""
     return answers.to_public(session, queries.get_visible(session, user, proposal_id, fresh=True))
 
 
@@ -60,23 +53,23 @@ def get_proposal(proposal_id: ProposalId, user: ApiUser, session: SessionDep) ->
 
 
 @router.post("/{proposal_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
-async def decide(proposal_id: ProposalId, body: DecisionIn, caller: ApiCaller, session: SessionDep,
+async def decide(proposal_id: ProposalId, body: DecisionIn, user: ApiUser, session: SessionDep,
                  temporal: TemporalClientDep) -> ProposalOut:
-    result = await commands.decide(session, temporal, caller, proposal_id, body)
-    return await _answer(session, caller, proposal_id, result)
+    await commands.decide(session, temporal, user, proposal_id, body)
+    return await run_in_threadpool(_read_back, session, user, proposal_id)
 
 
 @router.post("/{proposal_id}/withdraw", response_model=ProposalOut)
-async def withdraw(proposal_id: ProposalId, body: WithdrawIn, caller: ApiCaller, session: SessionDep,
+async def withdraw(proposal_id: ProposalId, body: WithdrawIn, user: ApiUser, session: SessionDep,
                    temporal: TemporalClientDep) -> ProposalOut:
-    result = await commands.withdraw(session, temporal, caller, proposal_id, body.reason)
-    return await _answer(session, caller, proposal_id, result)
+    await commands.withdraw(session, temporal, user, proposal_id, body.reason)
+    return await run_in_threadpool(_read_back, session, user, proposal_id)
 
 
 @router.post("/{proposal_id}/acknowledge", response_model=ProposalOut)
-async def acknowledge(proposal_id: ProposalId, caller: ApiCaller, session: SessionDep, temporal: TemporalClientDep) -> ProposalOut:
-    result = await commands.acknowledge(session, temporal, caller, proposal_id)
-    return await _answer(session, caller, proposal_id, result)
+async def acknowledge(proposal_id: ProposalId, user: ApiUser, session: SessionDep, temporal: TemporalClientDep) -> ProposalOut:
+    await commands.acknowledge(session, temporal, user, proposal_id)
+    return await run_in_threadpool(_read_back, session, user, proposal_id)
 
 
 @router.get("/{proposal_id}/versions/{number}", response_model=VersionOut)
@@ -94,15 +87,14 @@ def submit_router(policy: Policy) -> APIRouter:
     @submitting.post("", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
     async def submit_proposal(body: ProposalSubmit, user: ApiUser, session: SessionDep,
                               temporal: TemporalClientDep, settings: SettingsDep) -> ProposalOut:
-        proposal_id, result = await commands.submit(session, temporal, settings.task_queue, policy, user,
-                                                    body)
-        return await _answer(session, user, proposal_id, result)
+        proposal_id = await commands.submit(session, temporal, settings.task_queue, policy, user, body)
+        return await run_in_threadpool(_read_back, session, user, proposal_id)
 
     @submitting.post("/{proposal_id}/resubmit", response_model=ProposalOut)
-    async def resubmit(proposal_id: ProposalId, body: ProposalSubmit, caller: ApiCaller, session: SessionDep,
+    async def resubmit(proposal_id: ProposalId, body: ProposalSubmit, user: ApiUser, session: SessionDep,
                        temporal: TemporalClientDep) -> ProposalOut:
-        result = await commands.resubmit(session, temporal, caller, proposal_id, body)
-        return await _answer(session, caller, proposal_id, result)
+        await commands.resubmit(session, temporal, user, proposal_id, body)
+        return await run_in_threadpool(_read_back, session, user, proposal_id)
 
     return submitting
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse
 
 from api.csrf import CsrfProtected
-from api.deps import SessionDep
+from api.deps import SessionDep, WriteSessionDep
 from api.errors import status_for
 from api.routes.pages import PageRoute, Viewer, sentence
 from api.templating import flash, render
@@ -59,7 +59,7 @@ def token_list(request: Request, user: Viewer, session: SessionDep) -> object:
 
 
 @router.post("/tokens")
-def create(request: Request, user: Viewer, _: CsrfProtected, session: SessionDep,
+def create(request: Request, user: Viewer, _: CsrfProtected, session: WriteSessionDep,
            name: Annotated[str, Form(max_length=1000)] = "") -> object:
     try:
         row, secret = create_token_row(session, user.email, _name(name), actor=user.email, via="web")
@@ -72,7 +72,7 @@ def create(request: Request, user: Viewer, _: CsrfProtected, session: SessionDep
 
 
 @router.post("/tokens/{token_id}/revoke", name="revoke_token")
-def revoke(request: Request, token_id: TokenId, user: Viewer, _: CsrfProtected, session: SessionDep) -> object:
+def revoke(request: Request, token_id: TokenId, user: Viewer, _: CsrfProtected, session: WriteSessionDep) -> object:
     row = revoke_token(session, token_id, user, via="web")  # another's token is NotFound: a 404 page
     session.commit()
     flash(request, f"{_label(row)} is revoked: programs that use it are now refused.")
@@ -80,7 +80,7 @@ def revoke(request: Request, token_id: TokenId, user: Viewer, _: CsrfProtected, 
 
 
 @router.post("/admin/tokens/{token_id}/revoke", name="revoke_any_token")
-def revoke_any(request: Request, token_id: TokenId, user: Viewer, _: CsrfProtected, session: SessionDep) -> object:
+def revoke_any(request: Request, token_id: TokenId, user: Viewer, _: CsrfProtected, session: WriteSessionDep) -> object:
     require(user, Action.MANAGE_ACCOUNTS)
     row = revoke_token(session, token_id, user, via="web", any_owner=True)
     session.commit()

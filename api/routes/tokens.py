@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlmodel import select
 
-from api.deps import ApiUser, SessionDep
+from api.deps import ApiUser, SessionDep, WriteSessionDep
 from api.errors import ERROR_RESPONSES
 from countersign.domain.access import Action, require
 from countersign.storage.accounts import create_token_row, revoke_token, tokens_of
@@ -56,7 +56,7 @@ def list_own_tokens(user: ApiUser, session: SessionDep) -> list[TokenOut]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TokenCreated)
-def create_own_token(user: ApiUser, session: SessionDep, body: TokenCreate | None = None) -> TokenCreated:
+def create_own_token(user: ApiUser, session: WriteSessionDep, body: TokenCreate | None = None) -> TokenCreated:
     """A new token for the caller; the answer carries its secret, once."""
     row, secret = create_token_row(session, user.email, body.name if body else None, actor=user.email, via="api")
     session.commit()
@@ -64,7 +64,7 @@ def create_own_token(user: ApiUser, session: SessionDep, body: TokenCreate | Non
 
 
 @router.delete("/{token_id}", response_model=TokenOut)
-def revoke_own_token(token_id: TokenId, user: ApiUser, session: SessionDep) -> TokenOut:
+def revoke_own_token(token_id: TokenId, user: ApiUser, session: WriteSessionDep) -> TokenOut:
     """Revoke one of the caller's tokens (another's is 404). Revoking twice changes nothing."""
     row = revoke_token(session, token_id, user, via="api")
     session.commit()
@@ -89,7 +89,7 @@ def list_all_tokens(user: ApiUser, session: SessionDep,
 
 
 @admin_router.delete("/{token_id}", response_model=TokenOut)
-def revoke_any_token(token_id: TokenId, user: ApiUser, session: SessionDep) -> TokenOut:
+def revoke_any_token(token_id: TokenId, user: ApiUser, session: WriteSessionDep) -> TokenOut:
     """Revoke anyone's token (admins)."""
     require(user, Action.MANAGE_ACCOUNTS)
     row = revoke_token(session, token_id, user, via="api", any_owner=True)

@@ -59,20 +59,20 @@ async def test_a_request_waiting_for_a_connection_leaves_the_event_loop_running(
         connections.extend(engine.connect() for _ in range(pool.size() + pool._max_overflow - pool.checkedout()))
         taken.set()
 
-    user_for_token = deps.user_for_token
+    token_user = deps.token_user
 
     def with_the_pool_run_dry(*args, **kwargs):
         """The decision's first read, its token's (in the pool thread): the pool is empty now."""
         if not taken.is_set():
             take_every_free_connection()
-        return user_for_token(*args, **kwargs)
+        return token_user(*args, **kwargs)
 
     async def give_back_soon() -> None:  # runs only while the event loop runs
         await asyncio.sleep(0.5)
         for connection in connections:
             connection.close()
 
-    monkeypatch.setattr(deps, "user_for_token", with_the_pool_run_dry)
+    monkeypatch.setattr(deps, "token_user", with_the_pool_run_dry)
     giver = asyncio.create_task(give_back_soon())
     try:
         response = await sony.post(f"/api/v1/proposals/{proposal['id']}/decisions",

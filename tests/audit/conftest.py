@@ -1,5 +1,5 @@
 """Fixtures for the compliance tests (signed-in browsers come from tests/conftest.py):
-tampering by SQL, the `countersign audit` commands, and a
+tampering by SQL past the append-only triggers, the `countersign audit` commands, and a
 Temporal dev server for visibility queries (the time-skipping test server
 does not implement ListWorkflowExecutions)."""
 
@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from typer.testing import CliRunner
 
 from api.cli_audit import audit_app
@@ -37,9 +39,29 @@ async def decide(
     return response.json()
 
 
-def sql(engine, statement: str, **params) -> int:
-    """Run one statement as someone with database access would; the rows changed."""
+@contextmanager
+def past_the_triggers(engine) -> Iterator[Connection]:
+    """A transaction of someone who owns the database and gets past the
+    triggers that keep decisions and audit entries append-only (migration
+    0005): on PostgreSQL, replica mode skips them for this transaction; on
+    SQLite (the test's own file) they are dropped, and created again before
+    it commits. What the hash chain and reconciliation must still catch."""
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            yield conn
+            return
+        triggers = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all()
+        for name, _ in triggers:
+            conn.exec_driver_sql(f"DROP TRIGGER {name}")
+        yield conn
+        for _, create in triggers:
+            conn.exec_driver_sql(create)
+
+
+def sql(engine, statement: str, **params) -> int:
+    """Run one statement as the database's owner could, past the append-only triggers; the rows changed."""
+    with past_the_triggers(engine) as conn:
         return conn.execute(text(statement), params).rowcount
 
 

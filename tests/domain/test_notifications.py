@@ -14,7 +14,7 @@ import pytest
 from jinja2 import UndefinedError
 
 from countersign.domain import notifications
-from countersign.domain.notifications import KINDS, Audience, Delegator, Mail, mails_for, render
+from countersign.domain.notifications import MAILED_KINDS, Audience, Delegator, Mail, mails_for, render
 from countersign.domain.policy import Policy, load_policy, parse_policy
 from countersign.domain.routing import Event, Review
 
@@ -244,10 +244,10 @@ def every_kind(title: str = TITLE, comment: str = "Say which stems.") -> list[Ma
 
 def test_every_kind_that_mails_has_a_text_and_an_html_template_and_renders_both():
     mail_dir = files("countersign.domain") / "mail"
-    for kind in KINDS:
+    for kind in MAILED_KINDS:
         assert (mail_dir / f"{kind}.txt").is_file() and (mail_dir / f"{kind}.html").is_file(), kind
     sent = every_kind()
-    assert {m.kind for m in sent} == KINDS
+    assert {m.kind for m in sent} == MAILED_KINDS
     for mail in sent:
         assert mail.subject and "\n" not in mail.subject, mail
         assert f"{BASE}/proposals/7" in mail.body, mail  # every mail leads to the proposal
@@ -267,12 +267,12 @@ def test_every_kind_that_mails_has_a_text_and_an_html_template_and_renders_both(
 def test_markup_is_escaped_in_the_html_part_and_kept_literal_in_the_text_part_and_subject():
     title, comment = '<script>alert("hi")</script> & co', "<img src=x onerror=alert(1)>"
     sent = every_kind(title, comment)
-    assert {m.kind for m in sent} == KINDS
+    assert {m.kind for m in sent} == MAILED_KINDS
     for mail in sent:
         assert title in mail.subject, mail
         assert "<script>" not in mail.html_body and "<img" not in mail.html_body, mail
     with_title = [m for m in sent if title in m.body]
-    assert {m.kind for m in with_title} == KINDS - {"expired"}  # an expiry names the title in its subject
+    assert {m.kind for m in with_title} == MAILED_KINDS - {"expired"}  # an expiry names the title in its subject
     for mail in with_title:
         assert "&lt;script&gt;alert(&#34;hi&#34;)&lt;/script&gt; &amp; co" in mail.html_body, mail
     [changes] = [m for m in sent if m.kind == "changes_requested"]
@@ -296,5 +296,5 @@ def test_mail_is_rendered_from_templates_compiled_at_import(monkeypatch):
         return compile_source(source, name, *args, **kwargs)
 
     monkeypatch.setattr(notifications.ENV, "compile", noting)
-    assert {m.kind for m in every_kind()} == KINDS
+    assert {m.kind for m in every_kind()} == MAILED_KINDS
     assert compiled == []

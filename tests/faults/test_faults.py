@@ -97,11 +97,11 @@ async def decide_through(cluster: Cluster, inject: Callable[[], Awaitable[str]])
 
 
 async def test_worker_killed_mid_burst(cluster):
-    """With 8 decisions in flight the kill lands on workflow tasks the worker
-    had started (each records its step with a local activity). Temporal hands
-    them to the restarted worker after their 10 s timeout, which runs them
-    again; a step the dead worker had already written is recorded again and
-    replaces what it wrote (workflows/activities.py). Expect a ~20 s burst."""
+    """With 8 decisions in flight the kill lands on workflow tasks and
+    `record_step` activities the worker had started. Temporal hands them to
+    the restarted worker after their timeouts (10 s each); a step whose
+    activity had committed before the kill is found stored and skipped
+    (workflows/activities.py). Expect a ~20-30 s burst."""
     async def kill_worker() -> str:
         await asyncio.to_thread(cluster.kill, "worker", signal.SIGKILL)
         await asyncio.sleep(OUTAGE)

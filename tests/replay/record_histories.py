@@ -2,6 +2,9 @@
 
     .venv/bin/python -m tests.replay.record_histories --out tests/replay/histories/GENERATION [--only KIND ...]
 
+The generation recorded for 0.2.0 is `v0.2` (CHANGELOG.md), with the SDK's
+default data converter.
+
 Each kind of run (approve, reject, changes then resubmit, conditions then
 acknowledge, expiry, withdraw, partial approval, and one left in flight) is
 driven on the time-skipping test server with a real worker and a throwaway

@@ -7,16 +7,14 @@ imports nothing but the workflow and the SDK.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from countersign.domain.routing import Event
-    from workflows.activities import ProposalActivities
-    from workflows.messages import ProposalInput, StepRecord
-    from workflows.proposal import RECORD_OPTIONS, ProposalWorkflow
+    from workflows.messages import ProposalInput, UpdateResult
+    from workflows.proposal import ProposalWorkflow
 
 NAME = "ProposalWorkflow"
 ANNOUNCE = dict(start_to_close_timeout=timedelta(seconds=30))
@@ -30,9 +28,9 @@ class AnnouncesEachStep(ProposalWorkflow):
     async def run(self, input: ProposalInput) -> str:
         return await super().run(input)
 
-    async def _record(self, events: list[Event], **extra) -> None:
+    async def _record(self, events: list[Event], **extra) -> UpdateResult:
         await workflow.execute_activity("announce_step", self._step, **ANNOUNCE)
-        await super()._record(events, **extra)
+        return await super()._record(events, **extra)
 
 
 @workflow.defn(name=NAME)
@@ -43,10 +41,10 @@ class SkipsReminders(ProposalWorkflow):
     async def run(self, input: ProposalInput) -> str:
         return await super().run(input)
 
-    async def _record(self, events: list[Event], **extra) -> None:
+    async def _record(self, events: list[Event], **extra) -> UpdateResult:
         if events and all(event.kind == "reminded" for event in events):
-            return
-        await super()._record(events, **extra)
+            return self._stored
+        return await super()._record(events, **extra)
 
 
 @workflow.defn(name=NAME)
@@ -58,33 +56,7 @@ class PatchedAnnouncement(ProposalWorkflow):
     async def run(self, input: ProposalInput) -> str:
         return await super().run(input)
 
-    async def _record(self, events: list[Event], **extra) -> None:
+    async def _record(self, events: list[Event], **extra) -> UpdateResult:
         if workflow.patched("announce-each-step"):
             await workflow.execute_activity("announce_step", self._step, **ANNOUNCE)
-        await super()._record(events, **extra)
-
-
-@workflow.defn(name=NAME)
-class RecordsWithScheduledActivity(ProposalWorkflow):
-    """Unsafe change: drops the `record-step-local` patch, so every run records
-    its steps with a scheduled activity again."""
-
-    @workflow.run
-    async def run(self, input: ProposalInput) -> str:
-        return await super().run(input)
-
-    async def _write(self, record: StepRecord) -> None:
-        await workflow.execute_activity_method(ProposalActivities.record_step, record, **RECORD_OPTIONS)
-
-
-@workflow.defn(name=NAME)
-class RestartsTimerAtEveryStep(ProposalWorkflow):
-    """Unsafe change: drops the `keep-deadline-timer` patch, so every step
-    cancels the deadline timer and starts it again, as before it."""
-
-    @workflow.run
-    async def run(self, input: ProposalInput) -> str:
-        return await super().run(input)
-
-    def _wait_ends(self, deadline: datetime | None) -> Callable[[], bool]:
-        return lambda: self._changed or self._review.concluded
+        return await super()._record(events, **extra)

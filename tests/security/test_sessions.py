@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from api.app import SESSION_MAX_AGE, create_app
 from countersign.storage import audit, throttle
-from countersign.storage.tables import AuditEntry, LoginFailure
+from countersign.storage.tables import AuditEntry, LoginFailure, User
 from tests import factories
 from tests.web_client import Browser, csrf_of
 
@@ -117,3 +120,16 @@ async def test_session_cookie_is_secure_over_https(settings, temporal_env, engin
             response = await Browser(client).login(users["lead"].email)
     assert response.status_code == 303
     assert "secure" in response.headers["set-cookie"].lower()
+
+
+async def test_a_sign_in_stores_the_password_hash_authenticate_upgraded(browser, users, engine):
+    old = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),)).hash(factories.PASSWORD)
+    with Session(engine) as session:
+        session.exec(update(User).where(User.email == users["lead"].email).values(password_hash=old))
+        session.commit()
+    b = await browser()
+    assert (await b.login(users["lead"].email)).status_code == 303
+    with Session(engine) as session:
+        stored = session.exec(select(User.password_hash).where(User.email == users["lead"].email)).one()
+    assert stored != old and "m=1024" in old and "m=1024" not in stored
+    assert (await (await browser()).login(users["lead"].email)).status_code == 303  # and it still signs in

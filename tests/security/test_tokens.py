@@ -100,7 +100,7 @@ def test_cli_lists_and_revokes_tokens(engine, users, token_for, settings, monkey
 
 async def test_a_command_checks_its_token_and_marks_it_used_even_when_refused(open_client, token_for, users,
                                                                                engine):
-    # Commands check the token in the same thread-pool call as their own reads (api.deps.api_caller).
+    # Commands check the token as every API route does (api.deps.api_user).
     decision = {"decision": "approve"}
     unknown = await open_client("cs_not_a_token").post("/api/v1/proposals/1/decisions", json=decision)
     assert unknown.status_code == 401 and unknown.headers["www-authenticate"] == "Bearer"

@@ -103,7 +103,7 @@ def test_only_a_delegation_in_force_for_a_touched_label_is_found(any_engine, del
 def test_the_delegate_is_asked_to_act_for_the_delegator_and_the_others_get_the_usual_mail(
         activities, any_engine, delegations):
     _, record = opening(["sony", "believe"], at=utcnow())
-    activities.apply(record)
+    activities.record_step(record)
     sent = {m.recipient: m for m in outbox(any_engine, 1)}
     assert sorted(sent) == sorted([ANA, BEN, CY, DEE, "rep.believe@example.com"])  # the same people as before
     ben = sent[BEN]
@@ -124,7 +124,7 @@ def test_delegations_are_judged_at_the_steps_time_not_the_clocks(activities, any
     """A step's time is the workflow's: a task run again later, or a test
     server's skipped clock, must ask the delegates in force at that time."""
     _, record = opening(["sony"], at=delegations.ends_at + timedelta(days=1))  # Ana's delegation to Ben is over
-    activities.apply(record)
+    activities.record_step(record)
     sent = {m.recipient: m for m in outbox(any_engine, 1)}
     assert sent[BEN].subject == "Decision needed: AI remix studio"
     assert "act for" not in sent[BEN].body
@@ -132,11 +132,11 @@ def test_delegations_are_judged_at_the_steps_time_not_the_clocks(activities, any
 
 def test_a_party_dropped_by_expiry_is_told_then_the_end_goes_to_the_lead_once(activities, any_engine):
     review, record = opening(["sony", "believe"])
-    activities.apply(record)
+    activities.record_step(record)
     # Paris ends its days six hours before New York: Believe expires first, and Sony can still pass the stage.
     first = next_step(review)
     assert [(e.kind, e.party) for e in first] == [("expired", "believe")]
-    activities.apply(StepRecord(PROPOSAL, 2, first[0].at, review.snapshot(), first))
+    activities.record_step(StepRecord(PROPOSAL, 2, first[0].at, review.snapshot(), first))
     mails = outbox(any_engine, 2)
     assert [(m.kind, m.recipient) for m in mails] == [
         ("expired", COMPLIANCE), ("expired", "escalations@believe.example"), ("expired", LEAD)]
@@ -145,7 +145,7 @@ def test_a_party_dropped_by_expiry_is_told_then_the_end_goes_to_the_lead_once(ac
 
     second = next_step(review)
     assert [(e.kind, e.party) for e in second] == [("expired", "sony"), ("concluded", None)]
-    activities.apply(StepRecord(PROPOSAL, 3, second[0].at, review.snapshot(), second))
+    activities.record_step(StepRecord(PROPOSAL, 3, second[0].at, review.snapshot(), second))
     mails = outbox(any_engine, 3)
     assert [(m.kind, m.recipient) for m in mails] == [
         ("expired", COMPLIANCE), ("expired", "escalations@sony.example"), ("concluded", LEAD)]

@@ -11,12 +11,11 @@ import pytest
 from sqlmodel import Session, select
 from temporalio.api.enums.v1 import EventType
 
-from api import answers
 from countersign.domain import errors
 from countersign.storage.tables import AuditEntry, Decision, PartyReview, Proposal
 from tests import factories
 from workflows import client as wf
-from workflows.messages import DecisionRequest, ProposalInput, WithdrawRequest
+from workflows.messages import DecisionRequest, ProposalInput, UpdateResult, WithdrawRequest
 
 _ids = itertools.count(1)
 
@@ -96,10 +95,12 @@ async def test_withdraw(temporal_env, engine, task_queue, worker):
         assert s.get(Proposal, pid).status == "withdrawn"
 
 
-async def test_decisions_keep_the_deadline_timer_and_markers_keep_receipts(temporal_env, engine, task_queue, worker):
+async def test_decisions_keep_the_deadline_timer_and_each_step_is_a_scheduled_activity(
+        temporal_env, engine, task_queue, worker):
     """What each decision costs the history: the deadline timer is started
     once, not again at every decision that leaves the deadline where it was,
-    and each step's marker keeps a receipt (no read-model snapshot)."""
+    and each step is a scheduled `record_step` whose input, the step record,
+    the history keeps."""
     pid = await start(temporal_env, engine, task_queue)
     # The labels' due times differ with their time zones when their dates do
     # (late evening in America is the next day in Europe): the three due
@@ -113,24 +114,27 @@ async def test_decisions_keep_the_deadline_timer_and_markers_keep_receipts(tempo
     kinds = [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events]
     assert kinds.count("WORKFLOW_EXECUTION_UPDATE_COMPLETED") == 4  # stored + three decisions
     assert kinds.count("TIMER_STARTED") == 1 and "TIMER_CANCELED" not in kinds
-    receipts = [json.loads(e.marker_recorded_event_attributes.details["result"].payloads[0].data)
-                for e in history.events if e.HasField("marker_recorded_event_attributes")
-                and "result" in e.marker_recorded_event_attributes.details]
-    assert [r["step"] for r in receipts] == [1, 2, 3, 4]
-    assert all("snapshot" not in r for r in receipts)
-    assert [r["decision"]["request"]["party"] for r in receipts[1:]] == deciding
-    assert receipts[-1]["status"] == "in_review"
+    assert "MARKER_RECORDED" not in kinds  # no local activity
+    scheduled = [e.activity_task_scheduled_event_attributes for e in history.events
+                 if e.HasField("activity_task_scheduled_event_attributes")]
+    assert {a.activity_type.name for a in scheduled} == {"record_step"}
+    records = [json.loads(a.input.payloads[0].data) for a in scheduled]
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    assert [r["decision"]["request"]["party"] for r in records[1:]] == deciding
+    assert records[-1]["snapshot"]["status"] == "in_review"
+    assert kinds.count("ACTIVITY_TASK_COMPLETED") == 4
 
 
-async def test_an_update_answers_with_the_proposal_as_stored_after_timer_steps(temporal_env, engine, task_queue, worker):
-    """The view an update answers with is what the read model shows: created
-    at the first step, updated at the update's own, timer steps in between."""
+async def test_an_update_answers_with_the_status_and_version_its_step_stored(temporal_env, engine, task_queue,
+                                                                              worker):
     pid = await start(temporal_env, engine, task_queue, parties=["sony", "merlin"])
     await temporal_env.sleep(timedelta(days=12))  # past the first reminder, before any expiry
     result = await wf.decide(temporal_env.client, pid, decision("sony"), str(uuid.uuid4()))
+    assert result == UpdateResult("in_review", 1)
     with Session(engine) as s:
-        assert answers.to_public_view(result.view) == answers.to_public(s, s.get(Proposal, pid))
-        timer_steps = s.exec(select(AuditEntry.at).where(AuditEntry.proposal_id == pid,
-                                                        AuditEntry.kind.in_(["reminded", "escalated"]))).all()
-    assert timer_steps and all(result.view.created_at < at < result.view.updated_at for at in timer_steps)
-    assert (result.view.status, result.view.parties[0].state) == ("in_review", "approved")
+        stored = s.get(Proposal, pid)
+        kinds = s.exec(select(AuditEntry.kind).where(AuditEntry.proposal_id == pid).order_by(AuditEntry.seq)).all()
+    assert (stored.status, stored.version) == (result.status, result.version)
+    assert "reminded" in kinds and kinds[-1] == "decided"  # timer steps came first
+    final = await wf.decide(temporal_env.client, pid, decision("merlin"), str(uuid.uuid4()))
+    assert final == UpdateResult("approved", 1)

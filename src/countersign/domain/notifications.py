@@ -40,7 +40,7 @@ SUBJECTS = {
     "changes_requested": "Changes requested: {{ title }}",
     "concluded": "{{ title }}: {{ status }}",
 }
-KINDS = frozenset(SUBJECTS)  # the kinds of event that send mail
+MAILED_KINDS = frozenset(SUBJECTS)  # the kinds of event that send mail
 
 # Every template is compiled here, once, at import: compiling Python source in
 # worker threads at the same time can fail on CPython 3.11.7 (workflows/sandbox.py).
@@ -102,7 +102,7 @@ def mails_for(
     step = _Step(events, proposal_id, audience, parties, base_url, links)
     common = {"title": title, "link": step.link}
     return [render(event.kind, recipient, {**common, **values})
-            for event in events if event.kind in KINDS
+            for event in events if event.kind in MAILED_KINDS
             for recipient, values in getattr(step, event.kind)(event)]
 
 

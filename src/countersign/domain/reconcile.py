@@ -1,12 +1,12 @@
 """Reconciliation: does a proposal's audit trail agree with its workflow's
 Temporal history and with the database?
 
-The workflow records every step through one activity, `record_step`, whose
-step record (kept in the history: a local activity's marker holds the
-record it returned, a scheduled activity's event the record it was given)
-carries the events to append to the audit log, the decision (with its id,
-the Temporal update id) and the snapshot of the state. So the history says
-exactly what the audit trail and the decisions table must hold:
+The workflow records every step through one scheduled activity,
+`record_step`, whose input, the step record, the history keeps (its
+ActivityTaskScheduled event): the events to append to the audit log, the
+decision (with its id, the Temporal update id) and the snapshot of the
+state. So the history says exactly what the audit trail and the decisions
+table must hold:
 
 - the audit trail, entry by entry, must be the events of the completed
   steps, in order (an edited, missing, extra or reordered entry shows, even

@@ -11,12 +11,13 @@ import secrets
 from collections.abc import Collection
 
 from pwdlib import PasswordHash
-from sqlalchemy import bindparam
+from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, col, select
 
 from countersign.domain.access import Role
 from countersign.domain.errors import DomainError, NotFound
 from countersign.storage import audit
+from countersign.storage.db import transaction
 from countersign.storage.tables import ApiToken, User, utcnow
 
 _hasher = PasswordHash.recommended()  # argon2id
@@ -147,12 +148,20 @@ _BY_TOKEN = (
 )
 
 
+def token_user(session: Session, token: str) -> tuple[ApiToken, User] | None:
+    """A live token (not revoked, of an active account) and its user."""
+    return session.exec(_BY_TOKEN, params={"token_hash": _token_hash(token)}).first()
+
+
 def user_for_token(session: Session, token: str) -> User | None:
-    found = session.exec(_BY_TOKEN, params={"token_hash": _token_hash(token)}).first()
-    if found is None:
-        return None
-    row, user = found
+    found = token_user(session, token)
+    return found[1] if found else None
+
+
+def keep_last_use(engine: Engine, token: ApiToken) -> None:
+    """Keep when `token` was last used, to the minute (a write per request
+    would cost more than it tells), in a write transaction of its own."""
     now = utcnow()
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > LAST_USED_RESOLUTION:
-        row.last_used_at = now  # to the minute: a write per request would cost more than it tells
-    return user
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION:
+        with transaction(engine) as session:
+            session.exec(update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now))

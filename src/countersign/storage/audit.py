@@ -1,5 +1,8 @@
 """The audit log: append-only entries, SHA-256 hash chained per proposal.
 
+Entries are only ever inserted; the database refuses to update or delete
+them (migration 0005). The chain shows what got past that anyway.
+
 Each entry's hash covers the previous entry's hash and a canonical encoding
 of the entry itself (`canonical_body`: proposal id, seq, kind, time, actor,
 party, detail), so editing, deleting or reordering any entry breaks the
@@ -9,13 +12,11 @@ There is one chain per proposal (`proposal_id` = the proposal's id), written
 by the workflow's activities with the state each entry records, and one
 access chain (`proposal_id` NULL) for events that belong to no proposal:
 sign-ins, tokens, delegations, every read of an audit trail
-(`audit_read`), and the entries a workflow task's re-run replaced on a
-proposal's chain (`steps_replaced`, see workflows.activities). Reads go to
-the access chain, not to the proposal's own, because a proposal's chain is
-the record of its process: it is reconciled one-to-one with the workflow's
-Temporal history, and its head hash is the final hash printed on the
-certificate of completion, which must not change each time someone reads or
-prints it.
+(`audit_read`). Reads go to the access chain, not to the proposal's own,
+because a proposal's chain is the record of its process: it is reconciled
+one-to-one with the workflow's Temporal history, and its head hash is the
+final hash printed on the certificate of completion, which must not change
+each time someone reads or prints it.
 
 What a chain alone cannot show is a cut-off tail (the last entries deleted,
 nothing after them to break); `countersign.domain.reconcile` catches that by
@@ -37,6 +38,7 @@ from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, select
 
 from countersign.domain.reconcile import StoredDecision, StoredEntry, StoredProposal
+from countersign.storage.db import is_write
 from countersign.storage.tables import AuditEntry, Decision, Proposal, utcnow
 
 GENESIS = "0" * 64
@@ -102,19 +104,20 @@ def _lock_chain(session: Session, proposal_id: int | None, row_locked: bool = Fa
     Without it two writers could both read the same last entry and both
     append after it: on the access chain (proposal_id NULL) no unique
     constraint would stop the second, and the chain would fork.
-    PostgreSQL: an advisory lock per chain, unless the caller holds the
-    proposal's row locked (or inserted it), which serializes them already.
-    SQLite: a write that changes nothing takes the database's write lock
-    before the last entry is read.
+    SQLite: a write transaction (`countersign.storage.db.transaction` or
+    `write_session`) holds the database's write lock from its BEGIN
+    IMMEDIATE. PostgreSQL: an advisory lock per chain, unless the caller
+    holds the proposal's row locked (or inserted it), which serializes them
+    already.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql" and not row_locked:
-        session.connection().execute(
+    connection = session.connection()
+    if not is_write(connection):
+        raise RuntimeError("audit entries are appended in a write transaction (countersign.storage.db.transaction)")
+    if connection.dialect.name == "postgresql" and not row_locked:
+        connection.execute(
             text("SELECT pg_advisory_xact_lock(:space, :chain)"),
             {"space": _LOCK_SPACE, "chain": proposal_id or 0},
         )
-    elif dialect == "sqlite":
-        session.connection().execute(text("UPDATE audit_entry SET seq = seq WHERE 0"))
 
 
 class EventLike(Protocol):

@@ -10,8 +10,19 @@ from importlib import resources
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session, create_engine
+
+# The execution option that marks a write transaction (`transaction`, `write_session`): an
+# option on the session's connection, read by the SQLite engine's `begin` listener below, so
+# one engine and one pool serve reads and writes. On SQLite a write transaction begins with
+# BEGIN IMMEDIATE, which takes the database's write lock before it reads anything, so what it
+# reads (a chain's last entry, a proposal's last step) stays true until it commits. Every
+# other transaction begins deferred: reads never wait for a writer nor hold one up. SQLite
+# cannot turn a transaction that has read into a writer once another has committed meanwhile
+# (SQLITE_BUSY_SNAPSHOT), so whatever writes begins as a writer. PostgreSQL ignores the option.
+WRITE_OPTION = "countersign_write"
+WRITE = {WRITE_OPTION: True}
 
 
 def make_engine(url: str) -> Engine:
@@ -27,8 +38,12 @@ def make_engine(url: str) -> Engine:
     # pool's timeout (bench/web_load.py).
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, max_overflow=-1)
 
+    # SQLAlchemy's recipe for SQLite transactions (its SQLite dialect's docs, "Using SQLAlchemy
+    # to emit BEGIN in lieu of SQLite's transaction control"): pysqlite's own BEGIN, which it
+    # emits only before a write, is off, and each transaction begins with ours (see WRITE).
     @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    def _sqlite_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
         # WAL lets pages read while the worker writes; synchronous=FULL keeps
         # every committed decision across a power cut.
         cursor = dbapi_connection.cursor()
@@ -38,7 +53,16 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if is_write(connection) else "BEGIN")
+
     return engine
+
+
+def is_write(connection: Connection) -> bool:
+    """Whether `connection`'s transaction is a write one (WRITE)."""
+    return bool(connection.get_execution_options().get(WRITE_OPTION))
 
 
 # SQLite has one writer at a time. Writers that race for its lock wait in its
@@ -55,10 +79,16 @@ def _writer_lock(engine: Engine):
         return _sqlite_writers.setdefault(engine, threading.Lock())
 
 
+def write_session(engine: Engine) -> Session:
+    """A session whose every transaction is a write one (WRITE): for work that
+    reads and then writes what it read implies, e.g. an audit entry."""
+    return Session(engine, expire_on_commit=False, execution_options=WRITE)
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commits on success, rolls back on any error."""
-    with _writer_lock(engine), Session(engine, expire_on_commit=False) as session:
+    """One unit of work that writes: commits on success, rolls back on any error."""
+    with _writer_lock(engine), write_session(engine) as session:
         with session.begin():
             yield session
 

@@ -95,11 +95,8 @@ class Proposal(SQLModel, table=True):
     pending: list[str] = _json(nullable=False)
     outcome_scope: list[str] | None = _json()
     next_due_at: datetime | None = _ts()
-    # The workflow step last applied, and its time: a retried step is applied once, and a step
-    # re-run after a workflow task that never completed replaces what that task wrote
-    # (workflows.activities). `last_step_at` is None for steps recorded before it was kept.
+    # The workflow step last recorded: a step's activity run again is recorded once (workflows.activities).
     last_step: int = 0
-    last_step_at: datetime | None = _ts()
     created_at: datetime = _ts(nullable=False)
     updated_at: datetime = _ts(nullable=False)
 

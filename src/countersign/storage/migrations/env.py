@@ -4,11 +4,14 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import countersign.storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from countersign.storage.db import WRITE
 
 config = context.config
 engine = config.attributes["engine"]
 
-with engine.begin() as connection:
+# One write transaction (countersign.storage.db.WRITE): on SQLite it holds the write lock
+# from its start, so processes that migrate at once take turns.
+with engine.execution_options(**WRITE).begin() as connection:
     context.configure(
         connection=connection,
         target_metadata=SQLModel.metadata,

@@ -10,7 +10,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0006_mail_html'
-down_revision = '0004_step_columns'
+down_revision = '0005_append_only'
 branch_labels = None
 depends_on = None
 
