@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
+
+from sqlmodel import Session
 
 from api.schemas import proposal_submit
 from countersign.domain.policy import Policy, load_policy, parse_policy
+from countersign.storage import audit
 from countersign.storage.accounts import create_user
 from countersign.storage.db import transaction
-from countersign.storage.tables import User
+from countersign.storage.tables import AuditEntry, User
 
 PASSWORD = "correct horse battery"
 POLICIES = Path(__file__).parent / "policies"
@@ -68,3 +72,28 @@ def policy(*stages: dict, allow_partial: bool = False) -> Policy:
         "stages": list(stages) or [{"name": "Review", "rule": "all", "due": "10 business days"}],
     }
     return parse_policy(raw, "test policy")
+
+
+def log_reads_at_once(engines: list, writers: int, each: int) -> list[AuditEntry]:
+    """`writers` threads, each appending `each` access-chain entries at the same
+    time (writer n through `engines[n % len(engines)]`); the access chain after."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(writers)
+
+    def write(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(each):
+                with transaction(engines[n % len(engines)]) as session:
+                    audit.log_read(session, f"auditor{n}@example.com", "api", [i])
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with Session(engines[0]) as session:
+        return audit.chain(session, None)

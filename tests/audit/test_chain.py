@@ -4,7 +4,6 @@ is caught, at the entry where it happened."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 from sqlmodel import Session
@@ -175,25 +174,6 @@ def test_concurrent_appends_to_the_access_chain_never_fork(any_engine):
     """The access chain has no unique (proposal_id, seq) to stop a fork, so
     appends must serialize: many writers at once still make one chain."""
     writers, each = 6, 8
-    errors: list[BaseException] = []
-    start = threading.Barrier(writers)
-
-    def write(n: int) -> None:
-        try:
-            start.wait()
-            for i in range(each):
-                with transaction(any_engine) as session:
-                    audit.log_read(session, f"auditor{n}@example.com", "api", [i])
-        except BaseException as error:  # noqa: BLE001
-            errors.append(error)
-
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    with Session(any_engine) as session:
-        entries = audit.chain(session, None)
+    entries = factories.log_reads_at_once([any_engine], writers, each)
     assert [e.seq for e in entries] == list(range(1, writers * each + 1))
     assert audit.check_chain(entries) is None

@@ -6,7 +6,6 @@ write transactions only."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 
 import pytest
 from sqlalchemy import text
@@ -15,6 +14,7 @@ from sqlmodel import Session, select
 from countersign.storage import audit
 from countersign.storage.db import make_engine, transaction, write_session
 from countersign.storage.tables import AuditEntry, utcnow
+from tests import factories
 
 
 def sqlite_file(engine) -> str:
@@ -68,27 +68,8 @@ def test_appends_from_two_processes_never_fork_the_access_chain(engine):
     SQLite's lock (not this process's own) keeps their appends apart."""
     other = make_engine(str(engine.url))
     writers, each = 4, 10
-    errors: list[BaseException] = []
-    start = threading.Barrier(writers)
-
-    def write(n: int) -> None:
-        try:
-            start.wait()
-            for i in range(each):
-                with transaction(engine if n % 2 else other) as session:
-                    audit.log_read(session, f"auditor{n}@example.com", "api", [i])
-        except BaseException as error:  # noqa: BLE001
-            errors.append(error)
-
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    entries = factories.log_reads_at_once([other, engine], writers, each)
     other.dispose()
-    assert errors == []
-    with Session(engine) as session:
-        entries = audit.chain(session, None)
     assert [e.seq for e in entries] == list(range(1, writers * each + 1))
     assert audit.check_chain(entries) is None
 
