@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from countersign.settings import Settings
-from countersign.storage.accounts import create_token
+from countersign.storage.accounts import create_token, use_password_cost
 from countersign.storage.db import make_engine, migrate, transaction
 from countersign.storage.tables import Proposal, ProposalNumber, utcnow
 from tests import factories
@@ -34,6 +34,16 @@ from workflows.worker import build_worker
 
 OPEN_STATUSES = ("in_review", "changes_requested")
 BIN = Path(sysconfig.get_path("scripts"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    """The session's settings, here and in the processes it starts, hash passwords cheaply."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in factories.CHEAP_PASSWORD_HASHING.items():
+            patch.setenv(name, value)
+        use_password_cost(Settings(_env_file=None))
+        yield
 
 
 @pytest.fixture(scope="session")

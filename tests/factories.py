@@ -11,6 +11,10 @@ from countersign.storage.db import transaction
 from countersign.storage.tables import User
 
 PASSWORD = "correct horse battery"
+# argon2id at its lowest cost, for every process the tests start (tests/conftest.py): at the
+# default cost a hash takes ~0.1 s of CPU, and the suite hashes thousands of passwords.
+CHEAP_PASSWORD_HASHING = {"COUNTERSIGN_PASSWORD_MEMORY_COST": "8", "COUNTERSIGN_PASSWORD_TIME_COST": "1",
+                          "COUNTERSIGN_PASSWORD_PARALLELISM": "1"}
 
 
 def submission(**overrides) -> dict:
