@@ -36,6 +36,17 @@ OPEN_STATUSES = ("in_review", "changes_requested")
 BIN = Path(sysconfig.get_path("scripts"))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items):
+    """In `make test`'s two processes (pytest-xdist, --dist loadgroup), the
+    tests that start Countersign's own processes run one after another, in
+    one: their timings (timers of seconds, a burst through a fault) allow for
+    a loaded machine, not for two of them at once."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("processes"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cheap_password_hashing():
     """The session's settings, here and in the processes it starts, hash passwords cheaply."""
