@@ -7,6 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): the tests that wait on timers and on
+# subprocesses overlap with the rest. JOBS=0 runs them all in one.
+JOBS ?= 2
 
 .PHONY: run test
 
@@ -14,7 +17,7 @@ run: $(STAMP)
 	$(BIN)/countersign up --demo
 
 test: $(STAMP)
-	$(BIN)/pytest tests/ $(PYTEST_ARGS)
+	$(BIN)/pytest tests/ -n $(JOBS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -36,6 +36,7 @@ from api.routes import (
 from api.templating import build_templates
 from countersign.domain.policy import load_policy
 from countersign.settings import Settings
+from countersign.storage.accounts import use_password_cost
 from countersign.storage.db import make_engine
 from workflows.client import connect
 
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     """Build the app. Tests pass their own Temporal client and engine."""
     settings = settings or Settings()
     policy = load_policy(settings.policy)  # a bad policy file stops start-up here
+    use_password_cost(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -39,7 +39,14 @@ from countersign.domain.access import Role
 from countersign.domain.errors import NotFound, PolicyError
 from countersign.domain.policy import Policy, load_policy
 from countersign.settings import Settings
-from countersign.storage.accounts import AccountError, create_token, create_user, revoke_token, tokens_of
+from countersign.storage.accounts import (
+    AccountError,
+    create_token,
+    create_user,
+    revoke_token,
+    tokens_of,
+    use_password_cost,
+)
 from countersign.storage.db import make_engine, transaction
 from countersign.storage.db import migrate as migrate_database
 from countersign.storage.tables import User
@@ -105,9 +112,10 @@ _ENV_NAMES = {"temporal_address": "TEMPORAL_ADDRESS", "temporal_namespace": "TEM
 
 
 def load_settings(**overrides) -> Settings:
-    """Settings from the environment; flags given (not None) win."""
+    """Settings from the environment; flags given (not None) win. Passwords
+    are hashed at their cost from here on."""
     try:
-        return Settings(**{name: value for name, value in overrides.items() if value is not None})
+        settings = Settings(**{name: value for name, value in overrides.items() if value is not None})
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False):
@@ -118,6 +126,8 @@ def load_settings(**overrides) -> Settings:
                 message = f"{env_name}={error['input']!r}: {message}"
             problems.append(message)
         fail("bad settings: " + "; ".join(problems))
+    use_password_cost(settings)
+    return settings
 
 
 def load_checked_policy(settings: Settings) -> Policy:

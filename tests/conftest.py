@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from countersign.settings import Settings
-from countersign.storage.accounts import create_token
+from countersign.storage.accounts import create_token, use_password_cost
 from countersign.storage.db import make_engine, migrate, transaction
 from countersign.storage.tables import Proposal, ProposalNumber, utcnow
 from tests import factories
@@ -33,6 +33,27 @@ from workflows.worker import build_worker
 
 OPEN_STATUSES = ("in_review", "changes_requested")
 BIN = Path(sysconfig.get_path("scripts"))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items):
+    """In `make test`'s two processes (pytest-xdist, --dist loadgroup), the
+    tests that start Countersign's own processes run one after another, in
+    one: their timings (timers of seconds, a burst through a fault) allow for
+    a loaded machine, not for two of them at once."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("processes"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    """The session's settings, here and in the processes it starts, hash passwords cheaply."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in factories.CHEAP_PASSWORD_HASHING.items():
+            patch.setenv(name, value)
+        use_password_cost(Settings(_env_file=None))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,10 @@ ONE_STAGE = POLICIES / "one_stage.toml"
 THREE_LABELS = POLICIES / "three_labels.toml"
 # The parties of the policy most tests run under (ONE_STAGE's: the shipped five), in its order.
 PARTIES = tuple(load_policy(ONE_STAGE).parties)
+# argon2id at its lowest cost, for every process the tests start (tests/conftest.py): at the
+# default cost a hash takes ~0.1 s of CPU, and the suite hashes thousands of passwords.
+CHEAP_PASSWORD_HASHING = {"COUNTERSIGN_PASSWORD_MEMORY_COST": "8", "COUNTERSIGN_PASSWORD_TIME_COST": "1",
+                          "COUNTERSIGN_PASSWORD_PARALLELISM": "1"}
 
 
 def submission(policy: Policy | None = None, **overrides) -> dict:

@@ -26,11 +26,13 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch) -> Path:
-    """A fresh data dir, and an environment that names nothing else."""
+    """A fresh data dir, and an environment that names nothing else but the tests' password cost."""
     for name in list(os.environ):
         if name.startswith("COUNTERSIGN_") or name.startswith("TEMPORAL_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("HOME", str(tmp_path))  # no Temporal config file of the machine's user
+    for name, value in factories.CHEAP_PASSWORD_HASHING.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)  # no stray .env
     path = tmp_path / "data"
     monkeypatch.setenv("COUNTERSIGN_DATA_DIR", str(path))
@@ -220,7 +222,6 @@ def test_migrate_brings_a_fresh_database_to_head(run, data_dir, engine):
 
 
 def test_demo_accounts_keep_their_passwords_on_a_second_run(data_dir, engine, monkeypatch):
-    monkeypatch.setattr(accounts, "hash_password", lambda password: "test-hash:" + password)  # argon2 is slow
     cli.migrated_engine(cli.load_settings()).dispose()
     with transaction(engine) as session:
         accounts.create_user(session, "admin@example.com", "admin", PASSWORD)

@@ -6,10 +6,13 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
+import argon2
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev"}
+# OWASP's smallest argon2id cost for passwords (19 MiB, 2 passes); below it is for tests only.
+MIN_PRODUCTION_PASSWORD_COST = {"password_memory_cost": 19 * 1024, "password_time_cost": 2}
 
 
 class Settings(BaseSettings):
@@ -35,11 +38,27 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "COUNTERSIGN_TEMPORAL_NAMESPACE")
     )
     temporal_ui_url: str | None = None  # link proposals to their workflow in Temporal's Web UI
+    # argon2id's cost for password hashes; argon2's defaults (64 MiB, 3 passes, 4 lanes) take ~0.1 s.
+    # A hash made at another cost is redone at its owner's next sign-in.
+    password_memory_cost: int = Field(argon2.DEFAULT_MEMORY_COST, ge=8)  # KiB
+    password_time_cost: int = Field(argon2.DEFAULT_TIME_COST, ge=1)
+    password_parallelism: int = Field(argon2.DEFAULT_PARALLELISM, ge=1)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.environment == "production" and (self.secret_key or "").lower() in PLACEHOLDER_SECRETS:
             raise ValueError("COUNTERSIGN_SECRET_KEY must be set to a long random value in production")
+        return self
+
+    @model_validator(mode="after")
+    def _check_password_cost(self) -> Settings:
+        if self.password_memory_cost < 8 * self.password_parallelism:
+            raise ValueError("COUNTERSIGN_PASSWORD_MEMORY_COST must be at least 8 KiB per lane "
+                             "(COUNTERSIGN_PASSWORD_PARALLELISM)")
+        if self.environment == "production":
+            for name, least in MIN_PRODUCTION_PASSWORD_COST.items():
+                if getattr(self, name) < least:
+                    raise ValueError(f"COUNTERSIGN_{name.upper()} must be at least {least} in production")
         return self
 
     @property

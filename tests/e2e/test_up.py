@@ -101,7 +101,7 @@ class Countersign:
         self.env = {name: value for name, value in os.environ.items()
                     if not name.startswith(("COUNTERSIGN_", "TEMPORAL_"))}
         self.env.update(COUNTERSIGN_DATA_DIR=str(self.data_dir), COUNTERSIGN_POLICY=str(factories.ONE_STAGE),
-                        PYTHONUNBUFFERED="1")
+                        PYTHONUNBUFFERED="1", **factories.CHEAP_PASSWORD_HASHING)
         self.cwd = tmp_path  # no stray .env
         self.runs: list[subprocess.Popen] = []
         self.logs = tmp_path

@@ -23,6 +23,7 @@ from temporalio.client import Client
 from countersign.domain.policy import load_policy
 from countersign.storage.accounts import create_token, create_user
 from countersign.storage.db import make_engine, transaction
+from tests import factories
 from tests.postgres import admin_engine
 from workflows import dev_server, search_attributes
 
@@ -69,6 +70,7 @@ class Cluster:
             COUNTERSIGN_BASE_URL=self.url,
             TEMPORAL_ADDRESS=self.temporal_address,
             PYTHONUNBUFFERED="1",
+            **factories.CHEAP_PASSWORD_HASHING,
         )
         self.processes: dict[str, subprocess.Popen] = {}
         self.logs: list[Path] = []

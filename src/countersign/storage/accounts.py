@@ -9,20 +9,21 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Collection
+from functools import cache
 
+import argon2
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, col, select
 
 from countersign.domain.access import Role
 from countersign.domain.errors import DomainError, NotFound
+from countersign.settings import Settings
 from countersign.storage import audit
 from countersign.storage.db import transaction
 from countersign.storage.tables import ApiToken, User, utcnow
 
-_hasher = PasswordHash.recommended()  # argon2id
-# Verifying against this when the e-mail is unknown keeps sign-in timing flat.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 MIN_PASSWORD_LENGTH = 10
 LAST_USED_RESOLUTION = 60  # seconds
 
@@ -31,8 +32,26 @@ class AccountError(DomainError):
     """An account cannot be created or used as asked."""
 
 
+_cost = (argon2.DEFAULT_MEMORY_COST, argon2.DEFAULT_TIME_COST, argon2.DEFAULT_PARALLELISM)  # as Settings'
+
+
+def use_password_cost(settings: Settings) -> None:
+    """Hash passwords at the settings' argon2id cost from now on (the web app
+    and the CLI call this when they start)."""
+    global _cost
+    _cost = (settings.password_memory_cost, settings.password_time_cost, settings.password_parallelism)
+
+
+@cache
+def _hashing(memory_cost: int, time_cost: int, parallelism: int) -> tuple[PasswordHash, str]:
+    """argon2id at this cost, and a hash to verify against when the e-mail is
+    unknown, so that sign-in takes as long either way."""
+    hasher = PasswordHash((Argon2Hasher(memory_cost=memory_cost, time_cost=time_cost, parallelism=parallelism),))
+    return hasher, hasher.hash("not-a-real-password")
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hashing(*_cost)[0].hash(password)
 
 
 def create_user(
@@ -64,10 +83,11 @@ def create_user(
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    hasher, dummy_hash = _hashing(*_cost)
     if user is None or not user.active:
-        _hasher.verify(password, _DUMMY_HASH)
+        hasher.verify(password, dummy_hash)
         return None
-    valid, new_hash = _hasher.verify_and_update(password, user.password_hash)
+    valid, new_hash = hasher.verify_and_update(password, user.password_hash)
     if not valid:
         return None
     if new_hash:
