@@ -126,9 +126,28 @@ def state_label(state: str | None) -> str:
     return STATE_LABELS.get(state or "", (state or "").replace("_", " ").capitalize())
 
 
+class CompiledOnce(jinja2.BytecodeCache):
+    """Each template's compiled code, kept for every app this process builds:
+    the tests build hundreds, and only the first compiles (~0.3 s)."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])  # dropped if the source changed since
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED = CompiledOnce()
+
+
 def build_environment(policy: Policy) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
+        bytecode_cache=COMPILED,
         autoescape=jinja2.select_autoescape(["html"]),
         auto_reload=False,
         cache_size=-1,  # never evict a compiled template: nothing may compile after start-up
