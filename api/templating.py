@@ -189,7 +189,7 @@ def build_templates(policy: Policy) -> Jinja2Templates:
     env = build_environment(policy)
     templates = Jinja2Templates(env=env)
     for name in env.list_templates(extensions=["html"]):
-        env.get_template(name)  # compile now, before any worker thread runs
+        env.get_template(name)  # compile now: a broken template stops start-up
     return templates
 
 

@@ -35,7 +35,7 @@ def make_engine(url: str) -> Engine:
     # one that another request holds while it waits for a thread of the web
     # app's pool (FastAPI validates a sync route's answer in that pool before
     # the session closes): under enough concurrent requests, both wait out the
-    # pool's timeout (bench/web_load.py).
+    # pool's timeout.
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, max_overflow=-1)
 
     # SQLAlchemy's recipe for SQLite transactions (its SQLite dialect's docs, "Using SQLAlchemy
