@@ -89,10 +89,10 @@ def _start_ids_apart(engine) -> None:
             conn.exec_driver_sql(f"SELECT setval('proposal_number_id_seq', {first})")
 
 
-def _sqlite_engine(template: Path, tmp_path: Path):
+def _sqlite_engine(template: Path, tmp_path: Path, **pool):
     path = tmp_path / "countersign.sqlite3"
     shutil.copy(template, path)
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}", **pool)
     _start_ids_apart(engine)
     return engine
 

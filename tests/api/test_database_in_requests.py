@@ -8,11 +8,23 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
 import sqlalchemy
 
 from api import commands, deps
 from tests import factories
+from tests.conftest import _sqlite_engine
 from workflows import client as wf
+
+# A pool that can run dry: SQLite's default one opens connections without limit.
+POOL = dict(pool_size=3, max_overflow=2)
+
+
+@pytest.fixture
+def engine(sqlite_template, tmp_path):
+    engine = _sqlite_engine(sqlite_template, tmp_path, **POOL)
+    yield engine
+    engine.dispose()
 
 
 async def test_no_connection_is_held_while_the_workflow_decides(api, engine, monkeypatch):
@@ -55,8 +67,9 @@ async def test_a_request_waiting_for_a_connection_leaves_the_event_loop_running(
     connections = []
 
     def take_every_free_connection() -> None:
-        pool = engine.pool
-        connections.extend(engine.connect() for _ in range(pool.size() + pool._max_overflow - pool.checkedout()))
+        free = POOL["pool_size"] + POOL["max_overflow"] - engine.pool.checkedout()
+        connections.extend(engine.connect() for _ in range(free))
+        assert engine.pool.checkedout() == POOL["pool_size"] + POOL["max_overflow"]  # dry
         taken.set()
 
     token_user = deps.token_user

@@ -25,18 +25,21 @@ WRITE_OPTION = "countersign_write"
 WRITE = {WRITE_OPTION: True}
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, **pool) -> Engine:
+    """`pool`: the connection pool's `pool_size` and `max_overflow`, where the
+    defaults below do not fit (a test that runs the pool dry)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, pool_pre_ping=True, **(dict(pool_size=10, max_overflow=20) | pool))
     # No limit on connections: SQLite's are file handles, with no server to
     # protect, and a request that waits for a pooled connection can wait on
     # one that another request holds while it waits for a thread of the web
     # app's pool (FastAPI validates a sync route's answer in that pool before
     # the session closes): under enough concurrent requests, both wait out the
     # pool's timeout.
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, max_overflow=-1)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           **(dict(max_overflow=-1) | pool))
 
     # SQLAlchemy's recipe for SQLite transactions (its SQLite dialect's docs, "Using SQLAlchemy
     # to emit BEGIN in lieu of SQLite's transaction control"): pysqlite's own BEGIN, which it
