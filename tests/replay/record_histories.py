@@ -16,7 +16,7 @@ test fails when workflow code (or the routing core it calls) would make a
 different decision from one of them: that is the point. Do NOT rerun this
 script to make a failing replay test pass. A change to workflow behaviour
 must keep old histories replaying, by branching on `workflow.patched("id")`
-(see the README, "Changing workflow code"); then record the runs of the new branch
+(see docs/changing-workflows.md); then record the runs of the new branch
 into a new generation directory beside the old ones (and add it to
 GENERATIONS in test_replay.py). Re-record an existing history only when the change is
 *meant* to break in-flight proposals and none are running anywhere (for
