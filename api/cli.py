@@ -288,9 +288,14 @@ def mail_dispatcher(settings: Settings, engine: Engine):
 def build_worker(client: Client, engine: Engine, settings: Settings, policy: Policy) -> Worker:
     from workflows.worker import build_worker as build
 
+    try:
+        signer = settings.checkpoint_signer
+    except ValueError as exc:
+        fail(f"bad settings: {exc}")
     # The grace lets a step being recorded finish its transaction on shutdown.
     return build(client, engine, settings.task_queue, policy, base_url=settings.base_url,
-                 link_secret=settings.session_secret, graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE))
+                 link_secret=settings.session_secret, checkpoint_signer=signer,
+                 graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE))
 
 
 async def serve(stop: StopSignals, *, web: WebServer | None = None, listener: socket.socket | None = None,
@@ -503,7 +508,11 @@ def worker() -> None:
         client = await connect_temporal(address, settings.temporal_namespace)
         log.info("worker on task queue %r of %s (namespace %s)", settings.task_queue, address,
                  client.namespace)
-        return await serve(stop, worker=build_worker(client, engine, settings, policy), mail=mail)
+        built = build_worker(client, engine, settings, policy)
+        from workflows.checkpoint import ensure_schedule
+
+        await ensure_schedule(client, settings.task_queue, timedelta(minutes=settings.checkpoint_every_minutes))
+        return await serve(stop, worker=built, mail=mail)
 
     try:
         code = run_service(run())
