@@ -202,6 +202,10 @@ class Signer:
     def sign(self, checkpoint: Checkpoint) -> SignedCheckpoint:
         return SignedCheckpoint(checkpoint, sign(self._key, checkpoint.body()), self.key_id)
 
+    def cosign(self, checkpoint: Checkpoint) -> str:
+        """A witness's signature over someone else's checkpoint (its cosigned body)."""
+        return sign(self._key, checkpoint.cosigned_body())
+
     def public_pem(self) -> str:
         return public_pem(self.public_key)
 
