@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -149,7 +149,7 @@ def new_private_key_base64() -> str:
 def load_private_key(pem: str) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(pem.encode(), password=None)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise CheckpointError(f"not a PEM private key: {exc}") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise CheckpointError("the checkpoint key must be an Ed25519 key")
@@ -159,7 +159,7 @@ def load_private_key(pem: str) -> Ed25519PrivateKey:
 def load_public_key(pem: str) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(pem.strip().encode())
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         raise CheckpointError("not a PEM public key (-----BEGIN PUBLIC KEY----- ...)") from None
     if not isinstance(key, Ed25519PublicKey):
         raise CheckpointError("the public key must be an Ed25519 key")
