@@ -28,7 +28,14 @@ from countersign.domain.checkpoint import (
     load_public_key,
     new_private_key_base64,
 )
-from countersign.domain.log_check import LogCheck, check_extends, check_included, check_signed, entry_name
+from countersign.domain.log_check import (
+    LogCheck,
+    check_cosignatures,
+    check_extends,
+    check_included,
+    check_signed,
+    entry_name,
+)
 from countersign.settings import Settings
 from countersign.storage import audit_export, checkpoints
 from countersign.storage.db import make_engine
@@ -126,6 +133,7 @@ def _through_api(client: LogClient, kept: SignedCheckpoint, key, records, report
     latest = client.latest()
     if not check_signed(latest, key, "the log's latest checkpoint", report):
         return
+    check_cosignatures(latest, {row["key_id"]: row for row in client.witness_keys()}, report)
     root = bytes.fromhex(latest.checkpoint.root)
     check_extends(kept, latest.checkpoint.size, root, client.consistency, report)
     check_included(records, latest.checkpoint.size, root, client.inclusion, report)
@@ -144,8 +152,11 @@ def _through_database(kept: SignedCheckpoint, key, records, report: LogCheck) ->
         with Session(engine) as session:
             leaves = checkpoints.log_leaves(session)
             latest = checkpoints.latest(session)
+            pending = checkpoints.pending_leaves(session)
     finally:
         engine.dispose()
+    # Today's log: the tree so far, then the entries the next checkpoint will add, in its order.
+    leaves.hashes.extend(leaf for _, leaf in pending)
     hashes = leaves.hashes
     size, root = len(hashes), merkle.root(hashes)
 

@@ -62,6 +62,9 @@ class LogClient:
             raise
         return answer["index"], [bytes.fromhex(h) for h in answer["proof"]]
 
+    def witness_keys(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/witnesses")
+
     def register_witness(self, public_key_pem: str) -> dict[str, Any]:
         return self._call("POST", "/witnesses", body={"public_key": public_key_pem})
 

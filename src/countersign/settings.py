@@ -78,8 +78,8 @@ class Settings(BaseSettings):
         path = self.data_dir / "checkpoint_key.pem"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)  # private before the key is in it
             path.write_text(new_private_key_pem())
-            path.chmod(0o600)
         return Signer(path.read_text())
 
     @property

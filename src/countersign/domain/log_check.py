@@ -16,7 +16,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from countersign.domain import merkle
-from countersign.domain.checkpoint import SignedCheckpoint, check_signature
+from countersign.domain.checkpoint import (
+    CheckpointError,
+    SignedCheckpoint,
+    check_signature,
+    load_public_key,
+    signature_ok,
+)
 
 Consistency = Callable[[int, int], Sequence[bytes]]
 Inclusion = Callable[[bytes, int], tuple[int, Sequence[bytes]] | None]
@@ -38,6 +44,26 @@ def check_signed(signed: SignedCheckpoint, key: Ed25519PublicKey, what: str, rep
         report.failures.append(f"{what} (size {signed.checkpoint.size}): {problem}")
         return False
     return True
+
+
+def check_cosignatures(signed: SignedCheckpoint, keys: dict[str, dict[str, Any]], report: LogCheck) -> None:
+    """Each cosignature verifies with the witness key its organisation registered (`keys` by key id)."""
+    witnessed = []
+    for cosignature in signed.cosignatures:
+        key = keys.get(cosignature.key_id)
+        try:
+            ok = (key is not None and key["party"] == cosignature.party
+                  and signature_ok(load_public_key(key["public_key"]), signed.checkpoint.cosigned_body(),
+                                   cosignature.signature))
+        except CheckpointError:
+            ok = False
+        if not ok:
+            report.failures.append(f"the latest checkpoint's cosignature by {cosignature.party} "
+                                   f"(key {cosignature.key_id}) does not verify with that organisation's key")
+        else:
+            witnessed.append(cosignature.party)
+    if witnessed:
+        report.notes.append(f"the latest checkpoint is co-signed by {', '.join(sorted(set(witnessed)))}")
 
 
 def check_extends(kept: SignedCheckpoint, size: int, root: bytes, consistency: Consistency,

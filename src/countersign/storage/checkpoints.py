@@ -187,6 +187,12 @@ def log_leaves(session: Session) -> Leaves:
     return found
 
 
+def pending_leaves(session: Session) -> list[tuple[str, bytes]]:
+    """Entries committed but not yet in the tree (the next checkpoint adds them, in this order)."""
+    return [(f"{audit.chain_name(e.proposal_id)}, entry seq {e.seq}", entry_leaf(e))
+            for e in session.exec(_UNSEQUENCED)]
+
+
 def consistency(leaves: Leaves, old_size: int, new_size: int) -> list[bytes]:
     return merkle.consistency_proof(leaves.hashes, old_size, new_size)
 
