@@ -26,6 +26,7 @@ from temporalio.client import (
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from countersign.domain import merkle
     from countersign.domain.checkpoint import Signer
     from countersign.storage import checkpoints
     from countersign.storage.db import transaction
@@ -48,10 +49,16 @@ class CheckpointActivities:
         self._engine = engine
         self._signer = signer
         self._parties = parties  # the organisations mailed each checkpoint, with the platform
+        # The tree as of the last checkpoint this process signed: leaves are
+        # append-only, so any committed prefix stays valid, and each checkpoint
+        # reads only the leaves added since instead of the whole log.
+        self._frontier: merkle.Frontier | None = None
 
     def sign_now(self) -> CheckpointResult:
         with transaction(self._engine) as session:
-            signed = checkpoints.sign(session, self._signer, datetime.now(UTC), self._parties)
+            signed, frontier = checkpoints.sign(session, self._signer, datetime.now(UTC), self._parties,
+                                                self._frontier)
+        self._frontier = frontier  # committed: safe to build on
         return CheckpointResult(signed.checkpoint.size if signed else None)
 
     @activity.defn(name="sign_checkpoint")

@@ -31,7 +31,7 @@ async def worker(temporal_env, engine, task_queue, settings):
 
 def sign_now(engine, settings) -> SignedCheckpoint:
     with transaction(engine) as session:
-        return checkpoints.sign(session, settings.checkpoint_signer, datetime.now(UTC), ())
+        return checkpoints.sign(session, settings.checkpoint_signer, datetime.now(UTC), ())[0]
 
 
 async def test_a_concluded_proposal_is_followed_by_a_checkpoint_any_user_reads(api, engine, settings):

@@ -32,6 +32,17 @@ def test_root_is_the_rfc_tree_head(data):
     assert merkle.root([merkle.leaf_hash(d) for d in data]) == naive_root(data)
 
 
+@settings(max_examples=60, deadline=None)
+@given(entries, st.data())
+def test_a_frontier_grown_in_steps_gives_the_same_root(data, draw):
+    leaves = [merkle.leaf_hash(d) for d in data]
+    cut = draw.draw(st.integers(0, len(leaves)))
+    frontier = merkle.Frontier().extend(leaves[:cut])
+    grown = frontier.copy().extend(leaves[cut:])
+    assert frontier.root() == naive_root(data[:cut]) and frontier.size == cut
+    assert grown.root() == naive_root(data) and grown.size == len(data)
+
+
 def test_known_shape_of_three_leaves():
     a, b, c = (merkle.leaf_hash(x) for x in (b"a", b"b", b"c"))
     assert merkle.root([a, b, c]) == merkle.node_hash(merkle.node_hash(a, b), c)

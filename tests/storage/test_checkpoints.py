@@ -39,7 +39,7 @@ def add_entries(engine, count: int, start: int = 0) -> None:
 
 def sign_log(engine, at=T0):
     with transaction(engine) as session:
-        return checkpoints.sign(session, SIGNER, at, factories.PARTIES)
+        return checkpoints.sign(session, SIGNER, at, factories.PARTIES)[0]
 
 
 def test_a_checkpoint_covers_every_chain_and_is_signed(any_engine):
@@ -54,9 +54,13 @@ def test_a_checkpoint_covers_every_chain_and_is_signed(any_engine):
     assert sorted(leaves.hashes) == sorted(checkpoints.entry_leaf(e) for e in entries)
     assert merkle.root(leaves.hashes).hex() == signed.checkpoint.root
 
-    assert sign_log(any_engine) is None  # nothing new: no second checkpoint of the same size
+    with transaction(any_engine) as session:
+        again, frontier = checkpoints.sign(session, SIGNER, T0, ())
+    assert again is None  # nothing new: no second checkpoint of the same size
+    assert frontier.size == 7
     add_entries(any_engine, 2, start=7)
-    later = sign_log(any_engine, T0 + timedelta(hours=1))
+    with transaction(any_engine) as session:  # from the frontier kept: only the new leaves are read
+        later, _ = checkpoints.sign(session, SIGNER, T0 + timedelta(hours=1), (), known=frontier)
     assert later.checkpoint.size == 9
     with Session(any_engine) as session:
         now = checkpoints.log_leaves(session).hashes

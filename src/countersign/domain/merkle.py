@@ -18,7 +18,7 @@ list of hashes, and is extended to a database only through its private
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -54,6 +54,38 @@ def root(leaves: Sequence[bytes]) -> bytes:
             paired.append(level[-1])
         level = paired
     return level[0]
+
+
+class Frontier:
+    """The roots of the perfect subtrees a tree of `size` leaves splits into
+    (left to right, each smaller than the one before): enough to add leaves
+    and compute the root in O(log n), without the earlier leaves."""
+
+    def __init__(self, size: int = 0, subtrees: Sequence[tuple[int, bytes]] = ()) -> None:
+        self.size = size
+        self.subtrees = list(subtrees)  # (height, hash)
+
+    def copy(self) -> Frontier:
+        return Frontier(self.size, self.subtrees)
+
+    def extend(self, leaves: Iterable[bytes]) -> Frontier:
+        for leaf in leaves:
+            self.subtrees.append((0, leaf))
+            self.size += 1
+            while len(self.subtrees) > 1 and self.subtrees[-1][0] == self.subtrees[-2][0]:
+                (height, left), (_, right) = self.subtrees[-2:]
+                self.subtrees[-2:] = [(height + 1, node_hash(left, right))]
+        return self
+
+    def root(self) -> bytes:
+        # RFC 9162 splits at the largest power of two: the leftmost perfect
+        # subtree, then the rest, recursively; so fold from the right.
+        if not self.subtrees:
+            return EMPTY_ROOT
+        result = self.subtrees[-1][1]
+        for _, subtree in reversed(self.subtrees[:-1]):
+            result = node_hash(subtree, result)
+        return result
 
 
 # -- generating (RFC 9162 §2.1.3.1, §2.1.4.1) ----------------------------------

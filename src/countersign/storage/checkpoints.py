@@ -96,22 +96,30 @@ def sequence(session: Session) -> int:
     return size + len(rows)
 
 
-def sign(session: Session, signer: Signer, now: datetime, mail_parties: Iterable[str] = ()) -> SignedCheckpoint | None:
+def sign(session: Session, signer: Signer, now: datetime, mail_parties: Iterable[str] = (),
+         known: merkle.Frontier | None = None) -> tuple[SignedCheckpoint | None, merkle.Frontier]:
     """Sequence new entries and sign a checkpoint of the whole log, unless the
     latest one has its size already (or the log is empty). Each organisation
-    (`mail_parties` and the platform) is sent it by mail, through the outbox."""
+    (`mail_parties` and the platform) is sent it by mail, through the outbox.
+
+    `known`: the tree's frontier as of an earlier call, so that only the
+    leaves added since are read; the frontier of the tree now is returned for
+    the next call, to keep once this transaction has committed."""
     size = sequence(session)
+    frontier = known.copy() if known is not None and known.size <= size else merkle.Frontier()
+    added = session.exec(select(LogLeaf.leaf_hash).where(col(LogLeaf.idx) >= frontier.size)
+                         .order_by(col(LogLeaf.idx)))
+    frontier.extend(bytes.fromhex(h) for h in added)
     latest = session.exec(select(func.max(CheckpointRow.size))).one()
     if size == 0 or latest == size:
-        return None
-    leaves = [bytes.fromhex(h) for h in session.exec(select(LogLeaf.leaf_hash).order_by(col(LogLeaf.idx)))]
-    signed = signer.sign(Checkpoint(size, merkle.root(leaves).hex(), now.replace(microsecond=0)))
+        return None, frontier
+    signed = signer.sign(Checkpoint(size, frontier.root().hex(), now.replace(microsecond=0)))
     c = signed.checkpoint
     session.add(CheckpointRow(size=c.size, root=c.root, time=c.time, signature=signed.signature,
                               key_id=signed.key_id))
     _queue_mail(session, signed, mail_parties)
     session.flush()
-    return signed
+    return signed, frontier
 
 
 def _queue_mail(session: Session, signed: SignedCheckpoint, parties: Iterable[str]) -> None:
