@@ -105,8 +105,7 @@ def cosign(url: UrlOption, token: TokenOption, directory: DirOption = Path("witn
         client.cosign(signed.checkpoint.size, signer.key_id, signer.cosign(signed.checkpoint))
     except (ApiError, CheckpointError) as exc:
         _fail(str(exc))
-    if last is None or signed.checkpoint.size >= last.checkpoint.size:
-        state_path.write_text(json.dumps({"log_key": public_pem(log_key), "last": signed.as_json()}, indent=2))
+    state_path.write_text(json.dumps({"log_key": public_pem(log_key), "last": signed.as_json()}, indent=2))
     typer.echo(f"witnessed checkpoint {signed.checkpoint.size} (root {signed.checkpoint.root})")
 
 

@@ -86,13 +86,16 @@ def schedule(task_queue: str, every: timedelta) -> Schedule:
     )
 
 
-async def ensure_schedule(client: Client, task_queue: str, every: timedelta, schedule_id: str = SCHEDULE_ID) -> None:
-    """Create the checkpoint Schedule, or bring an existing one to these settings."""
+async def ensure_schedule(client: Client, task_queue: str, every: timedelta,
+                          schedule_id: str = SCHEDULE_ID) -> None:
+    """Create the checkpoint Schedule, or bring an existing one to these settings
+    (each worker does at start); an operator's pause is kept."""
     wanted = schedule(task_queue, every)
     try:
         await client.create_schedule(schedule_id, wanted)
     except ScheduleAlreadyRunningError:
-        async def update(_: ScheduleUpdateInput) -> ScheduleUpdate:
+        async def update(current: ScheduleUpdateInput) -> ScheduleUpdate:
+            wanted.state = current.description.schedule.state
             return ScheduleUpdate(schedule=wanted)
 
         await client.get_schedule_handle(schedule_id).update(update)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ApiUser, SessionDep, WriteSessionDep
+from api.deps import ApiUser, SessionDep, SettingsDep, WriteSessionDep
 from api.errors import ERROR_RESPONSES
 from countersign.domain.checkpoint import CheckpointError
 from countersign.domain.merkle import ProofError
@@ -97,9 +97,9 @@ def latest(user: ApiUser, session: SessionDep) -> dict[str, Any]:
 
 
 @router.get("/key", response_model=KeyOut)
-def key(user: ApiUser, request: Request) -> KeyOut:
+def key(user: ApiUser, settings: SettingsDep) -> KeyOut:
     """The public key checkpoints are signed with (as `countersign audit key` prints it)."""
-    signer = request.app.state.settings.checkpoint_signer
+    signer = settings.checkpoint_signer
     return KeyOut(key_id=signer.key_id, public_key=signer.public_pem())
 
 

@@ -32,8 +32,11 @@ async def test_the_schedule_is_registered_updated_and_signs_checkpoints(dev_temp
         described = await handle.describe()
         assert described.schedule.spec.intervals[0].every == timedelta(hours=1)
         assert described.schedule.action.workflow == "CheckpointWorkflow"
+        await handle.pause(note="an operator's pause")
         await ensure_schedule(client, task_queue, timedelta(minutes=30), schedule_id)  # again, as at each start
-        assert (await handle.describe()).schedule.spec.intervals[0].every == timedelta(minutes=30)
+        updated = (await handle.describe()).schedule
+        assert updated.spec.intervals[0].every == timedelta(minutes=30)
+        assert updated.state.paused  # kept
 
         async with build_worker(client, engine, task_queue, factories.policy(), checkpoint_signer=signer):
             await handle.trigger()

@@ -88,7 +88,7 @@ def sequence(session: Session) -> int:
         raise RuntimeError("leaves are appended in a write transaction (countersign.storage.db.transaction)")
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": _LOCK[0], "b": _LOCK[1]})
-    size = connection.execute(select(func.count()).select_from(LogLeaf)).scalar_one()
+    size = connection.execute(select(func.coalesce(func.max(LogLeaf.idx) + 1, 0))).scalar_one()
     rows = [dict(idx=idx, entry_id=entry.id, leaf_hash=entry_leaf(entry).hex())
             for idx, entry in enumerate(session.exec(_UNSEQUENCED), start=size)]
     if rows:
@@ -169,10 +169,13 @@ class Leaves:
     problems: list[str] = field(default_factory=list)
 
     def index_of(self, leaf: bytes) -> int | None:
-        try:
-            return self.hashes.index(leaf)
-        except ValueError:
-            return None
+        if len(self._index) != len(self.hashes):
+            self._index = {}
+            for i, h in enumerate(self.hashes):
+                self._index.setdefault(h, i)
+        return self._index.get(leaf)
+
+    _index: dict[bytes, int] = field(default_factory=dict, repr=False)
 
 
 def log_leaves(session: Session) -> Leaves:
