@@ -16,6 +16,10 @@ from countersign.domain.checkpoint import SignedCheckpoint, load_public_key
 class ApiError(Exception):
     """The API could not be reached or refused the call; the message says which and why."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status of a refusal; None when there was no answer
+
 
 class LogClient:
     def __init__(self, url: str, token: str, timeout: float = 30) -> None:
@@ -37,7 +41,7 @@ class LogClient:
                 detail = json.loads(exc.read()).get("detail")
             except (ValueError, AttributeError):
                 detail = exc.reason
-            raise ApiError(f"{method} {url}: {exc.code} {detail}") from None
+            raise ApiError(f"{method} {url}: {exc.code} {detail}", exc.code) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise ApiError(f"{method} {url}: {exc}") from None
 
@@ -57,7 +61,7 @@ class LogClient:
         try:
             answer = self._call("GET", "/proof/inclusion", {"hash": leaf.hex(), "size": size})
         except ApiError as exc:
-            if " 404 " in str(exc):
+            if exc.status == 404:  # no such leaf in the tree
                 return None
             raise
         return answer["index"], [bytes.fromhex(h) for h in answer["proof"]]
