@@ -21,7 +21,6 @@ from countersign.storage import checkpoints
 
 MAX_SIZE = 2**31 - 1
 Size = Annotated[int, Path(ge=1, le=MAX_SIZE, description="The checkpoint's tree size")]
-Hex64 = Annotated[str, Field(pattern="^[0-9a-fA-F]{64}$")]
 
 
 class CosignatureOut(BaseModel):
@@ -83,17 +82,13 @@ def _not_found(message: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, message)
 
 
-def _out(signed) -> dict[str, Any]:
-    return signed.as_json()
-
-
 @router.get("/latest", response_model=CheckpointOut)
 def latest(user: ApiUser, session: SessionDep) -> dict[str, Any]:
     """The newest signed checkpoint, with the cosignatures it has."""
     signed = checkpoints.latest(session)
     if signed is None:
-        raise _not_found("no checkpoint has been signed yet: one is signed when a proposal concludes, and hourly")
-    return _out(signed)
+        raise _not_found("no checkpoint has been signed yet: one is signed when a proposal concludes, and on a schedule")
+    return signed.as_json()
 
 
 @router.get("/key", response_model=KeyOut)
@@ -169,7 +164,7 @@ def at_size(size: Size, user: ApiUser, session: SessionDep) -> dict[str, Any]:
     signed = checkpoints.at_size(session, size)
     if signed is None:
         raise _not_found(f"no checkpoint of size {size}")
-    return _out(signed)
+    return signed.as_json()
 
 
 @router.post("/{size}/cosignatures", status_code=status.HTTP_201_CREATED, response_model=CheckpointOut)
@@ -184,4 +179,4 @@ def cosign(size: Size, user: ApiUser, session: WriteSessionDep, body: Cosignatur
     except CheckpointError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     session.commit()
-    return _out(signed)
+    return signed.as_json()
