@@ -117,6 +117,6 @@ async def test_only_an_organisations_reps_or_the_platforms_admins_witness_for_it
         page = await (await browser(who)).client.get("/checkpoints")
         assert page.status_code == 200
         assert f'<tr data-size="{size}">' in page.text
-        assert "<td data-witnesses>sony</td>" in page.text
+        assert "<td data-witnesses>Sony Music Group</td>" in page.text
         assert settings.checkpoint_signer.key_id in page.text
     assert (await (await browser()).client.get("/checkpoints")).status_code in (303, 307)
