@@ -189,6 +189,10 @@ async def test_a_forged_checkpoint_is_refused(engine, run, tmp_path):
         result = await run("audit", "verify", "--checkpoint", str(tmp_path / name))
         assert result.exit_code == 1
         assert "the kept checkpoint (size 4): its signature does not verify" in result.output
+    (tmp_path / "other.pem").write_text(other.public_pem())
+    result = await run("audit", "verify", "--checkpoint", str(tmp_path / "root.json"), "--key",
+                       str(tmp_path / "other.pem"))
+    assert result.exit_code == 1 and f"names key {signed['key_id']}, not the log's key {other.key_id}" in result.output
     (tmp_path / "bad.json").write_text('{"size": "four"}')
     result = await run("audit", "verify", "--checkpoint", str(tmp_path / "bad.json"))
     assert result.exit_code == 1 and "the checkpoint has no root, time, signature, key_id" in result.output
@@ -225,6 +229,11 @@ async def test_a_label_with_only_the_api_catches_a_rewrite_and_its_witness_will_
     assert cosigned.exit_code == 0, cosigned.output
     with Session(engine) as session:
         assert [c.party for c in checkpoints.at_size(session, size).cosignatures] == ["sony"]
+
+    forged = {**first.as_json(), "root": "ab" * 32}
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    refused = await run("witness", "cosign", *api, "--dir", witness, "--checkpoint", str(tmp_path / "forged.json"))
+    assert refused.exit_code == 1 and "its signature does not verify" in refused.output
 
     kept = keep(first, tmp_path / "kept.json")
     export = export_chain(engine, 1, tmp_path / "mine.jsonl")
