@@ -74,10 +74,17 @@ class ProposalActivities:
     def record_step(self, record: StepRecord) -> None:
         """Write the step, unless the database holds it already (by proposal and step);
         a concluding step is followed by a checkpoint of the whole log, in a
-        transaction of its own (an attempt run again signs it if the first could not)."""
+        transaction of its own."""
         self._write(record)
         if self._checkpoints is not None and any(event.kind == "concluded" for event in record.events):
-            self._checkpoints.sign_now()
+            # The step is stored: a checkpoint that cannot be signed now must not
+            # hold the proposal's conclusion back. The checkpoint Schedule signs
+            # the log within the hour in any case, this step's entries included.
+            try:
+                self._checkpoints.sign_now()
+            except Exception:
+                activity.logger.exception("no checkpoint after proposal %s concluded; the Schedule will sign one",
+                                          record.proposal_id)
 
     def _write(self, record: StepRecord) -> None:
         # Core statements on the session's connection, not ORM objects: this
