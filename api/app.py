@@ -23,6 +23,8 @@ from api.routes import (
     audit,
     auth,
     charts,
+    checkpoint_pages,
+    checkpoints,
     delegation_pages,
     delegations,
     links,
@@ -153,5 +155,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(links.router)
     app.include_router(delegation_pages.router)
     app.include_router(token_pages.router)
+    app.include_router(checkpoints.router, prefix="/api/v1")
+    app.include_router(checkpoint_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from api.cli_audit import audit_app
+from api.cli_witness import witness_app
 from countersign.domain.access import Role
 from countersign.domain.errors import NotFound, PolicyError
 from countersign.domain.policy import Policy, load_policy
@@ -88,6 +89,7 @@ tokens_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.add_typer(witness_app, name="witness")
 
 
 def main() -> None:
@@ -288,9 +290,14 @@ def mail_dispatcher(settings: Settings, engine: Engine):
 def build_worker(client: Client, engine: Engine, settings: Settings, policy: Policy) -> Worker:
     from workflows.worker import build_worker as build
 
+    try:
+        signer = settings.checkpoint_signer
+    except ValueError as exc:
+        fail(f"bad settings: {exc}")
     # The grace lets a step being recorded finish its transaction on shutdown.
     return build(client, engine, settings.task_queue, policy, base_url=settings.base_url,
-                 link_secret=settings.session_secret, graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE))
+                 link_secret=settings.session_secret, checkpoint_signer=signer,
+                 graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE))
 
 
 async def serve(stop: StopSignals, *, web: WebServer | None = None, listener: socket.socket | None = None,
@@ -503,7 +510,11 @@ def worker() -> None:
         client = await connect_temporal(address, settings.temporal_namespace)
         log.info("worker on task queue %r of %s (namespace %s)", settings.task_queue, address,
                  client.namespace)
-        return await serve(stop, worker=build_worker(client, engine, settings, policy), mail=mail)
+        built = build_worker(client, engine, settings, policy)
+        from workflows.checkpoint import ensure_schedule
+
+        await ensure_schedule(client, settings.task_queue, timedelta(minutes=settings.checkpoint_every_minutes))
+        return await serve(stop, worker=built, mail=mail)
 
     try:
         code = run_service(run())

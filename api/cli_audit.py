@@ -22,6 +22,7 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from api import cli_checkpoints
 from countersign.domain.errors import PolicyError
 from countersign.domain.policy import load_policy
 from countersign.domain.reconcile import ERROR, Disagreement
@@ -62,6 +63,9 @@ def _fail(line: str) -> None:
     typer.echo(line, err=True)
 
 
+audit_app.command("key")(cli_checkpoints.key)
+
+
 # -- verify -------------------------------------------------------------------
 
 
@@ -77,15 +81,28 @@ def verify(
             exists=True,
             dir_okay=False,
             readable=True,
-            help="Verify an export file (.jsonl, or .csv) on its own, without the database.",
+            help="Verify an export file (.jsonl, or .csv) on its own, without the database; "
+            "with --checkpoint, also that each of its entries is in today's log.",
         ),
     ] = None,
+    checkpoint: cli_checkpoints.CheckpointOption = None,
+    url: cli_checkpoints.UrlOption = None,
+    token: cli_checkpoints.TokenOption = None,
+    key: cli_checkpoints.KeyOption = None,
 ) -> None:
     """Check the hash chains; exit 1 naming the first broken entry.
 
     Every proposal's chain and the access log's, or one proposal's, or an
-    export file's on its own.
+    export file's on its own. With --checkpoint: that today's log extends a
+    checkpoint kept earlier, and holds the entries of --file.
     """
+    if checkpoint is not None:
+        if proposal is not None:
+            raise typer.BadParameter("--checkpoint checks the whole log; leave out --proposal",
+                                     param_hint="--proposal")
+        raise typer.Exit(cli_checkpoints.verify_checkpoint(checkpoint, file, url, token, key))
+    if url is not None or key is not None:
+        raise typer.BadParameter("--url and --key go with --checkpoint", param_hint="--checkpoint")
     if file is not None:
         if proposal is not None:
             raise typer.BadParameter(

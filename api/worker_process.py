@@ -31,6 +31,7 @@ class WorkerProcess:
     @classmethod
     async def start(cls, settings: Settings, temporal_address: str, grace: float) -> WorkerProcess:
         settings.session_secret  # noqa: B018  (created, if need be, before the child reads it)
+        settings.checkpoint_signer  # noqa: B018  (the same: one checkpoint key for the web app and the worker)
         env = dict(
             os.environ,
             TEMPORAL_ADDRESS=temporal_address,  # the rest of the Temporal profile: from the same environment

@@ -172,7 +172,8 @@ def test_app_services_environment_makes_valid_production_settings(services, name
     dot_env = {"COUNTERSIGN_SECRET_KEY": "k" * 64, "APP_DB_PASSWORD": "p" * 32,
                "COUNTERSIGN_BASE_URL": "https://countersign.example.com",
                "COUNTERSIGN_SMTP_URL": "smtp://mailer:pw@mail.example.com:587",
-               "COUNTERSIGN_MAIL_FROM": "countersign@example.com"}
+               "COUNTERSIGN_MAIL_FROM": "countersign@example.com",
+               "COUNTERSIGN_CHECKPOINT_KEY": "A" * 43 + "="}
     for key in list(os.environ):
         if key.upper() in readable_env_names():
             monkeypatch.delenv(key)

@@ -14,7 +14,7 @@ step the database holds already is skipped.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert
 from sqlmodel import Session, and_, col, or_, select
@@ -38,6 +38,9 @@ from countersign.storage.tables import (
 )
 from workflows.messages import StepRecord
 
+if TYPE_CHECKING:
+    from workflows.checkpoint import CheckpointActivities
+
 # The statements of every step, built once: SQLAlchemy then finds each one's
 # compiled form by a key it keeps on the statement, not one it computes anew.
 PROPOSAL = Proposal.__table__
@@ -60,15 +63,30 @@ INSERT = {model: insert(model) for model in (Proposal, ProposalVersion, Decision
 
 class ProposalActivities:
     def __init__(self, engine: Engine, parties: dict[str, PartyConfig], base_url: str,
-                 links: LinkSigner | None = None) -> None:
+                 links: LinkSigner | None = None, checkpoints: CheckpointActivities | None = None) -> None:
         self._engine = engine
         self._parties = parties  # for time zones and escalation contacts in mail
         self._base_url = base_url
         self._links = links  # signs the decision links in reps' mail
+        self._checkpoints = checkpoints  # signs a checkpoint of the log when a proposal concludes
 
     @activity.defn
     def record_step(self, record: StepRecord) -> None:
-        """Write the step, unless the database holds it already (by proposal and step)."""
+        """Write the step, unless the database holds it already (by proposal and step);
+        a concluding step is followed by a checkpoint of the whole log, in a
+        transaction of its own."""
+        self._write(record)
+        if self._checkpoints is not None and any(event.kind == "concluded" for event in record.events):
+            # The step is stored: a checkpoint that cannot be signed now must not
+            # hold the proposal's conclusion back. The checkpoint Schedule signs
+            # the log within the hour in any case, this step's entries included.
+            try:
+                self._checkpoints.sign_now()
+            except Exception:
+                activity.logger.exception("no checkpoint after proposal %s concluded; the Schedule will sign one",
+                                          record.proposal_id)
+
+    def _write(self, record: StepRecord) -> None:
         # Core statements on the session's connection, not ORM objects: this
         # runs once per step, and nothing here reads back what it writes.
         with transaction(self._engine) as session:

@@ -9,10 +9,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from countersign.domain import calendar
+from countersign.domain.checkpoint import Signer
 from countersign.domain.links import LinkSigner
 from countersign.domain.policy import Policy, load_policy
 from workflows import sandbox
 from workflows.activities import ProposalActivities
+from workflows.checkpoint import CheckpointActivities, CheckpointWorkflow
 from workflows.proposal import ProposalWorkflow
 
 # Open proposals wait weeks on timers; a bounded cache keeps memory flat and
@@ -25,17 +27,21 @@ DEFAULT_CALENDARS = {party.holidays for party in load_policy().parties.values()}
 
 
 def build_worker(client: Client, engine: Engine, task_queue: str, policy: Policy,
-                 base_url: str = "http://127.0.0.1:8000", link_secret: str | None = None, **options) -> Worker:
+                 base_url: str = "http://127.0.0.1:8000", link_secret: str | None = None,
+                 checkpoint_signer: Signer | None = None, **options) -> Worker:
     """`base_url` is the web app's address, for links in e-mail; with
-    `link_secret` (the app's secret) reps' mail carries signed decision links."""
+    `link_secret` (the app's secret) reps' mail carries signed decision links;
+    with `checkpoint_signer`, checkpoints of the audit log are signed when a
+    proposal concludes and when the checkpoint Schedule says."""
     calendar.preload({party.holidays for party in policy.parties.values()} | DEFAULT_CALENDARS)
     links = LinkSigner(link_secret, base_url) if link_secret else None
-    activities = ProposalActivities(engine, policy.parties, base_url, links)
+    checkpoints = CheckpointActivities(engine, checkpoint_signer, list(policy.parties)) if checkpoint_signer else None
+    activities = ProposalActivities(engine, policy.parties, base_url, links, checkpoints)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ProposalWorkflow],
-        activities=[activities.record_step],
+        workflows=[ProposalWorkflow, CheckpointWorkflow],
+        activities=[activities.record_step] + ([checkpoints.sign_checkpoint] if checkpoints else []),
         activity_executor=ThreadPoolExecutor(max_workers=16),
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
         workflow_runner=sandbox.runner(),

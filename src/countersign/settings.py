@@ -10,6 +10,8 @@ import argon2
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from countersign.domain.checkpoint import Signer, new_private_key_pem, private_key_pem
+
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev"}
 # OWASP's smallest argon2id cost for passwords (19 MiB, 2 passes); below it is for tests only.
 MIN_PRODUCTION_PASSWORD_COST = {"password_memory_cost": 19 * 1024, "password_time_cost": 2}
@@ -43,6 +45,10 @@ class Settings(BaseSettings):
     password_memory_cost: int = Field(argon2.DEFAULT_MEMORY_COST, ge=8)  # KiB
     password_time_cost: int = Field(argon2.DEFAULT_TIME_COST, ge=1)
     password_parallelism: int = Field(argon2.DEFAULT_PARALLELISM, ge=1)
+    # Signs checkpoints of the audit log: an Ed25519 private key, PEM or the base64 of its 32 raw bytes
+    # (`countersign audit key --generate`). Required in production; in development one is kept in the data dir.
+    checkpoint_key: str | None = None
+    checkpoint_every_minutes: int = Field(60, ge=1)  # the checkpoint Schedule's interval
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
@@ -60,6 +66,21 @@ class Settings(BaseSettings):
                 if getattr(self, name) < least:
                     raise ValueError(f"COUNTERSIGN_{name.upper()} must be at least {least} in production")
         return self
+
+    @cached_property
+    def checkpoint_signer(self) -> Signer:
+        """The configured checkpoint key; in development, one kept in the data dir."""
+        if self.checkpoint_key:
+            return Signer(private_key_pem(self.checkpoint_key))
+        if self.environment == "production":
+            raise ValueError("COUNTERSIGN_CHECKPOINT_KEY must be set in production "
+                             "(`countersign audit key --generate` makes one)")
+        path = self.data_dir / "checkpoint_key.pem"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)  # private before the key is in it
+            path.write_text(new_private_key_pem())
+        return Signer(path.read_text())
 
     @property
     def db_url(self) -> str:

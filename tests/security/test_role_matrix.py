@@ -148,6 +148,21 @@ CASES = [
          url="/delegations/{page_delegation_id}/reassign", form={"delegate": "colleague.sony@example.com"}),
     Case("POST", "/delegations/{delegation_id}/end", row(404, 404, 303, 404, 404, 303, LOGIN), form={},
          url="/delegations/{page_delegation_id}/end"),
+    # -- checkpoints of the audit log: any signed-in user reads (none is signed here: 404, and
+    # proofs over an empty tree: 422); a party's reps and the platform's admins witness
+    Case("GET", "/api/v1/checkpoints/latest", row(404, 404, 404, 404, 404, 404, 401)),
+    Case("GET", "/api/v1/checkpoints/{size}", row(404, 404, 404, 404, 404, 404, 401), url="/api/v1/checkpoints/1"),
+    Case("GET", "/api/v1/checkpoints/key", row(200, 200, 200, 200, 200, 200, 401)),
+    Case("GET", "/api/v1/checkpoints/proof/consistency", row(422, 422, 422, 422, 422, 422, 401),
+         url="/api/v1/checkpoints/proof/consistency?from=1&to=2"),
+    Case("GET", "/api/v1/checkpoints/proof/inclusion", row(422, 422, 422, 422, 422, 422, 401),
+         url="/api/v1/checkpoints/proof/inclusion?size=1&hash=" + "0" * 64),
+    Case("GET", "/api/v1/checkpoints/witnesses", row(200, 200, 200, 200, 200, 200, 401)),
+    Case("POST", "/api/v1/checkpoints/witnesses", row(403, 403, 422, 422, 403, 422, 401),
+         json={"public_key": "not a key"}),
+    Case("POST", "/api/v1/checkpoints/{size}/cosignatures", row(403, 403, 404, 404, 403, 404, 401),
+         url="/api/v1/checkpoints/1/cosignatures", json={"key_id": "0" * 16, "signature": "AA=="}),
+    Case("GET", "/checkpoints", row(200, 200, 200, 200, 200, 200, LOGIN)),
     # The touched rep decides through the API; the same form posted next finds it decided (409).
     Case("POST", f"/api/v1/proposals/{P}/decisions", row(403, 404, 201, 404, 403, 403, 401),
          json={"decision": "approve", "comment": "fine"}),

@@ -227,3 +227,52 @@ class OutboxMail(SQLModel, table=True):
     sent_at: datetime | None = _ts()
     last_error: str | None = None
     step: int | None = None  # the workflow step that wrote it
+
+
+# -- checkpoints of the audit log (countersign.storage.checkpoints); all append-only --
+
+
+class LogLeaf(SQLModel, table=True):
+    """The audit log's one global order: leaf `idx` of its Merkle tree is audit entry `entry_id`."""
+
+    __tablename__ = "log_leaf"
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})  # from 0
+    entry_id: int = Field(unique=True)
+    leaf_hash: str = Field(max_length=64)  # as computed when sequenced; verifiers recompute it
+
+
+class CheckpointRow(SQLModel, table=True):
+    """A signed tree head of the audit log (countersign.domain.checkpoint)."""
+
+    __tablename__ = "checkpoint"
+    size: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    root: str = Field(max_length=64)
+    time: datetime = _ts(nullable=False)
+    signature: str = Field(max_length=200)
+    key_id: str = Field(max_length=64)
+
+
+class WitnessKey(SQLModel, table=True):
+    """An organisation's public key for co-signing checkpoints, as it registered it."""
+
+    __tablename__ = "witness_key"
+    id: int | None = Field(default=None, primary_key=True)
+    party: str = Field(max_length=40, index=True)  # a party, or "platform"
+    key_id: str = Field(max_length=64, unique=True)
+    public_key: str  # PEM
+    registered_by: str = Field(max_length=254)
+    registered_at: datetime = _ts(nullable=False)
+
+
+class CheckpointCosignature(SQLModel, table=True):
+    """An organisation's signature over a checkpoint, verified with its registered key when received."""
+
+    __tablename__ = "checkpoint_cosignature"
+    __table_args__ = (UniqueConstraint("size", "key_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    size: int = Field(index=True)
+    party: str = Field(max_length=40)
+    key_id: str = Field(max_length=64)
+    signature: str = Field(max_length=200)
+    time: datetime = _ts(nullable=False)
+    submitted_by: str = Field(max_length=254)

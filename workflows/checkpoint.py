@@ -1,0 +1,101 @@
+"""CheckpointWorkflow: signs a checkpoint of the whole audit log. A Temporal
+Schedule starts it (hourly by default, `ensure_schedule`); the step that
+concludes a proposal signs one too, from its activity (ProposalActivities),
+so the proposal workflow's history is unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from temporalio import activity, workflow
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from countersign.domain import merkle
+    from countersign.domain.checkpoint import Signer
+    from countersign.storage import checkpoints
+    from countersign.storage.db import transaction
+
+SCHEDULE_ID = "countersign-checkpoints"
+
+
+@dataclass
+class CheckpointInput:
+    pass
+
+
+@dataclass
+class CheckpointResult:
+    size: int | None  # the new checkpoint's, or None when the log had not grown
+
+
+class CheckpointActivities:
+    def __init__(self, engine: Engine, signer: Signer, parties: list[str]) -> None:
+        self._engine = engine
+        self._signer = signer
+        self._parties = parties  # the organisations mailed each checkpoint, with the platform
+        # The tree as of the last checkpoint this process signed: leaves are
+        # append-only, so any committed prefix stays valid, and each checkpoint
+        # reads only the leaves added since instead of the whole log.
+        self._frontier: merkle.Frontier | None = None
+
+    def sign_now(self) -> CheckpointResult:
+        with transaction(self._engine) as session:
+            signed, frontier = checkpoints.sign(session, self._signer, datetime.now(UTC), self._parties,
+                                                self._frontier)
+        self._frontier = frontier  # committed: safe to build on
+        return CheckpointResult(signed.checkpoint.size if signed else None)
+
+    @activity.defn(name="sign_checkpoint")
+    def sign_checkpoint(self, _: CheckpointInput) -> CheckpointResult:
+        return self.sign_now()
+
+
+@workflow.defn
+class CheckpointWorkflow:
+    @workflow.run
+    async def run(self, request: CheckpointInput) -> CheckpointResult:
+        return await workflow.execute_activity(
+            "sign_checkpoint", request, result_type=CheckpointResult,
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=10),
+        )
+
+
+def schedule(task_queue: str, every: timedelta) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(CheckpointWorkflow.run, CheckpointInput(), id=f"{SCHEDULE_ID}-run",
+                                           task_queue=task_queue),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_schedule(client: Client, task_queue: str, every: timedelta,
+                          schedule_id: str = SCHEDULE_ID) -> None:
+    """Create the checkpoint Schedule, or bring an existing one to these settings
+    (each worker does at start); an operator's pause is kept."""
+    wanted = schedule(task_queue, every)
+    try:
+        await client.create_schedule(schedule_id, wanted)
+    except ScheduleAlreadyRunningError:
+        async def update(current: ScheduleUpdateInput) -> ScheduleUpdate:
+            wanted.state = current.description.schedule.state
+            return ScheduleUpdate(schedule=wanted)
+
+        await client.get_schedule_handle(schedule_id).update(update)
