@@ -29,6 +29,13 @@ from countersign.storage.tables import User, utcnow
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
+def sign_in_choices(request: Request) -> list[dict[str, str]]:
+    """The sign-in page's "Sign in with <organisation>" buttons (api.routes.sso)."""
+    from api.routes.sso import sign_in_choices as choices  # sso imports this module
+
+    return choices(request)
+
+
 def safe_next(target: str | None) -> str:
     """`target` if it is a path on this site, else the dashboard: no open redirect."""
     if not target or not target.startswith("/") or target.startswith("//"):
@@ -44,7 +51,7 @@ def safe_next(target: str | None) -> str:
 @router.get("/login", name="login")
 def login_form(request: Request, next: Annotated[str, Query(max_length=2000)] = "") -> object:
     return render(request, "login.html", {"page_title": "Sign in", "next": safe_next(next) if next else "",
-                                          "email": "", "error": None})
+                                          "email": "", "error": None, "providers": sign_in_choices(request)})
 
 
 @router.post("/login")
@@ -54,7 +61,8 @@ def login(request: Request, session: SessionDep, _: CsrfProtected,
           next: Annotated[str, Form(max_length=2000)] = "") -> object:
     def again(error: str, status_code: int, headers: dict | None = None):
         response = render(request, "login.html", {"page_title": "Sign in", "next": safe_next(next) if next else "",
-                                                  "email": email, "error": error}, status_code=status_code)
+                                                  "email": email, "error": error,
+                                                  "providers": sign_in_choices(request)}, status_code=status_code)
         response.headers.update(headers or {})
         return response
 
