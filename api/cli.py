@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from api.cli_audit import audit_app
+from api.cli_identity import scim_token_app
 from countersign.domain.access import Role
 from countersign.domain.errors import NotFound, PolicyError
 from countersign.domain.policy import Policy, load_policy
@@ -88,6 +89,7 @@ tokens_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.add_typer(scim_token_app, name="scim-token")
 
 
 def main() -> None:

@@ -46,8 +46,11 @@ def build_clients(policy: Policy, environ: Mapping[str, str] = os.environ) -> OA
 
 
 def claims_options(oidc: OidcConfig) -> dict[str, Any]:
-    """The ID token's issuer must be the one the policy names, whatever the discovery document says."""
-    return {"iss": {"essential": True, "values": [oidc.issuer]}}
+    """The ID token's issuer must be the one the policy names, whatever the discovery document says,
+    and its audience must include this client: Authlib checks `aud` only when told to (it checks
+    `azp` alone otherwise, which a token issued to another client can carry)."""
+    return {"iss": {"essential": True, "values": [oidc.issuer]},
+            "aud": {"essential": True, "value": oidc.client_id}}
 
 
 async def verify_id_token(client: StarletteOAuth2App, oidc: OidcConfig, id_token: str, nonce: str,
