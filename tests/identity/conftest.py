@@ -125,3 +125,6 @@ def providers(identity_env, tmp_path_factory, temporal_env, sqlite_template) -> 
         process.terminate()
         process.wait(10)
         engine.dispose()
+
+
+from tests.browser.conftest import chromium, chromium_path  # noqa: E402,F401  (the browser fixtures, shared)
