@@ -16,6 +16,10 @@ from countersign.domain.policy import load_policy
 
 NONCE = "nonce-of-this-sign-in"
 
+# The providers' process and its live server start once per test process: keep their tests in one.
+pytestmark = pytest.mark.xdist_group("identity")
+
+
 
 @pytest.fixture(scope="module")
 def sony(providers):

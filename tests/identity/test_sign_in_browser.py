@@ -8,6 +8,7 @@ import re
 import time
 
 import httpx
+import pytest
 from sqlmodel import Session, col, select
 
 from countersign.storage.accounts import create_token
@@ -18,6 +19,10 @@ from tests import factories
 from tests.browser.conftest import DESKTOP, shoot
 
 SONY, UNIVERSAL = "Sony Music Group", "Universal Music Group"
+
+# The providers' process and its live server start once per test process: keep their tests in one.
+pytestmark = pytest.mark.xdist_group("identity")
+
 
 
 def sign_in_with(browser, base: str, organisation: str, login: str):
