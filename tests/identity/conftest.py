@@ -36,6 +36,7 @@ ACCOUNTS = {
     "sony": {
         "alice": {"email": "alice@sony.example", "name": "Alice Sony", "groups": [REP_GROUP, "staff"]},
         "mallory": {"email": "mallory@sony.example", "name": "Mallory", "groups": ["marketing"]},
+        "bob": {"email": "bob@sony.example", "name": "Bob Sony", "groups": [REP_GROUP]},
     },
     "universal": {
         "carol": {"email": "carol@universal.example", "name": "Carol Universal", "groups": [REP_GROUP]},

@@ -20,7 +20,6 @@ NONCE = "nonce-of-this-sign-in"
 pytestmark = pytest.mark.xdist_group("identity")
 
 
-
 @pytest.fixture(scope="module")
 def sony(providers):
     policy = load_policy(providers.policy_path)

@@ -24,7 +24,6 @@ SONY, UNIVERSAL = "Sony Music Group", "Universal Music Group"
 pytestmark = pytest.mark.xdist_group("identity")
 
 
-
 def sign_in_with(browser, base: str, organisation: str, login: str):
     """A new browser context that signs in at `organisation`'s provider as `login`; its page, back at
     Countersign, and the callback URLs it went through."""
