@@ -13,8 +13,12 @@ scim_token_app = typer.Typer(help="Manage organisations' SCIM provisioning token
 
 @scim_token_app.command("create")
 def scim_token_create(
-    party: Annotated[str | None, typer.Option("--party", help="The party whose accounts the token reaches.")] = None,
-    platform: Annotated[bool, typer.Option("--platform", help="For the platform's own staff instead.")] = False,
+    party: Annotated[
+        str | None, typer.Option("--party", help="The party whose accounts the token reaches.")
+    ] = None,
+    platform: Annotated[
+        bool, typer.Option("--platform", help="For the platform's own staff instead.")
+    ] = False,
 ) -> None:
     """Print a new SCIM token for one organisation, alone on its line (shown once)."""
     from api.cli import fail, load_checked_policy, load_settings, migrated_engine, quiet_migrations

@@ -35,10 +35,14 @@ def build_clients(policy: Policy, environ: Mapping[str, str] = os.environ) -> OA
         secret = environ.get(oidc.client_secret_env)
         if not secret:
             where = "[platform.oidc]" if organisation == "platform" else f"[parties.{organisation}.oidc]"
-            raise PolicyError(f"{where}: set the environment variable {oidc.client_secret_env} to the client "
-                              f"secret {oidc.issuer} gave Countersign")
+            raise PolicyError(
+                f"{where}: set the environment variable {oidc.client_secret_env} to the client "
+                f"secret {oidc.issuer} gave Countersign"
+            )
         oauth.register(
-            name=organisation, client_id=oidc.client_id, client_secret=secret,
+            name=organisation,
+            client_id=oidc.client_id,
+            client_secret=secret,
             server_metadata_url=discovery_url(oidc.issuer),
             client_kwargs={"scope": " ".join(oidc.scopes), "code_challenge_method": "S256"},
         )
@@ -49,21 +53,26 @@ def claims_options(oidc: OidcConfig) -> dict[str, Any]:
     """The ID token's issuer must be the one the policy names, whatever the discovery document says,
     and its audience must include this client: Authlib checks `aud` only when told to (it checks
     `azp` alone otherwise, which a token issued to another client can carry)."""
-    return {"iss": {"essential": True, "values": [oidc.issuer]},
-            "aud": {"essential": True, "value": oidc.client_id}}
+    return {
+        "iss": {"essential": True, "values": [oidc.issuer]},
+        "aud": {"essential": True, "value": oidc.client_id},
+    }
 
 
-async def verify_id_token(client: StarletteOAuth2App, oidc: OidcConfig, id_token: str, nonce: str,
-                          access_token: str | None = None) -> dict[str, Any]:
+async def verify_id_token(
+    client: StarletteOAuth2App, oidc: OidcConfig, id_token: str, nonce: str, access_token: str | None = None
+) -> dict[str, Any]:
     """The claims of `id_token` once its signature (the issuer's JWKS) and claims are verified; raises
     otherwise. The same check the sign-in callback makes (Authlib's `parse_id_token`)."""
     token = {"id_token": id_token} | ({"access_token": access_token} if access_token else {})
-    return dict(await client.parse_id_token(token, nonce=nonce, claims_options=claims_options(oidc),
-                                            leeway=LEEWAY))
+    return dict(
+        await client.parse_id_token(token, nonce=nonce, claims_options=claims_options(oidc), leeway=LEEWAY)
+    )
 
 
-def recent_provider_sign_in(user: Any, session: Mapping[str, Any], within: int = REAUTH_MAX_AGE,
-                            now: float | None = None) -> bool:
+def recent_provider_sign_in(
+    user: Any, session: Mapping[str, Any], within: int = REAUTH_MAX_AGE, now: float | None = None
+) -> bool:
     """Whether `user` signed in through their own organisation's provider in the last `within` seconds
     (by the provider's `auth_time`), in this session: e.g. for re-authentication at a decision
     (`GET /login/oidc/reauth?next=...` asks the provider for a sign-in with max_age=300)."""

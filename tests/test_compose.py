@@ -163,7 +163,8 @@ def policy_secret_names() -> set[str]:
     from countersign.domain.identity import providers
     from countersign.domain.policy import load_policy
 
-    return {oidc.client_secret_env for oidc in providers(load_policy(ROOT / "deploy" / "policy.toml")).values()}
+    policy = load_policy(ROOT / "deploy" / "policy.toml")
+    return {oidc.client_secret_env for oidc in providers(policy).values()}
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)

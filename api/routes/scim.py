@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from scim2_models import Context, Error, ListResponse, Meta, PatchOp, SCIMException, ScimFilter
@@ -49,7 +49,9 @@ def install(app: FastAPI) -> None:
 def problem_response(problem: ScimProblem) -> JSONResponse:
     error = Error(status=problem.status, detail=problem.detail, scim_type=problem.scim_type)
     headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if problem.status == 401 else None
-    return JSONResponse(error.model_dump(), status_code=problem.status, media_type=MEDIA_TYPE, headers=headers)
+    return JSONResponse(
+        error.model_dump(), status_code=problem.status, media_type=MEDIA_TYPE, headers=headers
+    )
 
 
 def _answer(content: Any, status_code: int = 200, **headers: str) -> JSONResponse:
@@ -61,8 +63,11 @@ def scim_organisation(request: Request, session: SessionDep) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     organisation = identity.scim_organisation(session, token.strip()) if scheme.lower() == "bearer" else None
     if organisation is None:
-        raise ScimProblem(401, "a valid SCIM token is required: send 'Authorization: Bearer <token>' with the "
-                               "token `countersign scim-token create` printed for your organisation")
+        raise ScimProblem(
+            401,
+            "a valid SCIM token is required: send 'Authorization: Bearer <token>' with the "
+            "token `countersign scim-token create` printed for your organisation",
+        )
     return organisation
 
 
@@ -72,10 +77,17 @@ Organisation = Annotated[str, Depends(scim_organisation)]
 def _resource(request: Request, user: User, link: ExternalIdentity | None) -> ScimUser:
     location = str(request.url_for("scim_user", user_id=str(user.id)))
     return ScimUser(
-        id=str(user.id), external_id=link.external_id if link else None, user_name=user.email,
-        display_name=user.name, name=Name(formatted=user.name), active=user.active,
-        emails=[Email(value=user.email, primary=True, type="work")], roles=[Role(value=user.role, primary=True)],
-        meta=Meta(resource_type="User", created=user.created_at, last_modified=user.created_at, location=location),
+        id=str(user.id),
+        external_id=link.external_id if link else None,
+        user_name=user.email,
+        display_name=user.name,
+        name=Name(formatted=user.name),
+        active=user.active,
+        emails=[Email(value=user.email, primary=True, type="work")],
+        roles=[Role(value=user.role, primary=True)],
+        meta=Meta(
+            resource_type="User", created=user.created_at, last_modified=user.created_at, location=location
+        ),
     )
 
 
@@ -104,8 +116,9 @@ def _wanted(request: Request, organisation: str, resource: ScimUser) -> dict[str
     primary = next((e.value for e in resource.emails or [] if e.primary), None)
     email = primary or resource.user_name
     if resource.user_name and email and resource.user_name.strip().lower() != str(email).strip().lower():
-        raise ScimProblem(400, "userName is the account's e-mail address and must equal the primary e-mail",
-                          "invalidValue")
+        raise ScimProblem(
+            400, "userName is the account's e-mail address and must equal the primary e-mail", "invalidValue"
+        )
     asked = [r.value for r in resource.roles or [] if r.value]
     if party_of(organisation) is not None:
         allowed, default = PARTY_ROLES, PARTY_ROLES[0]
@@ -115,18 +128,29 @@ def _wanted(request: Request, organisation: str, resource: ScimUser) -> dict[str
     mapped = [oidc.roles.get(value, value) if oidc else value for value in asked]  # a group name or a role
     role = mapped[0] if mapped else default
     if role not in allowed:
-        raise ScimProblem(400, f"roles: give one of {', '.join(allowed)}" + (f" (not {role!r})" if role else ""),
-                          "invalidValue")
+        raise ScimProblem(
+            400,
+            f"roles: give one of {', '.join(allowed)}" + (f" (not {role!r})" if role else ""),
+            "invalidValue",
+        )
     name = resource.display_name or (resource.name.formatted if resource.name else None)
     if not name and resource.name and (resource.name.given_name or resource.name.family_name):
         name = " ".join(p for p in (resource.name.given_name, resource.name.family_name) if p)
-    return {"email": email or "", "role": role, "name": (name or "")[:200] or None,
-            "active": resource.active is not False, "external_id": resource.external_id}
+    return {
+        "email": email or "",
+        "role": role,
+        "name": (name or "")[:200] or None,
+        "active": resource.active is not False,
+        "external_id": resource.external_id,
+    }
 
 
 def _account(session: Session, organisation: str, user_id: str) -> tuple[User, ExternalIdentity | None]:
-    found = identity.account_of(session, organisation, int(user_id)) \
-        if user_id.isdigit() and len(user_id) < 10 else None
+    found = (
+        identity.account_of(session, organisation, int(user_id))
+        if user_id.isdigit() and len(user_id) < 10
+        else None
+    )
     if found is None:
         raise ScimProblem(404, f"no User {user_id}")
     return found
@@ -143,8 +167,9 @@ def _write_now(request: Request, action) -> Any:
             return action(session)
     except IdentityRefused as refused:
         conflict = "exists already" in str(refused)
-        raise ScimProblem(409 if conflict else 400, str(refused), "uniqueness" if conflict else "invalidValue") \
-            from None
+        raise ScimProblem(
+            409 if conflict else 400, str(refused), "uniqueness" if conflict else "invalidValue"
+        ) from None
 
 
 @router.post("/Users")
@@ -155,32 +180,40 @@ async def create_user(request: Request, organisation: Organisation) -> JSONRespo
 
     def create(session: Session) -> dict:
         user = identity.provision(session, organisation, parties=parties, **wanted)
-        return _dump(_resource(request, user, identity.identity_of(session, user)),
-                     Context.RESOURCE_CREATION_RESPONSE)
+        return _dump(
+            _resource(request, user, identity.identity_of(session, user)), Context.RESOURCE_CREATION_RESPONSE
+        )
 
     created = await _write(request, create)
     return _answer(created, 201, Location=created["meta"]["location"])
 
 
 @router.get("/Users")
-def list_users(request: Request, organisation: Organisation, session: SessionDep,
-               filter: Annotated[str | None, Query(max_length=1000)] = None,
-               startIndex: Annotated[int, Query(ge=1)] = 1,
-               count: Annotated[int, Query(ge=0)] = MAX_RESULTS) -> JSONResponse:
+def list_users(
+    request: Request,
+    organisation: Organisation,
+    session: SessionDep,
+    filter: Annotated[str | None, Query(max_length=1000)] = None,
+    startIndex: Annotated[int, Query(ge=1)] = 1,
+    count: Annotated[int, Query(ge=0)] = MAX_RESULTS,
+) -> JSONResponse:
     try:
         wanted = ScimFilter[ScimUser](filter) if filter else None
     except (SCIMException, ValueError) as error:
         raise ScimProblem(400, f"filter: {error}", "invalidFilter") from None
     resources = [_resource(request, user, link) for user, link in identity.accounts_of(session, organisation)]
     matching = [r for r in resources if wanted is None or wanted.match(r)]
-    page = matching[startIndex - 1:startIndex - 1 + min(count, MAX_RESULTS)]
-    answer = ListResponse[ScimUser](total_results=len(matching), start_index=startIndex,
-                                    items_per_page=len(page), resources=page or None)
+    page = matching[startIndex - 1 : startIndex - 1 + min(count, MAX_RESULTS)]
+    answer = ListResponse[ScimUser](
+        total_results=len(matching), start_index=startIndex, items_per_page=len(page), resources=page or None
+    )
     return _answer(answer.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
 
 
 @router.get("/Users/{user_id}", name="scim_user")
-def get_user(request: Request, organisation: Organisation, session: SessionDep, user_id: UserId) -> JSONResponse:
+def get_user(
+    request: Request, organisation: Organisation, session: SessionDep, user_id: UserId
+) -> JSONResponse:
     user, link = _account(session, organisation, user_id)
     return _answer(_dump(_resource(request, user, link), Context.RESOURCE_QUERY_RESPONSE))
 
@@ -190,8 +223,10 @@ async def _replace(request: Request, organisation: str, user_id: str, wanted_of)
         user, link = _account(session, organisation, user_id)
         wanted = wanted_of(_resource(request, user, link))
         user = identity.update(session, organisation, user, **wanted)
-        return _dump(_resource(request, user, identity.identity_of(session, user)),
-                     Context.RESOURCE_REPLACEMENT_RESPONSE)
+        return _dump(
+            _resource(request, user, identity.identity_of(session, user)),
+            Context.RESOURCE_REPLACEMENT_RESPONSE,
+        )
 
     return _answer(await _write(request, replace))
 
@@ -199,7 +234,9 @@ async def _replace(request: Request, organisation: str, user_id: str, wanted_of)
 @router.put("/Users/{user_id}")
 async def replace_user(request: Request, organisation: Organisation, user_id: UserId) -> JSONResponse:
     resource = _parsed(ScimUser, await _body(request), Context.RESOURCE_REPLACEMENT_REQUEST)
-    return await _replace(request, organisation, user_id, lambda _current: _wanted(request, organisation, resource))
+    return await _replace(
+        request, organisation, user_id, lambda _current: _wanted(request, organisation, resource)
+    )
 
 
 @router.patch("/Users/{user_id}")

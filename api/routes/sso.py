@@ -66,33 +66,66 @@ def _callback_url(request: Request, organisation: str) -> str:
     return request.app.state.settings.base_url.rstrip("/") + f"/login/oidc/{organisation}/callback"
 
 
-def _refused(request: Request, message: str, status_code: int, organisation: str, reason: str,
-             actor: str | None = None) -> Any:
+def _refused(
+    request: Request, message: str, status_code: int, organisation: str, reason: str, actor: str | None = None
+) -> Any:
     with transaction(request.app.state.engine) as write:
-        audit.append(write, None, "sign_in_failed", utcnow(), actor=actor, detail={
-            "address": client_address(request), "reason": reason, "via": "oidc", "organisation": organisation})
-    return render(request, "login.html", {"page_title": "Sign in", "next": "", "email": "", "error": message,
-                                          "providers": sign_in_choices(request)}, status_code=status_code)
+        audit.append(
+            write,
+            None,
+            "sign_in_failed",
+            utcnow(),
+            actor=actor,
+            detail={
+                "address": client_address(request),
+                "reason": reason,
+                "via": "oidc",
+                "organisation": organisation,
+            },
+        )
+    return render(
+        request,
+        "login.html",
+        {
+            "page_title": "Sign in",
+            "next": "",
+            "email": "",
+            "error": message,
+            "providers": sign_in_choices(request),
+        },
+        status_code=status_code,
+    )
 
 
-async def _start(request: Request, organisation: str, next: str, reauth_user: int | None = None,
-                 **extra: Any) -> Any:
+async def _start(
+    request: Request, organisation: str, next: str, reauth_user: int | None = None, **extra: Any
+) -> Any:
     found = _client(request, organisation)
     if found is None:
         return error_page(request, 404, "No organisation signs in that way here.")
     _, client = found
-    request.session[FLOW] = {"organisation": organisation, "next": safe_next(next), "reauth_user": reauth_user}
+    request.session[FLOW] = {
+        "organisation": organisation,
+        "next": safe_next(next),
+        "reauth_user": reauth_user,
+    }
     try:
         return await client.authorize_redirect(request, _callback_url(request, organisation), **extra)
     except (httpx2.HTTPError, ValueError, RuntimeError):  # discovery failed
         name = display_name(request.app.state.policy, organisation)
-        return _refused(request, f"{name}'s sign-in service cannot be reached just now. Try again in a moment.",
-                        503, organisation, "provider_unreachable")
+        return _refused(
+            request,
+            f"{name}'s sign-in service cannot be reached just now. Try again in a moment.",
+            503,
+            organisation,
+            "provider_unreachable",
+        )
 
 
 @router.get("/login/oidc/reauth")
-async def reauthenticate(request: Request, user: PageUser,
-                         next: Annotated[str, Query(max_length=2000)] = "") -> Any:
+async def reauthenticate(
+    request: Request, user: PageUser, next: Annotated[str, Query(max_length=2000)] = ""
+) -> Any:
     """A fresh sign-in at the signed-in person's own provider, no older than five minutes."""
     return await _start(request, organisation_of(user), next, reauth_user=user.id, max_age=REAUTH_MAX_AGE)
 
@@ -100,7 +133,9 @@ async def reauthenticate(request: Request, user: PageUser,
 # A link, not a form: the page's CSP (form-action 'self') would stop a form's redirect to the
 # provider. Starting a sign-in changes nothing; the state it keeps is what the callback checks.
 @router.get("/login/oidc/{organisation}")
-async def start(request: Request, organisation: str, next: Annotated[str, Query(max_length=2000)] = "") -> Any:
+async def start(
+    request: Request, organisation: str, next: Annotated[str, Query(max_length=2000)] = ""
+) -> Any:
     return await _start(request, organisation, next)
 
 
@@ -124,37 +159,59 @@ async def callback(request: Request, organisation: str) -> Any:
     flow = request.session.pop(FLOW, None) or {}
     name = display_name(request.app.state.policy, organisation)
     try:
-        token = await client.authorize_access_token(request, claims_options=claims_options(oidc), leeway=LEEWAY)
+        token = await client.authorize_access_token(
+            request, claims_options=claims_options(oidc), leeway=LEEWAY
+        )
         claims = await _claims(client, oidc, token)
     except REFUSED as error:
         reason = getattr(error, "error", None) or type(error).__name__
-        return _refused(request, f"Signing in with {name} did not complete ({reason}). Start again from this "
-                        "page.", 401, organisation, str(reason))
+        return _refused(
+            request,
+            f"Signing in with {name} did not complete ({reason}). Start again from this page.",
+            401,
+            organisation,
+            str(reason),
+        )
     if not claims:
-        return _refused(request, f"{name} sent no ID token. Start again from this page.", 401, organisation,
-                        "no_id_token")
+        return _refused(
+            request, f"{name} sent no ID token. Start again from this page.", 401, organisation, "no_id_token"
+        )
     if flow.get("organisation") == organisation and flow.get("reauth_user"):
         return await run_in_threadpool(_reauthenticated, request, organisation, claims, flow)
     role = role_for_claims(oidc, claims)
     email = claims.get("email") if isinstance(claims.get("email"), str) else None
     if role is None:
-        return _refused(request, f"{name} does not give you a role in Countersign (no '{oidc.role_claim}' value "
-                        "it maps to one). Ask your organisation's administrator for access.", 403, organisation,
-                        "no_role", email)
+        return _refused(
+            request,
+            f"{name} does not give you a role in Countersign (no '{oidc.role_claim}' value "
+            "it maps to one). Ask your organisation's administrator for access.",
+            403,
+            organisation,
+            "no_role",
+            email,
+        )
     return await run_in_threadpool(_signed_in, request, organisation, oidc, claims, role, flow)
 
 
-def _signed_in(request: Request, organisation: str, oidc: OidcConfig, claims: dict, role: str,
-               flow: dict) -> Any:
+def _signed_in(
+    request: Request, organisation: str, oidc: OidcConfig, claims: dict, role: str, flow: dict
+) -> Any:
     policy = request.app.state.policy
     try:
         with transaction(request.app.state.engine) as write:
-            user = provider_sign_in(write, organisation, oidc.issuer, claims, role, tuple(policy.parties),
-                                    client_address(request))
+            user = provider_sign_in(
+                write, organisation, oidc.issuer, claims, role, tuple(policy.parties), client_address(request)
+            )
             user_id, epoch = user.id, session_epoch(user)
     except IdentityRefused as refused:
-        return _refused(request, f"Not signed in: {refused}.", 403, organisation, "refused",
-                        claims.get("email") if isinstance(claims.get("email"), str) else None)
+        return _refused(
+            request,
+            f"Not signed in: {refused}.",
+            403,
+            organisation,
+            "refused",
+            claims.get("email") if isinstance(claims.get("email"), str) else None,
+        )
     request.session.clear()  # a new session: nothing of the anonymous one carries over
     request.session["user_id"] = user_id
     request.session["epoch"] = epoch
@@ -176,15 +233,32 @@ def _reauthenticated(request: Request, organisation: str, claims: dict, flow: di
     with transaction(request.app.state.engine) as write:
         user = write.get(User, flow["reauth_user"])
         link = identity_of(write, user) if user else None
-        same = (user is not None and user.active and request.session.get("user_id") == user.id and link is not None
-                and (link.issuer, link.subject) == (oidc.issuer, claims.get("sub")))
+        same = (
+            user is not None
+            and user.active
+            and request.session.get("user_id") == user.id
+            and link is not None
+            and (link.issuer, link.subject) == (oidc.issuer, claims.get("sub"))
+        )
         auth_time = claims.get("auth_time")
         fresh = isinstance(auth_time, int | float) and time.time() - auth_time <= REAUTH_MAX_AGE + LEEWAY
         if same and fresh:
-            audit.append(write, None, "reauthenticated", utcnow(), actor=user.email, party=user.party,
-                         detail={"address": client_address(request), "via": "oidc", "issuer": oidc.issuer})
+            audit.append(
+                write,
+                None,
+                "reauthenticated",
+                utcnow(),
+                actor=user.email,
+                party=user.party,
+                detail={"address": client_address(request), "via": "oidc", "issuer": oidc.issuer},
+            )
     if not (same and fresh):
-        return _refused(request, "That sign-in was not yours, or not recent enough. Sign in again.", 403,
-                        organisation, "reauth_mismatch")
+        return _refused(
+            request,
+            "That sign-in was not yours, or not recent enough. Sign in again.",
+            403,
+            organisation,
+            "reauth_mismatch",
+        )
     request.session["sso"] = _sso(organisation, oidc, claims)
     return RedirectResponse(flow.get("next") or "/", status_code=303)

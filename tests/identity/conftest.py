@@ -99,22 +99,46 @@ def providers(identity_env, tmp_path_factory, temporal_env, sqlite_template) -> 
     policy_path = identity_policy(folder / "policy.toml", issuers)
     engine = _sqlite_engine(sqlite_template, folder)
     factories.all_users(engine)
-    settings = Settings(data_dir=folder, secret_key="identity-" + uuid.uuid4().hex, policy=policy_path,
-                        task_queue=f"identity-{uuid.uuid4().hex[:8]}")
+    settings = Settings(
+        data_dir=folder,
+        secret_key="identity-" + uuid.uuid4().hex,
+        policy=policy_path,
+        task_queue=f"identity-{uuid.uuid4().hex[:8]}",
+    )
     live = LiveServer(temporal_env.client.service_client.config.target_host, engine, settings)
     live.engine = engine
-    key = RSAKey.generate_key(2048, parameters={"kid": "test-signing-key", "use": "sig", "alg": "RS256"},
-                              private=True)
-    config = {"jwk": key.as_dict(private=True), "providers": [
-        {"issuer": issuers[party], "host": HOSTS[party], "port": ports[party], "accounts": ACCOUNTS[party],
-         "clients": [{"client_id": f"countersign-{party}", "client_secret": SECRETS[party],
-                      "redirect_uris": [f"{live.url}/login/oidc/{party}/callback"],
-                      "response_types": ["code"], "grant_types": ["authorization_code"]}]}
-        for party in HOSTS]}
+    key = RSAKey.generate_key(
+        2048, parameters={"kid": "test-signing-key", "use": "sig", "alg": "RS256"}, private=True
+    )
+    config = {
+        "jwk": key.as_dict(private=True),
+        "providers": [
+            {
+                "issuer": issuers[party],
+                "host": HOSTS[party],
+                "port": ports[party],
+                "accounts": ACCOUNTS[party],
+                "clients": [
+                    {
+                        "client_id": f"countersign-{party}",
+                        "client_secret": SECRETS[party],
+                        "redirect_uris": [f"{live.url}/login/oidc/{party}/callback"],
+                        "response_types": ["code"],
+                        "grant_types": ["authorization_code"],
+                    }
+                ],
+            }
+            for party in HOSTS
+        ],
+    }
     (folder / "providers.json").write_text(json.dumps(config))
-    process = subprocess.Popen([node, str(HERE / "provider.mjs"), str(folder / "providers.json")],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env={**os.environ, "NODE_ENV": "test"})
+    process = subprocess.Popen(
+        [node, str(HERE / "provider.mjs"), str(folder / "providers.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "NODE_ENV": "test"},
+    )
     try:
         ready, _, _ = select.select([process.stdout], [], [], 20)
         if not ready or process.stdout.readline().strip() != "ready":
@@ -128,4 +152,4 @@ def providers(identity_env, tmp_path_factory, temporal_env, sqlite_template) -> 
         engine.dispose()
 
 
-from tests.browser.conftest import chromium, chromium_path  # noqa: E402,F401  (the browser fixtures, shared)
+from tests.browser.conftest import chromium, chromium_path  # noqa: F401  (the browser fixtures, shared)

@@ -20,12 +20,20 @@ from countersign.storage.db import make_engine
 from countersign.storage.identity import scim_organisation
 from tests import factories
 
-SONY_OIDC = {"issuer": "https://login.sony.example", "client_id": "countersign",
-             "client_secret_env": "SONY_OIDC_CLIENT_SECRET", "role_claim": "groups",
-             "roles": {"countersign-reps": "rep"}}
-PLATFORM_OIDC = {"issuer": "https://login.stream.example/", "client_id": "cs",
-                 "client_secret_env": "PLATFORM_OIDC_CLIENT_SECRET", "role_claim": "roles",
-                 "roles": {"cs-admins": "admin", "cs-leads": "lead"}}
+SONY_OIDC = {
+    "issuer": "https://login.sony.example",
+    "client_id": "countersign",
+    "client_secret_env": "SONY_OIDC_CLIENT_SECRET",
+    "role_claim": "groups",
+    "roles": {"countersign-reps": "rep"},
+}
+PLATFORM_OIDC = {
+    "issuer": "https://login.stream.example/",
+    "client_id": "cs",
+    "client_secret_env": "PLATFORM_OIDC_CLIENT_SECRET",
+    "role_claim": "roles",
+    "roles": {"cs-admins": "admin", "cs-leads": "lead"},
+}
 
 
 def raw_policy(sony: dict | None = None, platform: dict | None = None) -> dict:
@@ -47,17 +55,20 @@ def test_each_organisation_names_its_provider():
     assert providers(parse_policy(raw_policy())) == {}  # no table, no provider: passwords only
 
 
-@pytest.mark.parametrize(("sony", "platform", "fragment"), [
-    (SONY_OIDC | {"client_secret": "s3cret"}, None, "[parties.sony.oidc]: unknown field 'client_secret'"),
-    ({k: v for k, v in SONY_OIDC.items() if k != "issuer"}, None, "field 'issuer' is required"),
-    (SONY_OIDC | {"issuer": "http://login.sony.example"}, None, "https://"),
-    (SONY_OIDC | {"roles": {"countersign-reps": "admin"}}, None, "this provider may give rep"),
-    (SONY_OIDC | {"roles": {}}, None, "field 'roles'"),
-    (SONY_OIDC | {"client_secret_env": "not a name"}, None, "name of an environment variable"),
-    (SONY_OIDC | {"scopes": ["email"]}, None, 'must include "openid"'),
-    (None, {"oidc": PLATFORM_OIDC | {"roles": {"x": "rep"}}}, "[platform.oidc] field 'roles'"),
-    (None, {"colour": "blue"}, "[platform]: unknown field 'colour'"),
-])
+@pytest.mark.parametrize(
+    ("sony", "platform", "fragment"),
+    [
+        (SONY_OIDC | {"client_secret": "s3cret"}, None, "[parties.sony.oidc]: unknown field 'client_secret'"),
+        ({k: v for k, v in SONY_OIDC.items() if k != "issuer"}, None, "field 'issuer' is required"),
+        (SONY_OIDC | {"issuer": "http://login.sony.example"}, None, "https://"),
+        (SONY_OIDC | {"roles": {"countersign-reps": "admin"}}, None, "this provider may give rep"),
+        (SONY_OIDC | {"roles": {}}, None, "field 'roles'"),
+        (SONY_OIDC | {"client_secret_env": "not a name"}, None, "name of an environment variable"),
+        (SONY_OIDC | {"scopes": ["email"]}, None, 'must include "openid"'),
+        (None, {"oidc": PLATFORM_OIDC | {"roles": {"x": "rep"}}}, "[platform.oidc] field 'roles'"),
+        (None, {"colour": "blue"}, "[platform]: unknown field 'colour'"),
+    ],
+)
 def test_a_mistaken_identity_table_is_refused_naming_it(sony, platform, fragment):
     with pytest.raises(PolicyError) as refused:
         parse_policy(raw_policy(sony, platform))
@@ -116,7 +127,10 @@ def test_scim_token_create_prints_one_organisations_token(cli_env):
             assert scim_organisation(session, platform.stdout.strip()) == "platform"
     finally:
         engine.dispose()
-    for args, fragment in ((["--party", "nobody"], "unknown party"), ([], "--party KEY or --platform"),
-                           (["--party", "sony", "--platform"], "--party KEY or --platform")):
+    for args, fragment in (
+        (["--party", "nobody"], "unknown party"),
+        ([], "--party KEY or --platform"),
+        (["--party", "sony", "--platform"], "--party KEY or --platform"),
+    ):
         refused = runner.invoke(cli.app, ["scim-token", "create", *args])
         assert refused.exit_code == 2 and fragment in refused.output

@@ -31,15 +31,21 @@ def through_provider(client: httpx.Client, start: str) -> tuple[httpx.Response, 
     answer = client.get(authorization, follow_redirects=True)
     if 'name="login"' in answer.text:  # the provider's sign-in form
         action = html.unescape(FORM_ACTION.search(answer.text).group(1))
-        answer = client.post(str(answer.url.join(action)), follow_redirects=True,
-                             data={"prompt": "login", "login": "bob", "password": "anything"})
+        answer = client.post(
+            str(answer.url.join(action)),
+            follow_redirects=True,
+            data={"prompt": "login", "login": "bob", "password": "anything"},
+        )
     return answer, authorization
 
 
 def access_chain(engine, kind: str) -> list[AuditEntry]:
     with Session(engine) as session:
-        return list(session.exec(select(AuditEntry).where(col(AuditEntry.proposal_id).is_(None),
-                                                          AuditEntry.kind == kind)))
+        return list(
+            session.exec(
+                select(AuditEntry).where(col(AuditEntry.proposal_id).is_(None), AuditEntry.kind == kind)
+            )
+        )
 
 
 def test_sign_in_then_a_fresh_sign_in_at_the_provider_for_a_decision(providers):
@@ -56,7 +62,9 @@ def test_sign_in_then_a_fresh_sign_in_at_the_provider_for_a_decision(providers):
         assert parse_qs(urlsplit(authorization).query)["max_age"] == ["300"]
         assert again.url.path == "/tokens" and again.status_code == 200
     assert [e.actor for e in access_chain(live.engine, "reauthenticated")] == ["bob@sony.example"]
-    (created,) = [e for e in access_chain(live.engine, "account_created") if e.detail["account"] == "bob@sony.example"]
+    (created,) = [
+        e for e in access_chain(live.engine, "account_created") if e.detail["account"] == "bob@sony.example"
+    ]
     assert created.detail["via"] == "oidc" and created.party == "sony"
 
 
@@ -80,8 +88,9 @@ def test_recent_provider_sign_in_reads_the_sessions_provider_and_time():
     now = time.time()
     session = {"user_id": 7, "sso": {"organisation": "sony", "auth_time": now - 60}}
     assert recent_provider_sign_in(rep, session, now=now)
-    assert not recent_provider_sign_in(rep, session | {"sso": {"organisation": "sony", "auth_time": now - 301}},
-                                       now=now)
+    assert not recent_provider_sign_in(
+        rep, session | {"sso": {"organisation": "sony", "auth_time": now - 301}}, now=now
+    )
     assert not recent_provider_sign_in(rep, session | {"user_id": 8}, now=now)  # someone else's session
     assert not recent_provider_sign_in(rep, {"user_id": 7}, now=now)  # signed in with a password
     other = SimpleNamespace(id=7, role="rep", party="universal")

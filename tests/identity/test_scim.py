@@ -30,8 +30,11 @@ async def scim(app, engine, users):
     def client_for(organisation: str) -> httpx.AsyncClient:
         with transaction(engine) as session:
             token = create_scim_token(session, organisation)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
-                                   headers={"Authorization": f"Bearer {token}"})
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {token}"},
+        )
         clients.append(client)
         return client
 
@@ -41,8 +44,14 @@ async def scim(app, engine, users):
 
 
 def new_user(email: str, **extra) -> dict:
-    return {"schemas": [USER_SCHEMA], "userName": email, "displayName": email.split("@")[0].title(),
-            "emails": [{"value": email, "primary": True}], "active": True, **extra}
+    return {
+        "schemas": [USER_SCHEMA],
+        "userName": email,
+        "displayName": email.split("@")[0].title(),
+        "emails": [{"value": email, "primary": True}],
+        "active": True,
+        **extra,
+    }
 
 
 def patch(*operations: dict) -> dict:
@@ -51,8 +60,13 @@ def patch(*operations: dict) -> dict:
 
 def access_chain(engine, kind: str) -> list[AuditEntry]:
     with Session(engine) as session:
-        return list(session.exec(select(AuditEntry).where(col(AuditEntry.proposal_id).is_(None),
-                                                          AuditEntry.kind == kind).order_by(col(AuditEntry.seq))))
+        return list(
+            session.exec(
+                select(AuditEntry)
+                .where(col(AuditEntry.proposal_id).is_(None), AuditEntry.kind == kind)
+                .order_by(col(AuditEntry.seq))
+            )
+        )
 
 
 async def find(client: httpx.AsyncClient, email: str) -> dict:
@@ -62,7 +76,9 @@ async def find(client: httpx.AsyncClient, email: str) -> dict:
 
 
 async def test_without_an_organisations_token_nothing_is_reached(app, users):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
         for headers in ({}, {"Authorization": "Bearer cs_scim_not-a-token"}, {"Authorization": "Basic eDp5"}):
             answer = await client.get("/scim/v2/Users", headers=headers)
             assert answer.status_code == 401
@@ -76,7 +92,11 @@ async def test_create_get_and_list_a_reps_account(scim, engine):
     assert created.status_code == 201, created.text
     body = created.json()
     assert (body["userName"], body["active"], body["externalId"], body["roles"][0]["value"]) == (
-        "dana@sony.example", True, "okta-42", "rep")
+        "dana@sony.example",
+        True,
+        "okta-42",
+        "rep",
+    )
     assert created.headers["location"].endswith(f"/scim/v2/Users/{body['id']}")
     fetched = await sony.get(f"/scim/v2/Users/{body['id']}")
     assert fetched.json()["userName"] == "dana@sony.example"
@@ -92,8 +112,9 @@ async def test_create_get_and_list_a_reps_account(scim, engine):
 
 async def test_the_platform_provisions_its_own_staff_with_their_roles(scim):
     platform = scim("platform")
-    created = await platform.post("/scim/v2/Users", json=new_user("audit@stream.example",
-                                                                  roles=[{"value": "compliance"}]))
+    created = await platform.post(
+        "/scim/v2/Users", json=new_user("audit@stream.example", roles=[{"value": "compliance"}])
+    )
     assert created.status_code == 201, created.text
     assert created.json()["roles"][0]["value"] == "compliance"
     no_role = await platform.post("/scim/v2/Users", json=new_user("who@stream.example"))
@@ -104,12 +125,19 @@ async def test_the_platform_provisions_its_own_staff_with_their_roles(scim):
     assert "audit@stream.example" in staff and not any("rep." in name for name in staff)
 
 
-@pytest.mark.parametrize(("body", "status", "scim_type"), [
-    (new_user("not-an-address"), 400, "invalidValue"),
-    (new_user("x@sony.example", roles=[{"value": "admin"}]), 400, "invalidValue"),  # a party makes reps only
-    ({"schemas": [USER_SCHEMA]}, 400, "invalidValue"),  # no userName
-    (new_user("rep.universal@example.com"), 409, "uniqueness"),  # another organisation's address
-])
+@pytest.mark.parametrize(
+    ("body", "status", "scim_type"),
+    [
+        (new_user("not-an-address"), 400, "invalidValue"),
+        (
+            new_user("x@sony.example", roles=[{"value": "admin"}]),
+            400,
+            "invalidValue",
+        ),  # a party makes reps only
+        ({"schemas": [USER_SCHEMA]}, 400, "invalidValue"),  # no userName
+        (new_user("rep.universal@example.com"), 409, "uniqueness"),  # another organisation's address
+    ],
+)
 async def test_bad_accounts_are_refused_with_a_scim_error(scim, engine, body, status, scim_type):
     answer = await scim("sony").post("/scim/v2/Users", json=body)
     assert answer.status_code == status, answer.text
@@ -119,11 +147,15 @@ async def test_bad_accounts_are_refused_with_a_scim_error(scim, engine, body, st
 
 async def test_malformed_requests_are_4xx(scim, users):
     sony = scim("sony")
-    assert (await sony.post("/scim/v2/Users", content=b"{nope", headers={"content-type": "application/json"})
-            ).status_code == 400
-    assert (await sony.get("/scim/v2/Users", params={"filter": 'userName eq'})).json()["scimType"] == \
-        "invalidFilter"
-    answer = await sony.patch(f"/scim/v2/Users/{users['sony'].id}", json=patch({"op": "explode", "path": "x"}))
+    assert (
+        await sony.post("/scim/v2/Users", content=b"{nope", headers={"content-type": "application/json"})
+    ).status_code == 400
+    assert (await sony.get("/scim/v2/Users", params={"filter": "userName eq"})).json()[
+        "scimType"
+    ] == "invalidFilter"
+    answer = await sony.patch(
+        f"/scim/v2/Users/{users['sony'].id}", json=patch({"op": "explode", "path": "x"})
+    )
     assert answer.status_code == 400
     assert (await sony.get("/scim/v2/Users/99999999999999999999")).status_code == 404
 
@@ -132,10 +164,14 @@ async def test_another_organisations_accounts_do_not_exist_for_a_token(scim, use
     universal = scim("universal")
     sony_rep = users["sony"].id
     assert (await universal.get(f"/scim/v2/Users/{sony_rep}")).status_code == 404
-    assert (await universal.patch(f"/scim/v2/Users/{sony_rep}", json=patch(
-        {"op": "replace", "path": "active", "value": False}))).status_code == 404
-    assert (await universal.put(f"/scim/v2/Users/{sony_rep}", json=new_user("rep.sony@example.com"))
-            ).status_code == 404
+    assert (
+        await universal.patch(
+            f"/scim/v2/Users/{sony_rep}", json=patch({"op": "replace", "path": "active", "value": False})
+        )
+    ).status_code == 404
+    assert (
+        await universal.put(f"/scim/v2/Users/{sony_rep}", json=new_user("rep.sony@example.com"))
+    ).status_code == 404
     assert (await universal.delete(f"/scim/v2/Users/{sony_rep}")).status_code == 404
     assert (await find(universal, "rep.sony@example.com"))["totalResults"] == 0
     with Session(engine) as session:
@@ -145,18 +181,30 @@ async def test_another_organisations_accounts_do_not_exist_for_a_token(scim, use
 async def test_replace_and_patch_change_the_account(scim, users, engine):
     sony = scim("sony")
     rep = users["sony"].id
-    replaced = await sony.put(f"/scim/v2/Users/{rep}", json=new_user("rep.sony@example.com",
-                                                                     displayName="Renamed Rep"))
+    replaced = await sony.put(
+        f"/scim/v2/Users/{rep}", json=new_user("rep.sony@example.com", displayName="Renamed Rep")
+    )
     assert replaced.status_code == 200 and replaced.json()["displayName"] == "Renamed Rep"
-    renamed = await sony.patch(f"/scim/v2/Users/{rep}", json=patch(
-        {"op": "replace", "path": "userName", "value": "new.rep@sony.example"},
-        {"op": "replace", "path": "emails", "value": [{"value": "new.rep@sony.example", "primary": True}]}))
+    renamed = await sony.patch(
+        f"/scim/v2/Users/{rep}",
+        json=patch(
+            {"op": "replace", "path": "userName", "value": "new.rep@sony.example"},
+            {
+                "op": "replace",
+                "path": "emails",
+                "value": [{"value": "new.rep@sony.example", "primary": True}],
+            },
+        ),
+    )
     assert renamed.status_code == 200, renamed.text
     assert renamed.json()["userName"] == "new.rep@sony.example"
     with Session(engine) as session:
         assert session.get(User, rep).email == "new.rep@sony.example"
     assert access_chain(engine, "account_renamed")[0].detail == {
-        "account": "rep.sony@example.com", "to": "new.rep@sony.example", "via": "scim"}
+        "account": "rep.sony@example.com",
+        "to": "new.rep@sony.example",
+        "via": "scim",
+    }
 
 
 async def test_deactivation_ends_sessions_tokens_and_delegations_at_once(app, scim, users, engine, browser):
@@ -167,12 +215,16 @@ async def test_deactivation_ends_sessions_tokens_and_delegations_at_once(app, sc
         held = delegation.create(session, colleague, rep.email, utcnow() + timedelta(days=3))
     page = await browser("sony")
     assert (await page.get("/")).status_code == 200
-    rep_api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
-                                headers={"Authorization": f"Bearer {token}"})
+    rep_api = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://testserver",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert (await rep_api.get("/api/v1/inbox")).status_code == 200
 
-    ended = await scim("sony").patch(f"/scim/v2/Users/{rep.id}", json=patch(
-        {"op": "replace", "path": "active", "value": False}))
+    ended = await scim("sony").patch(
+        f"/scim/v2/Users/{rep.id}", json=patch({"op": "replace", "path": "active", "value": False})
+    )
     assert ended.status_code == 200 and ended.json()["active"] is False
     assert (await page.get("/")).status_code == 303  # signed out: to the login page
     assert (await rep_api.get("/api/v1/inbox")).status_code == 401
@@ -182,12 +234,19 @@ async def test_deactivation_ends_sessions_tokens_and_delegations_at_once(app, sc
             assert session.get(Delegation, row.id).revoked_by == "scim:sony"
     ended_entries = access_chain(engine, "delegation_ended")
     assert {(e.detail["delegator"], e.detail["reason"], e.detail["returned_to"]) for e in ended_entries} == {
-        (rep.email, "account_deactivated", "sony"), (colleague.email, "account_deactivated", "sony")}
+        (rep.email, "account_deactivated", "sony"),
+        (colleague.email, "account_deactivated", "sony"),
+    }
     (entry,) = access_chain(engine, "account_deactivated")
-    assert (entry.actor, entry.detail["tokens_revoked"], entry.detail["delegations_ended"]) == ("scim:sony", 1, 2)
+    assert (entry.actor, entry.detail["tokens_revoked"], entry.detail["delegations_ended"]) == (
+        "scim:sony",
+        1,
+        2,
+    )
     # And back: reactivated, the old session and token stay ended.
-    back = await scim("sony").patch(f"/scim/v2/Users/{rep.id}", json=patch(
-        {"op": "replace", "value": {"active": True}}))
+    back = await scim("sony").patch(
+        f"/scim/v2/Users/{rep.id}", json=patch({"op": "replace", "value": {"active": True}})
+    )
     assert back.json()["active"] is True
     assert (await page.get("/")).status_code == 303
     assert [e.detail["account"] for e in access_chain(engine, "account_reactivated")] == [rep.email]
@@ -202,5 +261,6 @@ async def test_delete_deactivates_and_hides_the_account(scim, users, engine):
     assert (await find(sony, "rep.sony@example.com"))["totalResults"] == 0
     with Session(engine) as session:
         assert session.get(User, rep).active is False  # kept: decisions and the log name it
-    assert [e.kind for e in access_chain(engine, "account_deactivated") + access_chain(engine, "account_deleted")
-            ] == ["account_deactivated", "account_deleted"]
+    assert [
+        e.kind for e in access_chain(engine, "account_deactivated") + access_chain(engine, "account_deleted")
+    ] == ["account_deactivated", "account_deleted"]

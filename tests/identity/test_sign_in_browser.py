@@ -45,8 +45,11 @@ def sign_in_with(browser, base: str, organisation: str, login: str):
 
 def access_chain(engine, kind: str) -> list[AuditEntry]:
     with Session(engine) as session:
-        return list(session.exec(select(AuditEntry).where(col(AuditEntry.proposal_id).is_(None),
-                                                          AuditEntry.kind == kind)))
+        return list(
+            session.exec(
+                select(AuditEntry).where(col(AuditEntry.proposal_id).is_(None), AuditEntry.kind == kind)
+            )
+        )
 
 
 def test_reps_sign_in_through_their_own_provider_and_scim_ends_them(chromium, providers):
@@ -106,20 +109,30 @@ def test_reps_sign_in_through_their_own_provider_and_scim_ends_them(chromium, pr
         # Sony's SCIM deactivation ends Alice's session and API token within a second.
         with transaction(engine) as session:
             alice_token = create_token(session, "alice@sony.example")
-        alice_api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {alice_token}"}, timeout=20)
+        alice_api = httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {alice_token}"}, timeout=20
+        )
         assert alice_api.get("/api/v1/inbox").status_code == 200
         universal = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {scim['universal']}"})
-        assert universal.get("/scim/v2/Users", params={"filter": 'userName eq "alice@sony.example"'}
-                             ).json()["totalResults"] == 0  # not Universal's to see, nor to end
+        assert (
+            universal.get("/scim/v2/Users", params={"filter": 'userName eq "alice@sony.example"'}).json()[
+                "totalResults"
+            ]
+            == 0
+        )  # not Universal's to see, nor to end
         sony = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {scim['sony']}"}, timeout=20)
         found = sony.get("/scim/v2/Users", params={"filter": 'userName eq "alice@sony.example"'}).json()
         assert found["totalResults"] == 1
         alice_id = found["Resources"][0]["id"]
         assert universal.get(f"/scim/v2/Users/{alice_id}").status_code == 404
         started = time.monotonic()
-        ended = sony.patch(f"/scim/v2/Users/{alice_id}", json={
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": "active", "value": False}]})
+        ended = sony.patch(
+            f"/scim/v2/Users/{alice_id}",
+            json={
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "active", "value": False}],
+            },
+        )
         assert ended.status_code == 200 and ended.json()["active"] is False, ended.text
         assert alice_api.get("/api/v1/inbox").status_code == 401
         page.goto(f"/proposals/{proposal_id}")
@@ -139,7 +152,8 @@ def test_reps_sign_in_through_their_own_provider_and_scim_ends_them(chromium, pr
         assert session.exec(select(User).where(User.email == "mallory@sony.example")).first() is None
     deactivated = access_chain(engine, "account_deactivated")
     assert [(e.actor, e.party, e.detail["account"], e.detail["tokens_revoked"]) for e in deactivated] == [
-        ("scim:sony", "sony", "alice@sony.example", 1)]
+        ("scim:sony", "sony", "alice@sony.example", 1)
+    ]
     assert any(e.detail["owner"] == "alice@sony.example" for e in access_chain(engine, "token_revoked"))
     refusals = [e.detail["reason"] for e in access_chain(engine, "sign_in_failed")]
     assert {"mismatching_state", "refused", "no_role"} <= set(refusals), refusals

@@ -65,8 +65,13 @@ def role_for_claims(oidc: OidcConfig, claims: Mapping[str, Any]) -> str | None:
     The claim may be one string ("roles": "reviewer") or a list ("groups": [...]), as providers write it.
     """
     value = claims.get(oidc.role_claim)
-    values = {value} if isinstance(value, str) else {v for v in value if isinstance(v, str)} \
-        if isinstance(value, list) else set()
+    values = (
+        {value}
+        if isinstance(value, str)
+        else {v for v in value if isinstance(v, str)}
+        if isinstance(value, list)
+        else set()
+    )
     for claim_value, role in oidc.roles.items():
         if claim_value in values:
             return role

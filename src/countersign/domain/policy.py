@@ -437,7 +437,7 @@ def _check_identity(policy: Policy, fail) -> None:
             continue
         for claim_value, role in oidc.roles.items():
             if role not in allowed:
-                raise fail(f"{where} field 'roles'",
-                           f"'{claim_value}' gives role '{role}'; this provider may give {', '.join(allowed)}")
+                raise fail(f"{where} field 'roles'", f"'{claim_value}' gives role '{role}'; "
+                                                     f"this provider may give {', '.join(allowed)}")
         if "openid" not in oidc.scopes:
             raise fail(f"{where} field 'scopes'", "must include \"openid\"")

@@ -49,34 +49,51 @@ def _ensure_identity(session: Session, user: User, organisation: str) -> Externa
     return found
 
 
-def _new_account(session: Session, organisation: str, email: str, role: str, name: str | None,
-                 parties: Collection[str]) -> User:
+def _new_account(
+    session: Session, organisation: str, email: str, role: str, name: str | None, parties: Collection[str]
+) -> User:
     # No password anyone knows: the account signs in through its organisation's provider.
-    return create_user(session, email, role, secrets.token_urlsafe(32), name=name,
-                       party=party_of(organisation), parties=parties)
+    return create_user(
+        session,
+        email,
+        role,
+        secrets.token_urlsafe(32),
+        name=name,
+        party=party_of(organisation),
+        parties=parties,
+    )
 
 
 # -- sign-in through a provider ----------------------------------------------------------------------
 
 
-def provider_sign_in(session: Session, organisation: str, issuer: str, claims: Mapping[str, Any], role: str,
-                     parties: Collection[str], address: str) -> User:
+def provider_sign_in(
+    session: Session,
+    organisation: str,
+    issuer: str,
+    claims: Mapping[str, Any],
+    role: str,
+    parties: Collection[str],
+    address: str,
+) -> User:
     """The account of the person `issuer` (`organisation`'s provider) vouches for, created on first
     sign-in with `role`. Refused: an address of another organisation's account, a deactivated one."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise IdentityRefused("the provider sent no subject ('sub')")
     now = utcnow()
-    link = session.exec(select(ExternalIdentity).where(ExternalIdentity.issuer == issuer,
-                                                       ExternalIdentity.subject == subject)).first()
+    link = session.exec(
+        select(ExternalIdentity).where(ExternalIdentity.issuer == issuer, ExternalIdentity.subject == subject)
+    ).first()
     user = session.get(User, link.user_id) if link else None
     created = False
     if user is None:
         email = checked_email(claims.get("email"))
         user = _by_email(session, email)
         if user is not None and organisation_of(user) != organisation:
-            raise IdentityRefused(f"{email} is an account of another organisation; sign in through its own "
-                                  "provider")
+            raise IdentityRefused(
+                f"{email} is an account of another organisation; sign in through its own provider"
+            )
         if user is None:
             name = claims.get("name") if isinstance(claims.get("name"), str) else None
             user = _new_account(session, organisation, email, role, name, parties)
@@ -88,14 +105,35 @@ def provider_sign_in(session: Session, organisation: str, issuer: str, claims: M
     if link.deleted_at is not None or not user.active:
         raise IdentityRefused("this account has been deactivated by your organisation")
     if created:
-        audit.append(session, None, "account_created", now, actor=f"oidc:{organisation}", party=user.party,
-                     detail={"account": user.email, "role": user.role, "via": "oidc", "issuer": issuer})
+        audit.append(
+            session,
+            None,
+            "account_created",
+            now,
+            actor=f"oidc:{organisation}",
+            party=user.party,
+            detail={"account": user.email, "role": user.role, "via": "oidc", "issuer": issuer},
+        )
     elif user.role != role:  # the provider is the organisation's word on its people's roles
-        audit.append(session, None, "role_changed", now, actor=f"oidc:{organisation}", party=user.party,
-                     detail={"account": user.email, "from": user.role, "to": role, "via": "oidc"})
+        audit.append(
+            session,
+            None,
+            "role_changed",
+            now,
+            actor=f"oidc:{organisation}",
+            party=user.party,
+            detail={"account": user.email, "from": user.role, "to": role, "via": "oidc"},
+        )
         user.role = role
-    audit.append(session, None, "signed_in", now, actor=user.email, party=user.party,
-                 detail={"address": address, "via": "oidc", "issuer": issuer})
+    audit.append(
+        session,
+        None,
+        "signed_in",
+        now,
+        actor=user.email,
+        party=user.party,
+        detail={"address": address, "via": "oidc", "issuer": issuer},
+    )
     session.flush()
     return user
 
@@ -113,15 +151,23 @@ def create_scim_token(session: Session, organisation: str, actor: str = "cli") -
     row = ScimToken(organisation=organisation, token_hash=_hash(token), created_at=utcnow())
     session.add(row)
     session.flush()
-    audit.append(session, None, "scim_token_created", row.created_at, actor=actor, party=party_of(organisation),
-                 detail={"token_id": str(row.id), "organisation": organisation})
+    audit.append(
+        session,
+        None,
+        "scim_token_created",
+        row.created_at,
+        actor=actor,
+        party=party_of(organisation),
+        detail={"token_id": str(row.id), "organisation": organisation},
+    )
     return token
 
 
 def scim_organisation(session: Session, token: str) -> str | None:
     """The organisation a live SCIM token speaks for."""
-    row = session.exec(select(ScimToken).where(ScimToken.token_hash == _hash(token),
-                                               col(ScimToken.revoked_at).is_(None))).first()
+    row = session.exec(
+        select(ScimToken).where(ScimToken.token_hash == _hash(token), col(ScimToken.revoked_at).is_(None))
+    ).first()
     return row.organisation if row else None
 
 
@@ -131,15 +177,21 @@ def scim_organisation(session: Session, token: str) -> str | None:
 def accounts_of(session: Session, organisation: str) -> list[tuple[User, ExternalIdentity | None]]:
     """The organisation's accounts (but those it deleted), oldest first."""
     party = party_of(organisation)
-    query = (select(User, ExternalIdentity).join(ExternalIdentity, col(ExternalIdentity.user_id) == User.id,
-                                                 isouter=True)
-             .where(col(User.party).is_(None) if party is None else User.party == party,
-                    col(ExternalIdentity.deleted_at).is_(None))
-             .order_by(col(User.id)))
+    query = (
+        select(User, ExternalIdentity)
+        .join(ExternalIdentity, col(ExternalIdentity.user_id) == User.id, isouter=True)
+        .where(
+            col(User.party).is_(None) if party is None else User.party == party,
+            col(ExternalIdentity.deleted_at).is_(None),
+        )
+        .order_by(col(User.id))
+    )
     return list(session.exec(query))
 
 
-def account_of(session: Session, organisation: str, user_id: int) -> tuple[User, ExternalIdentity | None] | None:
+def account_of(
+    session: Session, organisation: str, user_id: int
+) -> tuple[User, ExternalIdentity | None] | None:
     """One of the organisation's accounts; None for another's (as if it did not exist)."""
     user = session.get(User, user_id)
     if user is None or organisation_of(user) != organisation:
@@ -150,36 +202,73 @@ def account_of(session: Session, organisation: str, user_id: int) -> tuple[User,
     return user, link
 
 
-def provision(session: Session, organisation: str, email: str, role: str, name: str | None, active: bool,
-              external_id: str | None, parties: Collection[str]) -> User:
+def provision(
+    session: Session,
+    organisation: str,
+    email: str,
+    role: str,
+    name: str | None,
+    active: bool,
+    external_id: str | None,
+    parties: Collection[str],
+) -> User:
     email = checked_email(email)
     if _by_email(session, email) is not None:
         raise IdentityRefused(f"an account for {email} exists already")
     user = _new_account(session, organisation, email, role, name, parties)
     link = _ensure_identity(session, user, organisation)
     link.external_id = external_id
-    audit.append(session, None, "account_created", utcnow(), actor=f"scim:{organisation}", party=user.party,
-                 detail={"account": user.email, "role": user.role, "via": "scim"})
+    audit.append(
+        session,
+        None,
+        "account_created",
+        utcnow(),
+        actor=f"scim:{organisation}",
+        party=user.party,
+        detail={"account": user.email, "role": user.role, "via": "scim"},
+    )
     if not active:
         deactivate(session, user, f"scim:{organisation}", "scim")
     session.flush()
     return user
 
 
-def update(session: Session, organisation: str, user: User, email: str, role: str, name: str | None,
-           active: bool, external_id: str | None) -> User:
+def update(
+    session: Session,
+    organisation: str,
+    user: User,
+    email: str,
+    role: str,
+    name: str | None,
+    active: bool,
+    external_id: str | None,
+) -> User:
     """Replace what SCIM manages of an account; a change to `active` is a (re)activation."""
     email = checked_email(email)
     actor = f"scim:{organisation}"
     if email != user.email:
         if _by_email(session, email) is not None:
             raise IdentityRefused(f"an account for {email} exists already")
-        audit.append(session, None, "account_renamed", utcnow(), actor=actor, party=user.party,
-                     detail={"account": user.email, "to": email, "via": "scim"})
+        audit.append(
+            session,
+            None,
+            "account_renamed",
+            utcnow(),
+            actor=actor,
+            party=user.party,
+            detail={"account": user.email, "to": email, "via": "scim"},
+        )
         user.email = email
     if role != user.role:
-        audit.append(session, None, "role_changed", utcnow(), actor=actor, party=user.party,
-                     detail={"account": user.email, "from": user.role, "to": role, "via": "scim"})
+        audit.append(
+            session,
+            None,
+            "role_changed",
+            utcnow(),
+            actor=actor,
+            party=user.party,
+            detail={"account": user.email, "from": user.role, "to": role, "via": "scim"},
+        )
         user.role = role
     user.name = name or user.name
     _ensure_identity(session, user, organisation).external_id = external_id
@@ -187,8 +276,15 @@ def update(session: Session, organisation: str, user: User, email: str, role: st
         deactivate(session, user, actor, "scim")
     elif active and not user.active:
         user.active = True
-        audit.append(session, None, "account_reactivated", utcnow(), actor=actor, party=user.party,
-                     detail={"account": user.email, "via": "scim"})
+        audit.append(
+            session,
+            None,
+            "account_reactivated",
+            utcnow(),
+            actor=actor,
+            party=user.party,
+            detail={"account": user.email, "via": "scim"},
+        )
     session.flush()
     return user
 
@@ -199,8 +295,15 @@ def delete(session: Session, organisation: str, user: User) -> None:
     if user.active:
         deactivate(session, user, actor, "scim")
     _ensure_identity(session, user, organisation).deleted_at = utcnow()
-    audit.append(session, None, "account_deleted", utcnow(), actor=actor, party=user.party,
-                 detail={"account": user.email, "via": "scim"})
+    audit.append(
+        session,
+        None,
+        "account_deleted",
+        utcnow(),
+        actor=actor,
+        party=user.party,
+        detail={"account": user.email, "via": "scim"},
+    )
     session.flush()
 
 
@@ -210,20 +313,53 @@ def deactivate(session: Session, user: User, actor: str, via: str) -> None:
     now = utcnow()
     user.active = False
     end_sessions(user)
-    tokens = session.exec(select(ApiToken).where(ApiToken.user_id == user.id,
-                                                 col(ApiToken.revoked_at).is_(None))).all()
+    tokens = session.exec(
+        select(ApiToken).where(ApiToken.user_id == user.id, col(ApiToken.revoked_at).is_(None))
+    ).all()
     for token in tokens:
         revoke_token(session, token.id, None, via=via, any_owner=True)
-    delegations = session.exec(select(Delegation).where(
-        or_(Delegation.delegator_id == user.id, Delegation.delegate_id == user.id),
-        col(Delegation.revoked_at).is_(None), Delegation.ends_at > now)).all()
+    delegations = session.exec(
+        select(Delegation).where(
+            or_(Delegation.delegator_id == user.id, Delegation.delegate_id == user.id),
+            col(Delegation.revoked_at).is_(None),
+            Delegation.ends_at > now,
+        )
+    ).all()
     for delegation in delegations:
         delegation.revoked_at, delegation.revoked_by = now, actor
-        delegator, delegate = session.get(User, delegation.delegator_id), session.get(User, delegation.delegate_id)
-        audit.append(session, None, "delegation_ended", now, actor=actor, party=delegation.party, detail={
-            "delegation_id": str(delegation.id), "delegator": delegator.email, "delegate": delegate.email,
-            "starts_at": delegation.starts_at.isoformat(), "ends_at": delegation.ends_at.isoformat(),
-            "reason": "account_deactivated", "returned_to": delegation.party})
-    audit.append(session, None, "account_deactivated", now, actor=actor, party=user.party, detail={
-        "account": user.email, "via": via, "tokens_revoked": len(tokens), "delegations_ended": len(delegations)})
+        delegator, delegate = (
+            session.get(User, delegation.delegator_id),
+            session.get(User, delegation.delegate_id),
+        )
+        audit.append(
+            session,
+            None,
+            "delegation_ended",
+            now,
+            actor=actor,
+            party=delegation.party,
+            detail={
+                "delegation_id": str(delegation.id),
+                "delegator": delegator.email,
+                "delegate": delegate.email,
+                "starts_at": delegation.starts_at.isoformat(),
+                "ends_at": delegation.ends_at.isoformat(),
+                "reason": "account_deactivated",
+                "returned_to": delegation.party,
+            },
+        )
+    audit.append(
+        session,
+        None,
+        "account_deactivated",
+        now,
+        actor=actor,
+        party=user.party,
+        detail={
+            "account": user.email,
+            "via": via,
+            "tokens_revoked": len(tokens),
+            "delegations_ended": len(delegations),
+        },
+    )
     session.flush()
