@@ -113,7 +113,8 @@ async def _start(
         return await client.authorize_redirect(request, _callback_url(request, organisation), **extra)
     except (httpx2.HTTPError, ValueError, RuntimeError):  # discovery failed
         name = display_name(request.app.state.policy, organisation)
-        return _refused(
+        return await run_in_threadpool(
+            _refused,
             request,
             f"{name}'s sign-in service cannot be reached just now. Try again in a moment.",
             503,
@@ -165,7 +166,8 @@ async def callback(request: Request, organisation: str) -> Any:
         claims = await _claims(client, oidc, token)
     except REFUSED as error:
         reason = getattr(error, "error", None) or type(error).__name__
-        return _refused(
+        return await run_in_threadpool(
+            _refused,
             request,
             f"Signing in with {name} did not complete ({reason}). Start again from this page.",
             401,
@@ -173,15 +175,21 @@ async def callback(request: Request, organisation: str) -> Any:
             str(reason),
         )
     if not claims:
-        return _refused(
-            request, f"{name} sent no ID token. Start again from this page.", 401, organisation, "no_id_token"
+        return await run_in_threadpool(
+            _refused,
+            request,
+            f"{name} sent no ID token. Start again from this page.",
+            401,
+            organisation,
+            "no_id_token",
         )
     if flow.get("organisation") == organisation and flow.get("reauth_user"):
         return await run_in_threadpool(_reauthenticated, request, organisation, claims, flow)
     role = role_for_claims(oidc, claims)
     email = claims.get("email") if isinstance(claims.get("email"), str) else None
     if role is None:
-        return _refused(
+        return await run_in_threadpool(
+            _refused,
             request,
             f"{name} does not give you a role in Countersign (no '{oidc.role_claim}' value "
             "it maps to one). Ask your organisation's administrator for access.",
