@@ -15,7 +15,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from scim2_models import Context, Error, ListResponse, Meta, PatchOp, SCIMException, ScimFilter
+from scim2_models import (
+    AuthenticationScheme,
+    Bulk,
+    ChangePassword,
+    Context,
+    Error,
+    ETag,
+    Filter,
+    ListResponse,
+    Meta,
+    Patch,
+    PatchOp,
+    SCIMException,
+    ScimFilter,
+    ServiceProviderConfig,
+    Sort,
+)
 from scim2_models import User as ScimUser
 from scim2_models.resources.user import Email, Name, Role
 from sqlmodel import Session
@@ -261,3 +277,25 @@ async def delete_user(request: Request, organisation: Organisation, user_id: Use
 
     await _write(request, delete)
     return Response(status_code=204)
+
+
+@router.get("/ServiceProviderConfig")
+def service_provider_config(request: Request, organisation: Organisation) -> JSONResponse:
+    """What this service provider supports (RFC 7643 §5), for the organisation's provisioning client."""
+    config = ServiceProviderConfig(
+        patch=Patch(supported=True),
+        bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
+        filter=Filter(supported=True, max_results=MAX_RESULTS),
+        change_password=ChangePassword(supported=False),
+        sort=Sort(supported=False),
+        etag=ETag(supported=False),
+        authentication_schemes=[
+            AuthenticationScheme(
+                type="oauthbearertoken",
+                name="Bearer token",
+                description="The organisation's token from `countersign scim-token create`",
+            )
+        ],
+        meta=Meta(resource_type="ServiceProviderConfig", location=str(request.url)),
+    )
+    return _answer(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))

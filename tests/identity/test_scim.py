@@ -264,3 +264,15 @@ async def test_delete_deactivates_and_hides_the_account(scim, users, engine):
     assert [
         e.kind for e in access_chain(engine, "account_deactivated") + access_chain(engine, "account_deleted")
     ] == ["account_deactivated", "account_deleted"]
+
+
+async def test_the_service_provider_config_tells_what_is_supported(scim, app):
+    answer = await scim("merlin").get("/scim/v2/ServiceProviderConfig")
+    assert answer.status_code == 200, answer.text
+    config = answer.json()
+    assert config["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]
+    assert config["patch"]["supported"] is True and config["filter"]["supported"] is True
+    assert config["bulk"]["supported"] is False
+    assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as anon:
+        assert (await anon.get("/scim/v2/ServiceProviderConfig")).status_code == 401

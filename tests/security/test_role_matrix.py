@@ -165,6 +165,7 @@ CASES = [
     Case("GET", "/login/oidc/{organisation}/callback", everyone(404),
          url="/login/oidc/sony/callback?code=c&state=s"),
     Case("GET", "/login/oidc/reauth", row(404, 404, 404, 404, 404, 404, LOGIN)),
+    Case("GET", "/scim/v2/ServiceProviderConfig", everyone(401)),
     Case("GET", "/scim/v2/Users", everyone(401)),
     Case("POST", "/scim/v2/Users", everyone(401), json={"userName": "new.{who}@example.com"}),
     Case("GET", "/scim/v2/Users/{user_id}", everyone(401), url="/scim/v2/Users/1"),
