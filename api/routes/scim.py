@@ -1,4 +1,5 @@
-"""SCIM 2.0 provisioning of an organisation's accounts (RFC 7643/7644): `/scim/v2/Users`.
+"""SCIM 2.0 provisioning of an organisation's accounts (RFC 7643/7644): `/scim/v2/Users` and
+`/scim/v2/Groups` (the organisation's role mapping: membership gives the role).
 
 Each organisation's bearer token (`countersign scim-token create --party P`
 or `--platform`) reaches that organisation's accounts alone; another's
@@ -23,6 +24,8 @@ from scim2_models import (
     Error,
     ETag,
     Filter,
+    Group,
+    GroupMember,
     ListResponse,
     Meta,
     Patch,
@@ -38,7 +41,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep
-from countersign.domain.identity import IdentityRefused, party_of, provider
+from countersign.domain.identity import IdentityRefused, group_of, groups, party_of, provider
 from countersign.domain.policy import PARTY_ROLES, PLATFORM_ROLES
 from countersign.storage import identity
 from countersign.storage.db import transaction
@@ -49,6 +52,7 @@ MAX_RESULTS = 200
 
 router = APIRouter(prefix="/scim/v2", include_in_schema=False)
 UserId = Annotated[str, Path(max_length=20)]
+GroupId = Annotated[str, Path(max_length=200)]
 
 
 class ScimProblem(Exception):
@@ -299,3 +303,106 @@ def service_provider_config(request: Request, organisation: Organisation) -> JSO
         meta=Meta(resource_type="ServiceProviderConfig", location=str(request.url)),
     )
     return _answer(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+
+
+# -- Groups: the organisation's role mapping (countersign.domain.identity.groups), fixed by the policy;
+# membership gives the group's role, and an account out of every group loses its access.
+
+
+def _group(request: Request, organisation: str, name: str, session: Session) -> Group:
+    policy = request.app.state.policy
+    members = [
+        GroupMember(value=str(user.id), display=user.email, type="User")
+        for user, _ in identity.accounts_of(session, organisation)
+        if user.active and group_of(policy, organisation, user.role) == name  # deactivated: in no group
+    ]
+    return Group(
+        id=name,
+        display_name=name,
+        members=members or None,
+        meta=Meta(resource_type="Group", location=str(request.url_for("scim_group", group_id=name))),
+    )
+
+
+def _group_name(request: Request, organisation: str, group_id: str) -> str:
+    if group_id not in groups(request.app.state.policy, organisation):
+        raise ScimProblem(404, f"no Group {group_id}")
+    return group_id
+
+
+@router.get("/Groups")
+def list_groups(
+    request: Request,
+    organisation: Organisation,
+    session: SessionDep,
+    filter: Annotated[str | None, Query(max_length=1000)] = None,
+) -> JSONResponse:
+    try:
+        wanted = ScimFilter[Group](filter) if filter else None
+    except (SCIMException, ValueError) as error:
+        raise ScimProblem(400, f"filter: {error}", "invalidFilter") from None
+    found = [
+        _group(request, organisation, name, session)
+        for name in groups(request.app.state.policy, organisation)
+    ]
+    matching = [g for g in found if wanted is None or wanted.match(g)]
+    answer = ListResponse[Group](
+        total_results=len(matching), start_index=1, items_per_page=len(matching), resources=matching or None
+    )
+    return _answer(answer.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
+
+
+@router.get("/Groups/{group_id}", name="scim_group")
+def get_group(
+    request: Request, organisation: Organisation, session: SessionDep, group_id: GroupId
+) -> JSONResponse:
+    name = _group_name(request, organisation, group_id)
+    return _answer(
+        _group(request, organisation, name, session).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    )
+
+
+async def _set_members(request: Request, organisation: str, group_id: str, members_of) -> JSONResponse:
+    """Give the group's role to its new members; an account taken out of it is in no group any more."""
+    name = _group_name(request, organisation, group_id)
+    role = groups(request.app.state.policy, organisation)[name]
+
+    def change(session: Session) -> dict:
+        current = _group(request, organisation, name, session)
+        before = {m.value for m in current.members or []}
+        after = {m.value for m in members_of(current) or [] if m.value}
+        for user_id in sorted(after - before):
+            user, _ = _account(session, organisation, user_id)
+            identity.change_role(session, organisation, user, role)
+        for user_id in sorted(before - after):
+            user, _ = _account(session, organisation, user_id)
+            identity.change_role(session, organisation, user, None)
+        return _group(request, organisation, name, session).model_dump(
+            scim_ctx=Context.RESOURCE_QUERY_RESPONSE
+        )
+
+    return _answer(await _write(request, change))
+
+
+@router.patch("/Groups/{group_id}")
+async def patch_group(request: Request, organisation: Organisation, group_id: GroupId) -> JSONResponse:
+    patch = _parsed(PatchOp[Group], await _body(request), Context.RESOURCE_PATCH_REQUEST)
+
+    def members(current: Group) -> list[GroupMember] | None:
+        try:
+            patch.patch(current)
+        except SCIMException as error:
+            raise ScimProblem(400, str(error.detail), error.to_error().scim_type) from None
+        if current.display_name != group_id:
+            raise ScimProblem(400, "a group's name is the policy's; change its members only", "mutability")
+        return current.members
+
+    return await _set_members(request, organisation, group_id, members)
+
+
+@router.put("/Groups/{group_id}")
+async def replace_group(request: Request, organisation: Organisation, group_id: GroupId) -> JSONResponse:
+    resource = _parsed(Group, await _body(request), Context.RESOURCE_REPLACEMENT_REQUEST)
+    if resource.display_name not in (None, group_id):
+        raise ScimProblem(400, "a group's name is the policy's; change its members only", "mutability")
+    return await _set_members(request, organisation, group_id, lambda _current: resource.members)

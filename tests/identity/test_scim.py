@@ -276,3 +276,45 @@ async def test_the_service_provider_config_tells_what_is_supported(scim, app):
     assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as anon:
         assert (await anon.get("/scim/v2/ServiceProviderConfig")).status_code == 401
+
+
+async def test_groups_are_the_organisations_roles_and_membership_gives_the_role(scim, users, engine):
+    platform = scim("platform")
+    listed = (await platform.get("/scim/v2/Groups")).json()
+    assert [g["displayName"] for g in listed["Resources"]] == ["lead", "compliance", "admin"]  # no provider here
+    admins = (await platform.get("/scim/v2/Groups/admin")).json()
+    assert [m["display"] for m in admins["members"]] == ["admin@example.com"]
+    lead = users["lead"].id
+    added = await platform.patch("/scim/v2/Groups/admin", json=patch(
+        {"op": "add", "path": "members", "value": [{"value": str(lead)}]}))
+    assert added.status_code == 200, added.text
+    assert {m["display"] for m in added.json()["members"]} == {"admin@example.com", "lead@example.com"}
+    with Session(engine) as session:
+        assert session.get(User, lead).role == "admin"
+    # Out of every group of its organisation: no role, so no access.
+    removed = await platform.patch("/scim/v2/Groups/admin", json=patch(
+        {"op": "remove", "path": f'members[value eq "{lead}"]'}))
+    assert [m["display"] for m in removed.json()["members"]] == ["admin@example.com"]
+    with Session(engine) as session:
+        assert session.get(User, lead).active is False
+    assert [e.detail["to"] for e in access_chain(engine, "role_changed")] == ["admin"]
+    assert [e.detail["account"] for e in access_chain(engine, "account_deactivated")] == ["lead@example.com"]
+
+
+async def test_group_changes_stay_within_the_organisation(scim, users, engine):
+    sony = scim("sony")
+    assert [g["id"] for g in (await sony.get("/scim/v2/Groups")).json()["Resources"]] == ["rep"]
+    assert (await sony.get("/scim/v2/Groups/admin")).status_code == 404  # the platform's, not Sony's
+    foreign = await sony.patch("/scim/v2/Groups/rep", json=patch(
+        {"op": "add", "path": "members", "value": [{"value": str(users["universal"].id)}]}))
+    assert foreign.status_code == 404  # Universal's rep does not exist for Sony
+    renamed = await sony.put("/scim/v2/Groups/rep", json={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "admins"})
+    assert renamed.status_code == 400 and renamed.json()["scimType"] == "mutability"
+    emptied = await sony.put("/scim/v2/Groups/rep", json={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "rep", "members": []})
+    assert emptied.status_code == 200 and "members" not in emptied.json()
+    with Session(engine) as session:
+        assert session.get(User, users["sony"].id).active is False
+        assert session.get(User, users["universal"].id).active is True
+    assert (await sony.post("/scim/v2/Groups", json={"displayName": "new"})).status_code == 405

@@ -173,6 +173,10 @@ CASES = [
          json={"userName": "x@example.com"}),
     Case("PATCH", "/scim/v2/Users/{user_id}", everyone(401), url="/scim/v2/Users/1", json={"Operations": []}),
     Case("DELETE", "/scim/v2/Users/{user_id}", everyone(401), url="/scim/v2/Users/1"),
+    Case("GET", "/scim/v2/Groups", everyone(401)),
+    Case("GET", "/scim/v2/Groups/{group_id}", everyone(401), url="/scim/v2/Groups/rep"),
+    Case("PATCH", "/scim/v2/Groups/{group_id}", everyone(401), url="/scim/v2/Groups/rep", json={"Operations": []}),
+    Case("PUT", "/scim/v2/Groups/{group_id}", everyone(401), url="/scim/v2/Groups/rep", json={"displayName": "rep"}),
     # Last: signing out ends every session.
     Case("POST", "/logout", everyone(LOGIN), form={}),
 ]

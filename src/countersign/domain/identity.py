@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from countersign.domain.errors import DomainError
-from countersign.domain.policy import PLATFORM_KEY, OidcConfig, Policy
+from countersign.domain.policy import PARTY_ROLES, PLATFORM_KEY, PLATFORM_ROLES, OidcConfig, Policy
 
 
 class IdentityRefused(DomainError):
@@ -76,3 +76,17 @@ def role_for_claims(oidc: OidcConfig, claims: Mapping[str, Any]) -> str | None:
         if claim_value in values:
             return role
     return None
+
+
+def groups(policy: Policy, organisation: str) -> dict[str, str]:
+    """The organisation's groups (SCIM Groups) and the role each gives: its provider's role mapping
+    (claim value -> role), or without a provider, one group per role it may give."""
+    oidc = provider(policy, organisation)
+    if oidc is not None:
+        return dict(oidc.roles)
+    return {role: role for role in (PLATFORM_ROLES if organisation == PLATFORM_KEY else PARTY_ROLES)}
+
+
+def group_of(policy: Policy, organisation: str, role: str) -> str | None:
+    """The group an account of `role` is a member of: the first one giving that role."""
+    return next((name for name, given in groups(policy, organisation).items() if given == role), None)

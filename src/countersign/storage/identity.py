@@ -289,6 +289,20 @@ def update(
     return user
 
 
+def change_role(session: Session, organisation: str, user: User, role: str | None) -> None:
+    """A SCIM group membership change: the role of the group the account is now in, or, out of
+    every group of its organisation, no role and so no access (deactivated)."""
+    actor = f"scim:{organisation}"
+    if role is None:
+        if user.active:
+            deactivate(session, user, actor, "scim")
+    elif role != user.role:
+        audit.append(session, None, "role_changed", utcnow(), actor=actor, party=user.party,
+                     detail={"account": user.email, "from": user.role, "to": role, "via": "scim"})
+        user.role = role
+    session.flush()
+
+
 def delete(session: Session, organisation: str, user: User) -> None:
     """SCIM DELETE: deactivated and gone from SCIM; kept, since decisions and the log name it."""
     actor = f"scim:{organisation}"
