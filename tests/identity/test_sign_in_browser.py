@@ -4,6 +4,7 @@ session and tokens at once, on the access chain."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -150,6 +151,20 @@ def test_reps_sign_in_through_their_own_provider_and_scim_ends_them(chromium, pr
         alice = session.exec(select(User).where(User.email == "alice@sony.example")).one()
         assert (alice.role, alice.party, alice.active) == ("rep", "sony", False)
         assert session.exec(select(User).where(User.email == "mallory@sony.example")).first() is None
+    # Compliance sees it on the access chain through the audit export.
+    with transaction(engine) as session:
+        compliance_token = create_token(session, "compliance@example.com")
+    exported = httpx.get(
+        f"{base}/api/v1/audit/export",
+        timeout=20,
+        params={"access": "true", "kind": "account_deactivated"},
+        headers={"Authorization": f"Bearer {compliance_token}"},
+    )
+    assert exported.status_code == 200, exported.text
+    rows = [json.loads(line) for line in exported.text.splitlines() if line.strip()]
+    assert [(r["actor"], r["detail"]["account"]) for r in rows if r.get("kind") == "account_deactivated"] == [
+        ("scim:sony", "alice@sony.example")
+    ]
     deactivated = access_chain(engine, "account_deactivated")
     assert [(e.actor, e.party, e.detail["account"], e.detail["tokens_revoked"]) for e in deactivated] == [
         ("scim:sony", "sony", "alice@sony.example", 1)
