@@ -136,9 +136,12 @@ def test_reps_sign_in_through_their_own_provider_and_scim_ends_them(chromium, pr
         )
         assert ended.status_code == 200 and ended.json()["active"] is False, ended.text
         assert alice_api.get("/api/v1/inbox").status_code == 401
+        # Her browser's own session cookie (the request shares the page's cookies, without rendering).
+        session_ended = page.request.get(f"/proposals/{proposal_id}", max_redirects=0)
+        seen["elapsed"] = time.monotonic() - started
+        assert session_ended.status == 303 and session_ended.headers["location"].startswith("/login")
         page.goto(f"/proposals/{proposal_id}")
         assert "/login" in page.url
-        seen["elapsed"] = time.monotonic() - started
         page.context.close()
 
     chromium(journey)
