@@ -17,11 +17,16 @@ from typing import Any
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 
 from countersign.domain.errors import PolicyError
-from countersign.domain.identity import organisation_of, providers
+from countersign.domain.identity import display_name, organisation_of, providers
 from countersign.domain.policy import OidcConfig, Policy
 
 LEEWAY = 30  # seconds of clock difference with a provider (Authlib's default, 120, is generous)
 REAUTH_MAX_AGE = 300  # a sign-in at the provider within the last 5 minutes, for a decision
+
+
+def sign_in_choices(policy: Policy) -> list[dict[str, str]]:
+    """The sign-in page's "Sign in with <organisation>" buttons, one per configured provider."""
+    return [{"key": key, "name": display_name(policy, key)} for key in providers(policy)]
 
 
 def discovery_url(issuer: str) -> str:

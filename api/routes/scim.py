@@ -24,8 +24,6 @@ from scim2_models import (
     Error,
     ETag,
     Filter,
-    Group,
-    GroupMember,
     ListResponse,
     Meta,
     Patch,
@@ -41,7 +39,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep
-from countersign.domain.identity import IdentityRefused, group_of, groups, party_of, provider
+from countersign.domain.identity import IdentityRefused, party_of, provider
 from countersign.domain.policy import PARTY_ROLES, PLATFORM_ROLES
 from countersign.storage import identity
 from countersign.storage.db import transaction
@@ -52,7 +50,6 @@ MAX_RESULTS = 200
 
 router = APIRouter(prefix="/scim/v2", include_in_schema=False)
 UserId = Annotated[str, Path(max_length=20)]
-GroupId = Annotated[str, Path(max_length=200)]
 
 
 class ScimProblem(Exception):
@@ -62,7 +59,10 @@ class ScimProblem(Exception):
 
 
 def install(app: FastAPI) -> None:
+    from api.routes import scim_groups  # it builds on this module's helpers
+
     app.include_router(router)
+    app.include_router(scim_groups.router)
     app.add_exception_handler(ScimProblem, lambda _request, problem: problem_response(problem))
 
 
@@ -74,7 +74,7 @@ def problem_response(problem: ScimProblem) -> JSONResponse:
     )
 
 
-def _answer(content: Any, status_code: int = 200, **headers: str) -> JSONResponse:
+def answer(content: Any, status_code: int = 200, **headers: str) -> JSONResponse:
     return JSONResponse(content, status_code=status_code, media_type=MEDIA_TYPE, headers=headers or None)
 
 
@@ -115,14 +115,14 @@ def _dump(resource: ScimUser, context: Context) -> dict:
     return resource.model_dump(scim_ctx=context)
 
 
-async def _body(request: Request) -> Any:
+async def json_body(request: Request) -> Any:
     try:
         return await request.json()
     except ValueError:
         raise ScimProblem(400, "the body is not JSON", "invalidSyntax") from None
 
 
-def _parsed(model: Any, body: Any, context: Context) -> Any:
+def parsed(model: Any, body: Any, context: Context) -> Any:
     try:
         return model.model_validate(body, scim_ctx=context)
     except ValidationError as error:
@@ -165,7 +165,7 @@ def _wanted(request: Request, organisation: str, resource: ScimUser) -> dict[str
     }
 
 
-def _account(session: Session, organisation: str, user_id: str) -> tuple[User, ExternalIdentity | None]:
+def account_or_404(session: Session, organisation: str, user_id: str) -> tuple[User, ExternalIdentity | None]:
     found = (
         identity.account_of(session, organisation, int(user_id))
         if user_id.isdigit() and len(user_id) < 10
@@ -176,11 +176,11 @@ def _account(session: Session, organisation: str, user_id: str) -> tuple[User, E
     return found
 
 
-async def _write(request: Request, action) -> Any:
-    return await run_in_threadpool(_write_now, request, action)  # the database in a thread (api.commands)
+async def write(request: Request, action) -> Any:
+    return await run_in_threadpool(write_now, request, action)  # the database in a thread (api.commands)
 
 
-def _write_now(request: Request, action) -> Any:
+def write_now(request: Request, action) -> Any:
     """`action(session)` in one write transaction; a refusal by the organisation's rules is a 409/400."""
     try:
         with transaction(request.app.state.engine) as session:
@@ -194,7 +194,7 @@ def _write_now(request: Request, action) -> Any:
 
 @router.post("/Users")
 async def create_user(request: Request, organisation: Organisation) -> JSONResponse:
-    resource = _parsed(ScimUser, await _body(request), Context.RESOURCE_CREATION_REQUEST)
+    resource = parsed(ScimUser, await json_body(request), Context.RESOURCE_CREATION_REQUEST)
     wanted = _wanted(request, organisation, resource)
     parties = tuple(request.app.state.policy.parties)
 
@@ -204,8 +204,8 @@ async def create_user(request: Request, organisation: Organisation) -> JSONRespo
             _resource(request, user, identity.identity_of(session, user)), Context.RESOURCE_CREATION_RESPONSE
         )
 
-    created = await _write(request, create)
-    return _answer(created, 201, Location=created["meta"]["location"])
+    created = await write(request, create)
+    return answer(created, 201, Location=created["meta"]["location"])
 
 
 @router.get("/Users")
@@ -224,23 +224,23 @@ def list_users(
     resources = [_resource(request, user, link) for user, link in identity.accounts_of(session, organisation)]
     matching = [r for r in resources if wanted is None or wanted.match(r)]
     page = matching[startIndex - 1 : startIndex - 1 + min(count, MAX_RESULTS)]
-    answer = ListResponse[ScimUser](
+    listing = ListResponse[ScimUser](
         total_results=len(matching), start_index=startIndex, items_per_page=len(page), resources=page or None
     )
-    return _answer(answer.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
+    return answer(listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
 
 
 @router.get("/Users/{user_id}", name="scim_user")
 def get_user(
     request: Request, organisation: Organisation, session: SessionDep, user_id: UserId
 ) -> JSONResponse:
-    user, link = _account(session, organisation, user_id)
-    return _answer(_dump(_resource(request, user, link), Context.RESOURCE_QUERY_RESPONSE))
+    user, link = account_or_404(session, organisation, user_id)
+    return answer(_dump(_resource(request, user, link), Context.RESOURCE_QUERY_RESPONSE))
 
 
 async def _replace(request: Request, organisation: str, user_id: str, wanted_of) -> JSONResponse:
     def replace(session: Session) -> dict:
-        user, link = _account(session, organisation, user_id)
+        user, link = account_or_404(session, organisation, user_id)
         wanted = wanted_of(_resource(request, user, link))
         user = identity.update(session, organisation, user, **wanted)
         return _dump(
@@ -248,12 +248,12 @@ async def _replace(request: Request, organisation: str, user_id: str, wanted_of)
             Context.RESOURCE_REPLACEMENT_RESPONSE,
         )
 
-    return _answer(await _write(request, replace))
+    return answer(await write(request, replace))
 
 
 @router.put("/Users/{user_id}")
 async def replace_user(request: Request, organisation: Organisation, user_id: UserId) -> JSONResponse:
-    resource = _parsed(ScimUser, await _body(request), Context.RESOURCE_REPLACEMENT_REQUEST)
+    resource = parsed(ScimUser, await json_body(request), Context.RESOURCE_REPLACEMENT_REQUEST)
     return await _replace(
         request, organisation, user_id, lambda _current: _wanted(request, organisation, resource)
     )
@@ -261,7 +261,7 @@ async def replace_user(request: Request, organisation: Organisation, user_id: Us
 
 @router.patch("/Users/{user_id}")
 async def patch_user(request: Request, organisation: Organisation, user_id: UserId) -> JSONResponse:
-    patch = _parsed(PatchOp[ScimUser], await _body(request), Context.RESOURCE_PATCH_REQUEST)
+    patch = parsed(PatchOp[ScimUser], await json_body(request), Context.RESOURCE_PATCH_REQUEST)
 
     def patched(current: ScimUser) -> dict[str, Any]:
         try:
@@ -276,10 +276,10 @@ async def patch_user(request: Request, organisation: Organisation, user_id: User
 @router.delete("/Users/{user_id}")
 async def delete_user(request: Request, organisation: Organisation, user_id: UserId) -> Response:
     def delete(session: Session) -> None:
-        user, _ = _account(session, organisation, user_id)
+        user, _ = account_or_404(session, organisation, user_id)
         identity.delete(session, organisation, user)
 
-    await _write(request, delete)
+    await write(request, delete)
     return Response(status_code=204)
 
 
@@ -302,107 +302,4 @@ def service_provider_config(request: Request, organisation: Organisation) -> JSO
         ],
         meta=Meta(resource_type="ServiceProviderConfig", location=str(request.url)),
     )
-    return _answer(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
-
-
-# -- Groups: the organisation's role mapping (countersign.domain.identity.groups), fixed by the policy;
-# membership gives the group's role, and an account out of every group loses its access.
-
-
-def _group(request: Request, organisation: str, name: str, session: Session) -> Group:
-    policy = request.app.state.policy
-    members = [
-        GroupMember(value=str(user.id), display=user.email, type="User")
-        for user, _ in identity.accounts_of(session, organisation)
-        if user.active and group_of(policy, organisation, user.role) == name  # deactivated: in no group
-    ]
-    return Group(
-        id=name,
-        display_name=name,
-        members=members or None,
-        meta=Meta(resource_type="Group", location=str(request.url_for("scim_group", group_id=name))),
-    )
-
-
-def _group_name(request: Request, organisation: str, group_id: str) -> str:
-    if group_id not in groups(request.app.state.policy, organisation):
-        raise ScimProblem(404, f"no Group {group_id}")
-    return group_id
-
-
-@router.get("/Groups")
-def list_groups(
-    request: Request,
-    organisation: Organisation,
-    session: SessionDep,
-    filter: Annotated[str | None, Query(max_length=1000)] = None,
-) -> JSONResponse:
-    try:
-        wanted = ScimFilter[Group](filter) if filter else None
-    except (SCIMException, ValueError) as error:
-        raise ScimProblem(400, f"filter: {error}", "invalidFilter") from None
-    found = [
-        _group(request, organisation, name, session)
-        for name in groups(request.app.state.policy, organisation)
-    ]
-    matching = [g for g in found if wanted is None or wanted.match(g)]
-    answer = ListResponse[Group](
-        total_results=len(matching), start_index=1, items_per_page=len(matching), resources=matching or None
-    )
-    return _answer(answer.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
-
-
-@router.get("/Groups/{group_id}", name="scim_group")
-def get_group(
-    request: Request, organisation: Organisation, session: SessionDep, group_id: GroupId
-) -> JSONResponse:
-    name = _group_name(request, organisation, group_id)
-    return _answer(
-        _group(request, organisation, name, session).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
-    )
-
-
-async def _set_members(request: Request, organisation: str, group_id: str, members_of) -> JSONResponse:
-    """Give the group's role to its new members; an account taken out of it is in no group any more."""
-    name = _group_name(request, organisation, group_id)
-    role = groups(request.app.state.policy, organisation)[name]
-
-    def change(session: Session) -> dict:
-        current = _group(request, organisation, name, session)
-        before = {m.value for m in current.members or []}
-        after = {m.value for m in members_of(current) or [] if m.value}
-        for user_id in sorted(after - before):
-            user, _ = _account(session, organisation, user_id)
-            identity.change_role(session, organisation, user, role)
-        for user_id in sorted(before - after):
-            user, _ = _account(session, organisation, user_id)
-            identity.change_role(session, organisation, user, None)
-        return _group(request, organisation, name, session).model_dump(
-            scim_ctx=Context.RESOURCE_QUERY_RESPONSE
-        )
-
-    return _answer(await _write(request, change))
-
-
-@router.patch("/Groups/{group_id}")
-async def patch_group(request: Request, organisation: Organisation, group_id: GroupId) -> JSONResponse:
-    patch = _parsed(PatchOp[Group], await _body(request), Context.RESOURCE_PATCH_REQUEST)
-
-    def members(current: Group) -> list[GroupMember] | None:
-        try:
-            patch.patch(current)
-        except SCIMException as error:
-            raise ScimProblem(400, str(error.detail), error.to_error().scim_type) from None
-        if current.display_name != group_id:
-            raise ScimProblem(400, "a group's name is the policy's; change its members only", "mutability")
-        return current.members
-
-    return await _set_members(request, organisation, group_id, members)
-
-
-@router.put("/Groups/{group_id}")
-async def replace_group(request: Request, organisation: Organisation, group_id: GroupId) -> JSONResponse:
-    resource = _parsed(Group, await _body(request), Context.RESOURCE_REPLACEMENT_REQUEST)
-    if resource.display_name not in (None, group_id):
-        raise ScimProblem(400, "a group's name is the policy's; change its members only", "mutability")
-    return await _set_members(request, organisation, group_id, lambda _current: resource.members)
+    return answer(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import csrf
 from api.deps import PageUser
-from api.oidc import LEEWAY, REAUTH_MAX_AGE, claims_options
+from api.oidc import LEEWAY, REAUTH_MAX_AGE, claims_options, sign_in_choices
 from api.routes.auth import client_address, safe_next
 from api.routes.pages import PageRoute, error_page
 from api.templating import render
@@ -32,7 +32,6 @@ from countersign.domain.identity import (
     display_name,
     organisation_of,
     provider,
-    providers,
     role_for_claims,
 )
 from countersign.domain.policy import OidcConfig
@@ -48,12 +47,6 @@ FLOW = "sso_flow"  # where the flow started from, kept in the session until the 
 # What a provider's answer can fail with: a protocol error (state, code, PKCE), the ID token's
 # signature or claims, the provider unreachable.
 REFUSED = (OAuthError, JoseError, httpx2.HTTPError, ValueError)
-
-
-def sign_in_choices(request: Request) -> list[dict[str, str]]:
-    """The sign-in page's "Sign in with <organisation>" buttons."""
-    policy = request.app.state.policy
-    return [{"key": key, "name": display_name(policy, key)} for key in providers(policy)]
 
 
 def _client(request: Request, organisation: str) -> tuple[OidcConfig, StarletteOAuth2App] | None:
@@ -91,7 +84,7 @@ def _refused(
             "next": "",
             "email": "",
             "error": message,
-            "providers": sign_in_choices(request),
+            "providers": sign_in_choices(request.app.state.policy),
         },
         status_code=status_code,
     )
