@@ -35,13 +35,15 @@ from scim2_models import (
 )
 from scim2_models import User as ScimUser
 from scim2_models.resources.user import Email, Name, Role
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import SessionDep
-from countersign.domain.identity import IdentityRefused, party_of, provider
+from countersign.domain.identity import AlreadyExists, IdentityRefused, party_of, provider
 from countersign.domain.policy import PARTY_ROLES, PLATFORM_ROLES
 from countersign.storage import identity
+from countersign.storage.accounts import AccountError
 from countersign.storage.db import transaction
 from countersign.storage.tables import ExternalIdentity, User
 
@@ -185,11 +187,12 @@ def write_now(request: Request, action) -> Any:
     try:
         with transaction(request.app.state.engine) as session:
             return action(session)
-    except IdentityRefused as refused:
-        conflict = "exists already" in str(refused)
-        raise ScimProblem(
-            409 if conflict else 400, str(refused), "uniqueness" if conflict else "invalidValue"
-        ) from None
+    except AlreadyExists as refused:
+        raise ScimProblem(409, str(refused), "uniqueness") from None
+    except IntegrityError:  # the same address created at once by another request (PostgreSQL)
+        raise ScimProblem(409, "an account with this e-mail address exists already", "uniqueness") from None
+    except (IdentityRefused, AccountError) as refused:
+        raise ScimProblem(400, str(refused), "invalidValue") from None
 
 
 @router.post("/Users")

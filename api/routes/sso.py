@@ -19,6 +19,7 @@ from authlib.integrations.starlette_client import OAuthError, StarletteOAuth2App
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 from joserfc.errors import JoseError
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from api import csrf
@@ -36,7 +37,7 @@ from countersign.domain.identity import (
 )
 from countersign.domain.policy import OidcConfig
 from countersign.storage import audit
-from countersign.storage.accounts import session_epoch
+from countersign.storage.accounts import AccountError, session_epoch
 from countersign.storage.db import transaction
 from countersign.storage.identity import identity_of, provider_sign_in
 from countersign.storage.tables import User, utcnow
@@ -204,7 +205,9 @@ def _signed_in(
                 write, organisation, oidc.issuer, claims, role, tuple(policy.parties), client_address(request)
             )
             user_id, epoch = user.id, session_epoch(user)
-    except IdentityRefused as refused:
+    except (IdentityRefused, AccountError, IntegrityError) as refused:
+        if isinstance(refused, IntegrityError):  # the same person's first sign-in twice at once
+            refused = IdentityRefused("your account was being created by another sign-in; sign in again")
         return _refused(
             request,
             f"Not signed in: {refused}.",

@@ -22,6 +22,10 @@ class IdentityRefused(DomainError):
     """A sign-in or provisioning request the organisation's rules refuse (shown to the person)."""
 
 
+class AlreadyExists(IdentityRefused):
+    """Another account has this e-mail address already."""
+
+
 class Account(Protocol):
     role: str
     party: str | None

@@ -17,7 +17,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, col, or_, select
 
-from countersign.domain.identity import IdentityRefused, organisation_of, party_of
+from countersign.domain.identity import AlreadyExists, IdentityRefused, organisation_of, party_of
 from countersign.storage import audit
 from countersign.storage.accounts import create_user, end_sessions, revoke_token
 from countersign.storage.tables import ApiToken, Delegation, ExternalIdentity, ScimToken, User, utcnow
@@ -214,7 +214,7 @@ def provision(
 ) -> User:
     email = checked_email(email)
     if _by_email(session, email) is not None:
-        raise IdentityRefused(f"an account for {email} exists already")
+        raise AlreadyExists(f"an account for {email} exists already")
     user = _new_account(session, organisation, email, role, name, parties)
     link = _ensure_identity(session, user, organisation)
     link.external_id = external_id
@@ -248,7 +248,7 @@ def update(
     actor = f"scim:{organisation}"
     if email != user.email:
         if _by_email(session, email) is not None:
-            raise IdentityRefused(f"an account for {email} exists already")
+            raise AlreadyExists(f"an account for {email} exists already")
         audit.append(
             session,
             None,
