@@ -114,6 +114,9 @@ def test_reps_sign_in_through_their_own_provider_and_scim_ends_them(chromium, pr
             base_url=base, headers={"Authorization": f"Bearer {alice_token}"}, timeout=20
         )
         assert alice_api.get("/api/v1/inbox").status_code == 200
+        # Universal's slot is still open, and not hers: her decision is refused.
+        for_universal = alice_api.post(f"/api/v1/proposals/{proposal_id}/decisions", json={"decision": "approve"})
+        assert for_universal.status_code in (403, 409), for_universal.text
         universal = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {scim['universal']}"})
         assert (
             universal.get("/scim/v2/Users", params={"filter": 'userName eq "alice@sony.example"'}).json()[
