@@ -1,4 +1,5 @@
-"""`countersign scim-token create --party P | --platform`: an organisation's SCIM bearer token."""
+"""`countersign scim-token create --party P | --platform`: an organisation's SCIM bearer token;
+`scim-token list` and `scim-token revoke ID`."""
 
 from __future__ import annotations
 
@@ -39,3 +40,44 @@ def scim_token_create(
     finally:
         engine.dispose()
     typer.echo(token)
+
+
+@scim_token_app.command("list")
+def scim_token_list() -> None:
+    """List SCIM tokens (never their secrets): id, organisation, created, revoked."""
+    from api.cli import load_settings, migrated_engine, quiet_migrations
+    from countersign.storage.db import transaction
+    from countersign.storage.identity import scim_tokens
+
+    settings = load_settings()
+    with quiet_migrations():
+        engine = migrated_engine(settings)
+    try:
+        with transaction(engine) as session:
+            rows = scim_tokens(session)
+    finally:
+        engine.dispose()
+    for row in rows:
+        revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}Z" if row.revoked_at else "live"
+        typer.echo(f"{row.id}\t{row.organisation}\tcreated {row.created_at:%Y-%m-%d %H:%M}Z\t{revoked}")
+
+
+@scim_token_app.command("revoke")
+def scim_token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (scim-token list).")]) -> None:
+    """Revoke a SCIM token at once (its organisation's provisioning stops until it has a new one)."""
+    from api.cli import fail, load_settings, migrated_engine, quiet_migrations
+    from countersign.domain.identity import IdentityRefused
+    from countersign.storage.db import transaction
+    from countersign.storage.identity import revoke_scim_token
+
+    settings = load_settings()
+    with quiet_migrations():
+        engine = migrated_engine(settings)
+    try:
+        with transaction(engine) as session:
+            revoke_scim_token(session, token_id)
+    except IdentityRefused as refused:
+        fail(str(refused))
+    finally:
+        engine.dispose()
+    typer.echo(f"SCIM token {token_id} revoked")

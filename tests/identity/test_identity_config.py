@@ -134,3 +134,21 @@ def test_scim_token_create_prints_one_organisations_token(cli_env):
     ):
         refused = runner.invoke(cli.app, ["scim-token", "create", *args])
         assert refused.exit_code == 2 and fragment in refused.output
+
+
+def test_scim_tokens_are_listed_and_revoked(cli_env):
+    runner = CliRunner()
+    token = runner.invoke(cli.app, ["scim-token", "create", "--party", "merlin"]).stdout.strip()
+    listed = runner.invoke(cli.app, ["scim-token", "list"])
+    assert listed.exit_code == 0 and "\tmerlin\t" in listed.stdout and token not in listed.stdout
+    token_id = listed.stdout.split("\t")[0]
+    assert runner.invoke(cli.app, ["scim-token", "revoke", token_id]).exit_code == 0
+    assert "revoked" in runner.invoke(cli.app, ["scim-token", "list"]).stdout
+    engine = make_engine(f"sqlite:///{cli_env / 'countersign.sqlite3'}")
+    try:
+        with Session(engine) as session:
+            assert scim_organisation(session, token) is None
+    finally:
+        engine.dispose()
+    unknown = runner.invoke(cli.app, ["scim-token", "revoke", "999"])
+    assert unknown.exit_code == 2 and "no SCIM token 999" in unknown.output

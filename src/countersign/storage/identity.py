@@ -163,6 +163,24 @@ def create_scim_token(session: Session, organisation: str, actor: str = "cli") -
     return token
 
 
+def scim_tokens(session: Session) -> list[ScimToken]:
+    return list(session.exec(select(ScimToken).order_by(col(ScimToken.id))))
+
+
+def revoke_scim_token(session: Session, token_id: int, actor: str = "cli") -> ScimToken:
+    """Revoke a SCIM token now; revoking a revoked one changes and records nothing."""
+    row = session.get(ScimToken, token_id)
+    if row is None:
+        raise IdentityRefused(f"no SCIM token {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.append(session, None, "scim_token_revoked", row.revoked_at, actor=actor,
+                     party=party_of(row.organisation),
+                     detail={"token_id": str(row.id), "organisation": row.organisation})
+        session.flush()
+    return row
+
+
 def scim_organisation(session: Session, token: str) -> str | None:
     """The organisation a live SCIM token speaks for."""
     row = session.exec(
