@@ -19,6 +19,7 @@ from temporalio.client import Client
 from api import errors
 from api.allow_header import AllowHeader
 from api.deps import LoginRequired
+from api.oidc import build_clients
 from api.routes import (
     audit,
     auth,
@@ -32,6 +33,8 @@ from api.routes import (
     pages,
     proposal_pages,
     proposals,
+    scim,
+    sso,
     token_pages,
     tokens,
 )
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     )
     app.state.settings = settings
     app.state.policy = policy
+    app.state.oidc = build_clients(policy)  # each organisation's OpenID provider (api.oidc)
     app.state.templates = build_templates(policy)  # every template compiled now, before worker threads run
     app.add_middleware(
         SessionMiddleware,
@@ -148,6 +152,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(audit.export_router(policy), prefix="/api/v1")
     app.include_router(audit.pages)
     app.include_router(auth.router)
+    app.include_router(sso.router)
+    scim.install(app)
     app.include_router(pages.router)
     app.include_router(proposal_pages.router)
     app.include_router(charts.router)

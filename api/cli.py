@@ -36,6 +36,7 @@ from sqlmodel import select
 
 from api.cli_audit import audit_app
 from api.cli_witness import witness_app
+from api.cli_identity import scim_token_app
 from countersign.domain.access import Role
 from countersign.domain.errors import NotFound, PolicyError
 from countersign.domain.policy import Policy, load_policy
@@ -90,6 +91,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
 app.add_typer(witness_app, name="witness")
+app.add_typer(scim_token_app, name="scim-token")
 
 
 def main() -> None:

@@ -158,11 +158,20 @@ def test_readable_names_are_derived_from_the_settings_class():
     assert "COUNTERSIGN_TEMPORAL_UI" not in names
 
 
+def policy_secret_names() -> set[str]:
+    """The client secrets' variables the deployed policy names (api.oidc reads them)."""
+    from countersign.domain.identity import providers
+    from countersign.domain.policy import load_policy
+
+    policy = load_policy(ROOT / "deploy" / "policy.toml")
+    return {oidc.client_secret_env for oidc in providers(policy).values()}
+
+
 @pytest.mark.parametrize("name", APP_SERVICES)
 def test_app_services_set_only_variables_the_app_reads(services, name):
     service = services[name]
     assert "env_file" not in service, f"{name}: every variable must be visible here, not in an env_file"
-    unknown = set(environment(service)) - readable_env_names()
+    unknown = set(environment(service)) - readable_env_names() - policy_secret_names()
     assert not unknown, f"{name} sets variables Countersign does not read: {sorted(unknown)}"
 
 
@@ -173,7 +182,7 @@ def test_app_services_environment_makes_valid_production_settings(services, name
                "COUNTERSIGN_BASE_URL": "https://countersign.example.com",
                "COUNTERSIGN_SMTP_URL": "smtp://mailer:pw@mail.example.com:587",
                "COUNTERSIGN_MAIL_FROM": "countersign@example.com",
-               "COUNTERSIGN_CHECKPOINT_KEY": "A" * 43 + "="}
+               "COUNTERSIGN_CHECKPOINT_KEY": "A" * 43 + "="} | dict.fromkeys(policy_secret_names(), "s")
     for key in list(os.environ):
         if key.upper() in readable_env_names():
             monkeypatch.delenv(key)
@@ -375,3 +384,13 @@ def test_databases_keep_their_data_in_named_volumes(compose, services):
         mounts = dict(str(volume).split(":")[:2] for volume in service.get("volumes") or [])
         source = {target: source for source, target in mounts.items()}.get("/var/lib/postgresql/data")
         assert source in declared, f"{name} keeps its data outside a named volume"
+
+
+def test_each_organisations_provider_secret_comes_from_the_environment(services):
+    names = policy_secret_names()
+    assert len(names) == 6  # the platform and the five parties (deploy/policy.toml)
+    for service in APP_SERVICES:
+        env = environment(services[service])
+        assert env["COUNTERSIGN_POLICY"] == "/etc/countersign/policy.toml"
+        for name in names:
+            assert REQUIRED_INTERPOLATION.match(env.get(name) or ""), f"{service}: {name}"

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api import csrf
 from api.csrf import CsrfProtected
 from api.deps import SessionDep, WriteSessionDep
+from api.oidc import sign_in_choices
 from api.routes.pages import PageRoute
 from api.templating import flash, render
 from countersign.storage import audit, throttle
@@ -44,7 +45,8 @@ def safe_next(target: str | None) -> str:
 @router.get("/login", name="login")
 def login_form(request: Request, next: Annotated[str, Query(max_length=2000)] = "") -> object:
     return render(request, "login.html", {"page_title": "Sign in", "next": safe_next(next) if next else "",
-                                          "email": "", "error": None})
+                                          "email": "", "error": None,
+                                          "providers": sign_in_choices(request.app.state.policy)})
 
 
 @router.post("/login")
@@ -54,7 +56,9 @@ def login(request: Request, session: SessionDep, _: CsrfProtected,
           next: Annotated[str, Form(max_length=2000)] = "") -> object:
     def again(error: str, status_code: int, headers: dict | None = None):
         response = render(request, "login.html", {"page_title": "Sign in", "next": safe_next(next) if next else "",
-                                                  "email": email, "error": error}, status_code=status_code)
+                                                  "email": email, "error": error,
+                                                  "providers": sign_in_choices(request.app.state.policy)},
+                      status_code=status_code)
         response.headers.update(headers or {})
         return response
 

@@ -174,6 +174,24 @@ CASES = [
     Case("POST", f"/proposals/{P}/withdraw", OWNER_ONLY_PAGE, form={"reason": "again"}),
     # A certificate of completion, once the proposal has concluded (withdrawn, above)
     Case("GET", f"/compliance/proposals/{P}/certificate", row(403, 404, 403, 404, 200, 200, LOGIN)),
+    # -- organisations' identity (docs/identity.md): this policy configures no provider, and a
+    # person's session or API token is no organisation's SCIM token
+    Case("GET", "/login/oidc/{organisation}", everyone(404), url="/login/oidc/sony"),
+    Case("GET", "/login/oidc/{organisation}/callback", everyone(404),
+         url="/login/oidc/sony/callback?code=c&state=s"),
+    Case("GET", "/login/oidc/reauth", row(404, 404, 404, 404, 404, 404, LOGIN)),
+    Case("GET", "/scim/v2/ServiceProviderConfig", everyone(401)),
+    Case("GET", "/scim/v2/Users", everyone(401)),
+    Case("POST", "/scim/v2/Users", everyone(401), json={"userName": "new.{who}@example.com"}),
+    Case("GET", "/scim/v2/Users/{user_id}", everyone(401), url="/scim/v2/Users/1"),
+    Case("PUT", "/scim/v2/Users/{user_id}", everyone(401), url="/scim/v2/Users/1",
+         json={"userName": "x@example.com"}),
+    Case("PATCH", "/scim/v2/Users/{user_id}", everyone(401), url="/scim/v2/Users/1", json={"Operations": []}),
+    Case("DELETE", "/scim/v2/Users/{user_id}", everyone(401), url="/scim/v2/Users/1"),
+    Case("GET", "/scim/v2/Groups", everyone(401)),
+    Case("GET", "/scim/v2/Groups/{group_id}", everyone(401), url="/scim/v2/Groups/rep"),
+    Case("PATCH", "/scim/v2/Groups/{group_id}", everyone(401), url="/scim/v2/Groups/rep", json={"Operations": []}),
+    Case("PUT", "/scim/v2/Groups/{group_id}", everyone(401), url="/scim/v2/Groups/rep", json={"displayName": "rep"}),
     # Last: signing out ends every session.
     Case("POST", "/logout", everyone(LOGIN), form={}),
 ]
@@ -235,7 +253,7 @@ async def answer(case: Case, who: str, browser: Browser, api: httpx.AsyncClient,
     url = case.url or case.path
     for name, value in ids.items():
         url = url.replace(f"{{{name}}}", str(value))
-    if url.startswith("/api/"):
+    if url.startswith(("/api/", "/scim/")):
         json = case.json
         if isinstance(json, dict) and "decision" in json:
             json = {**json, "decision_id": f"matrix-{who}-{uuid.uuid4().hex[:8]}"}

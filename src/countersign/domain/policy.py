@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -60,6 +61,18 @@ _DURATION_RE = re.compile(r"^\s*(\d+)\s*([a-z ]+?)\s*$")
 RULE_RE = re.compile(r"^(all|any|quorum:[1-9]\d*)$")
 # Party keys appear in URLs, e-mail addresses of demo accounts and the API schema.
 PARTY_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+# The platform's key among the organisations (countersign.domain.identity): no party may take it.
+PLATFORM_KEY = "platform"
+# The roles an organisation's provider may give: a party's people are its reps; the platform's, the rest.
+PARTY_ROLES = ("rep",)
+PLATFORM_ROLES = ("lead", "compliance", "admin")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+# The platform's key among the organisations (countersign.domain.identity): no party may take it.
+PLATFORM_KEY = "platform"
+# The roles an organisation's provider may give: a party's people are its reps; the platform's, the rest.
+PARTY_ROLES = ("rep",)
+PLATFORM_ROLES = ("lead", "compliance", "admin")
 # A misspelt key would silently fall back to a default: refuse it.
 FILE_TABLE = ConfigDict(extra="forbid")
 
@@ -144,6 +157,36 @@ def _rule(rule: str) -> str:
     return rule
 
 
+def _issuer(url: str) -> str:
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("localhost", "::1") or (parts.hostname or "").startswith("127.")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ValueError("the issuer is an https:// URL (http:// only on this machine, for tests)")
+    if parts.query or parts.fragment or not parts.hostname:
+        raise ValueError("the issuer is a URL without query or fragment, e.g. https://login.sony.example")
+    return url  # as the provider writes it: its ID tokens' `iss` must equal it exactly
+
+
+def _env_name(name: str) -> str:
+    if not ENV_NAME_RE.match(name):
+        raise ValueError("the name of an environment variable, e.g. SONY_OIDC_CLIENT_SECRET")
+    return name
+
+
+@with_config(FILE_TABLE)
+@dataclass(frozen=True)
+class OidcConfig:
+    """An organisation's OpenID provider (countersign.domain.identity). The secret itself
+    never sits in the file: `client_secret_env` names the environment variable holding it."""
+
+    issuer: Annotated[StrictStr, AfterValidator(_issuer)]
+    client_id: Text
+    client_secret_env: Annotated[StrictStr, AfterValidator(_env_name)]
+    role_claim: Text  # e.g. "groups" or "roles"; a string or a list of strings in the ID token
+    roles: Annotated[dict[Text, Text], Field(min_length=1)]  # claim value -> Countersign role
+    scopes: list[Text] = field(default_factory=lambda: ["openid", "email", "profile"])
+
+
 @with_config(FILE_TABLE)
 @dataclass(frozen=True)
 class PartyConfig:
@@ -152,6 +195,16 @@ class PartyConfig:
     # A country code for the `holidays` package, e.g. "US", "GB", "FR", or with a subdivision, "GB-ENG".
     holidays: Annotated[Text, AfterValidator(_holiday_calendar)]
     escalation: Annotated[StrictStr, AfterValidator(_email)] | None = None
+    oidc: OidcConfig | None = None  # the party's own single sign-on
+
+
+@with_config(FILE_TABLE)
+@dataclass(frozen=True)
+class PlatformConfig:
+    """The streaming service's own staff (leads, compliance, admins)."""
+
+    name: Text = "Streaming service"
+    oidc: OidcConfig | None = None
 
 
 @with_config(FILE_TABLE)
@@ -185,6 +238,7 @@ class Policy:
     parties: Annotated[dict[Annotated[str, AfterValidator(_party_key)], PartyConfig], Field(min_length=1)]
     stages: Annotated[list[StagePolicy], Field(min_length=1)]
     allow_partial: StrictBool = False
+    platform: PlatformConfig = field(default_factory=PlatformConfig)
 
     def stage_parties(self, index: int, touched: list[str]) -> list[str]:
         wanted = self.stages[index].parties
@@ -261,6 +315,8 @@ def _describe(error: ErrorDetails, raw: dict) -> tuple[str, str]:
     level, a party's table, a stage by number and name), the field, what is
     wrong and what to write instead."""
     loc, kind = error["loc"], error["type"]
+    if "oidc" in loc or loc[:1] == ("platform",):
+        return _describe_identity(error)
     table, rest = (loc[:2], loc[2:]) if len(loc) >= 2 and loc[0] in TABLES else ((), loc)
     place = _place(table, raw)
     if not rest:
@@ -280,6 +336,35 @@ def _describe(error: ErrorDetails, raw: dict) -> tuple[str, str]:
     if kind == "value_error":
         return f"{place} field '{name}'", str(error["ctx"]["error"])
     return f"{place} field '{name}'", f"must be {WANTED.get(name, error['msg'])}"
+
+
+OIDC_WANTED = {
+    "issuer": "the provider's https:// URL",
+    "client_id": "the client id the provider gave Countersign",
+    "client_secret_env": "the name of the environment variable holding the client secret",
+    "role_claim": 'the ID token claim that gives the role, e.g. "groups"',
+    "roles": 'a table of claim value = role, e.g. { "countersign-reps" = "rep" }',
+    "scopes": 'a list of scopes, e.g. ["openid", "email", "profile"]',
+    "name": "a non-empty string",
+}
+
+
+def _describe_identity(error: ErrorDetails) -> tuple[str, str]:
+    """(where, what) inside [platform], [platform.oidc] or [parties.KEY.oidc]."""
+    loc, kind = error["loc"], error["type"]
+    at = loc.index("oidc") + 1 if "oidc" in loc else 1
+    place = "[" + ".".join(str(part) for part in loc[:at]) + "]"
+    cls = OidcConfig if "oidc" in loc else PlatformConfig
+    if len(loc) <= at:
+        return place, "must be a table"
+    name = str(loc[at])
+    if kind in UNKNOWN_KEY and len(loc) == at + 1:
+        return place, f"unknown field '{name}' (known fields: {', '.join(f.name for f in fields(cls))})"
+    if kind == "missing":
+        return place, f"field '{name}' is required ({OIDC_WANTED.get(name, 'see docs/identity.md')})"
+    if kind == "value_error":
+        return f"{place} field '{name}'", str(error["ctx"]["error"])
+    return f"{place} field '{name}'", f"must be {OIDC_WANTED.get(name, error['msg'])}"
 
 
 _TABLE_CLASS = {"": Policy, "parties": PartyConfig, "stages": StagePolicy}
@@ -318,6 +403,7 @@ def _check_together(policy: Policy, fail) -> None:
                 raise fail(f"{where} field 'reminders'",
                            f"'{reminder}' before due would fall before the stage opens (due is {stage.due}); "
                            "use a shorter offset")
+    _check_identity(policy, fail)
     # Every party must be asked somewhere: otherwise a proposal touching its
     # catalog could conclude approved without its sign-off.
     for key in policy.parties:
@@ -336,3 +422,22 @@ def _not_shorter(reminder: Duration, due: Duration) -> bool:
     if reminder.unit in _PLAIN_SECONDS and due.unit in _PLAIN_SECONDS:
         return reminder.amount * _PLAIN_SECONDS[reminder.unit] >= due.amount * _PLAIN_SECONDS[due.unit]
     return False  # business days against elapsed time: depends on the calendar
+
+
+def _check_identity(policy: Policy, fail) -> None:
+    """Each organisation's provider gives only its own kind of role (the party comes from the
+    provider, never from a claim: a party's provider makes reps of that party or nobody)."""
+    if PLATFORM_KEY in policy.parties:
+        raise fail(f"[parties.{PLATFORM_KEY}]", f"'{PLATFORM_KEY}' names the streaming service's own staff; "
+                                                "give this party another key")
+    providers = [(f"[parties.{key}.oidc]", party.oidc, PARTY_ROLES) for key, party in policy.parties.items()]
+    providers.append(("[platform.oidc]", policy.platform.oidc, PLATFORM_ROLES))
+    for where, oidc, allowed in providers:
+        if oidc is None:
+            continue
+        for claim_value, role in oidc.roles.items():
+            if role not in allowed:
+                raise fail(f"{where} field 'roles'", f"'{claim_value}' gives role '{role}'; "
+                                                     f"this provider may give {', '.join(allowed)}")
+        if "openid" not in oidc.scopes:
+            raise fail(f"{where} field 'scopes'", "must include \"openid\"")

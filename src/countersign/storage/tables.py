@@ -276,3 +276,27 @@ class CheckpointCosignature(SQLModel, table=True):
     signature: str = Field(max_length=200)
     time: datetime = _ts(nullable=False)
     submitted_by: str = Field(max_length=254)
+class ScimToken(SQLModel, table=True):
+    """An organisation's SCIM bearer token (its SHA-256 only), scoped to that organisation's accounts."""
+
+    __tablename__ = "scim_token"
+    id: int | None = Field(default=None, primary_key=True)
+    organisation: str = Field(max_length=40, index=True)  # a party key, or "platform"
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = _ts(nullable=False)
+    revoked_at: datetime | None = _ts()
+
+
+class ExternalIdentity(SQLModel, table=True):
+    """How an organisation knows one of its accounts: its provider's subject, its SCIM externalId."""
+
+    __tablename__ = "external_identity"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", unique=True)
+    organisation: str = Field(max_length=40, index=True)
+    issuer: str | None = Field(default=None, max_length=500)
+    subject: str | None = Field(default=None, max_length=255)
+    external_id: str | None = Field(default=None, max_length=255)
+    # SCIM DELETE: the account stays (decisions and the audit log name it), inactive and gone from SCIM.
+    deleted_at: datetime | None = _ts()
