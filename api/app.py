@@ -19,6 +19,7 @@ from temporalio.client import Client
 from api import errors
 from api.allow_header import AllowHeader
 from api.deps import LoginRequired
+from api.input_guard import InputGuard
 from api.routes import (
     audit,
     auth,
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AllowHeader)
+    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes)
     errors.install(app)
     app.add_exception_handler(LoginRequired, _login_required)
     app.include_router(proposals.submit_router(policy), prefix="/api/v1")

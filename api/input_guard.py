@@ -1,0 +1,181 @@
+"""Refuses input no database or mail server can take, before any route sees it.
+
+Python's `json` module accepts what JSON (RFC 8259) and I-JSON (RFC 7493)
+do not: `NaN` and `Infinity`, unpaired UTF-16 surrogates (`"\\ud800"`), and
+integers of any size; PostgreSQL refuses a NUL in text, and SQLite and
+PostgreSQL both refuse integers beyond 64 bits. Each of those reached the
+database as a 500. This middleware answers them with a short 4xx instead:
+for JSON bodies, the query string, the path and urlencoded form bodies.
+It also enforces `COUNTERSIGN_MAX_BODY_BYTES`: a larger declared
+Content-Length is refused unread, a larger streamed body as soon as it
+passes the limit. (FastAPI's own `max_body_size` answers in plain text,
+overriding any JSON answer, so the API's `{"detail"}` shape needs this.)
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from email.message import Message as MimeHeader
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_DEPTH = 32  # the API's bodies nest three deep; anything near this is not a request
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns in PostgreSQL; SQLite's are 64-bit  # I-JSON: the integers every JSON reader agrees on
+
+
+class BadInput(ValueError):
+    """Input refused; the message says what, never echoing more than a short excerpt."""
+
+
+def _no_constants(name: str) -> Any:
+    raise BadInput(f"{name} is not a number JSON allows; send a finite number")
+
+
+def check_text(text: str, where: str) -> None:
+    if "\x00" in text:
+        raise BadInput(f"{where}: text may not contain a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput(f"{where}: text contains an unpaired UTF-16 surrogate (\\ud800-\\udfff)") from None
+
+
+def check_json(raw: bytes) -> None:
+    """Raise BadInput for JSON that parses in Python but must not be stored."""
+    try:
+        value = json.loads(raw, parse_constant=_no_constants)
+    except BadInput:
+        raise
+    except RecursionError:  # nesting beyond the parser's stack
+        raise BadInput(f"the JSON body nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
+        return  # not JSON at all: FastAPI answers that with its own 422
+    stack: list[tuple[Any, str, int]] = [(value, "body", 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadInput(f"the JSON body nests deeper than {MAX_DEPTH} levels")
+        if isinstance(item, str):
+            check_text(item, where)
+        elif isinstance(item, bool):
+            pass
+        elif isinstance(item, int) and abs(item) > MAX_SAFE_INTEGER:
+            raise BadInput(f"{where}: the number is out of range (at most {MAX_SAFE_INTEGER})")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                check_text(key, where)
+                stack.append((child, f"{where}.{key[:40]}", depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]", depth + 1) for i, child in enumerate(item))
+
+
+def check_urlencoded(raw: bytes, where: str) -> None:
+    """Percent-decoded, a query string or form body may carry a NUL or bytes that are not UTF-8."""
+    decoded = unquote_to_bytes(raw.replace(b"+", b" "))
+    if b"\x00" in decoded:
+        raise BadInput(f"the {where} may not contain a NUL character (%00)")
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    header = MimeHeader()
+    header["content-type"] = content_type
+    subtype = header.get_content_subtype()
+    return header.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def refusal(scope: Scope, status: int, message: str) -> Response:
+    """JSON for the API, a short page for everything else."""
+    if scope["path"].startswith("/api/"):
+        return JSONResponse({"detail": message}, status_code=status)
+    return HTMLResponse(f"<!DOCTYPE html><title>Not accepted</title><h1>Not accepted</h1><p>{escape(message)}</p>",
+                        status_code=status)
+
+
+class InputGuard:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes  # enforced by FastAPI's `max_body_size`; named in the refusal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        try:
+            check_urlencoded(scope.get("query_string", b""), "query string")
+            check_text(scope["path"], "the path")
+        except BadInput as error:
+            return await refusal(scope, 422, str(error))(scope, receive, send)
+        if any(part.isascii() and part.isdigit() and int(part) > MAX_ID for part in scope["path"].split("/") if len(part) >= 10):
+            # An id no row can have: for every route, this branch's and any added later.
+            return await refusal(scope, 404, "there is no such page or record")(scope, receive, send)
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            return await refusal(scope, 413, self._too_large())(scope, receive, send)
+        receive = self._bounded(receive)
+        content_type = headers.get("content-type")
+        form = (content_type or "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
+        if scope["method"] not in ("POST", "PUT", "PATCH") or not (form or _is_json(content_type)):
+            return await self.app(scope, receive, send)
+        # Read the whole body (bounded by the body limit outside this middleware), check it, replay it.
+        chunks: list[bytes] = []
+        try:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return await self.app(scope, _replay([message]), send)
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+        except HTTPException as error:  # the body limit: refused before it is parsed
+            if error.status_code != 413:
+                raise
+            return await refusal(scope, 413, self._too_large())(
+                scope, receive, send)
+        body = b"".join(chunks)
+        try:
+            if form:
+                check_urlencoded(body, "form")
+            else:
+                check_json(body)
+        except BadInput as error:
+            return await refusal(scope, 422, str(error))(scope, receive, send)
+        await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
+
+
+    def _too_large(self) -> str:
+        return f"the request body is larger than the {self.max_body_bytes} bytes allowed"
+
+    def _bounded(self, receive: Receive) -> Receive:
+        """`receive`, raising 413 once the body passes the limit (FastAPI answers it as JSON)."""
+        seen = 0
+
+        async def bounded() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    raise HTTPException(413, self._too_large())
+            return message
+
+        return bounded
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    async def receive() -> Message:
+        if messages:
+            return messages.pop(0)
+        if then is None:
+            return {"type": "http.disconnect"}
+        return await then()
+
+    return receive
