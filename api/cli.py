@@ -280,7 +280,7 @@ def mail_dispatcher(settings: Settings, engine: Engine):
     from workflows.mail_dispatcher import MailDispatcher
 
     try:
-        return MailDispatcher(engine, settings.smtp_url, settings.mail_from)
+        return MailDispatcher(engine, settings.smtp_url, settings.mail_from, base_url=settings.base_url)
     except ValueError as exc:
         fail(f"bad settings: {exc}")
 
