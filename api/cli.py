@@ -23,7 +23,7 @@ import socket
 import sys
 from collections.abc import Coroutine, Iterator
 from contextlib import AsyncExitStack, contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -572,14 +572,18 @@ def users_add(
 
 
 @tokens_app.command("create")
-def tokens_create(email: Annotated[str, typer.Option("--email", help="Whose token.")]) -> None:
+def tokens_create(email: Annotated[str, typer.Option("--email", help="Whose token.")],
+                  days: Annotated[int | None, typer.Option(
+                      "--days", min=1, max=1000, help="Expire after this many days (default: never).")] = None,
+                  ) -> None:
     """Print a new API token for the account, alone on its line (shown once)."""
     settings = load_settings()
     with quiet_migrations():
         engine = migrated_engine(settings)
     try:
         with transaction(engine) as session:
-            token = create_token(session, email)
+            expires_at = datetime.now(UTC) + timedelta(days=days) if days else None
+            token = create_token(session, email, expires_at=expires_at)
     except AccountError as exc:
         fail(str(exc))
     finally:

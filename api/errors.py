@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from countersign.domain import errors
+from countersign.domain.addresses import InvalidAddress
 from countersign.storage.accounts import AccountError
 from workflows.client import WorkflowUnavailable
 
@@ -29,6 +30,7 @@ STATUS_FOR = {
     errors.NothingToAcknowledge: 409,
     errors.Conflict: 409,
     AccountError: 422,
+    InvalidAddress: 422,
     WorkflowUnavailable: 503,
 }
 

@@ -18,6 +18,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from countersign.domain import addresses
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Verdict
 
@@ -122,7 +123,8 @@ class DecisionIn(BaseModel):
     version: PositiveInt | None = None  # the version reviewed; refused once it is stale
     # The delegating rep's e-mail, when deciding under their delegation (countersign.storage.delegation).
     on_behalf_of: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
-                                                   pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")] | None = None
+                                                   pattern=r"^[^@\s\x00]+@[^@\s\x00]+$"),
+                            AfterValidator(addresses.checked)] | None = None
 
 
 class WithdrawIn(BaseModel):

@@ -81,7 +81,11 @@ def test_users_add_and_tokens_create_on_a_fresh_data_dir(run, data_dir, engine):
         (["--email", "x@example.com", "--role", "rep", "--party", "emi"], PASSWORD, "a rep needs --party"),
         (["--email", "x@example.com", "--role", "lead", "--party", "sony"], PASSWORD, "only reps belong"),
         (["--email", "x@example.com", "--role", "lead"], "short", "at least 10 characters"),
-        (["--email", "not-an-address", "--role", "lead"], PASSWORD, "is not an e-mail address"),
+        (["--email", "not-an-address", "--role", "lead"], PASSWORD, "is not a valid e-mail address"),
+        (["--email", "x@localhost", "--role", "lead"], PASSWORD, "is not a valid e-mail address"),
+        (["--email", "x@example.com", "--role", "lead", "--name", "Eve\nBcc: x@example.com"], PASSWORD,
+         "one line"),
+        (["--email", "x@example.com", "--role", "lead", "--name", "<b>Eve</b>"], PASSWORD, "may not contain"),
     ],
 )
 def test_users_add_refuses_bad_details_with_one_line(run, data_dir, args, stdin, fragment):
