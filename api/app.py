@@ -26,6 +26,7 @@ from api.routes import (
     charts,
     delegation_pages,
     delegations,
+    health,
     links,
     outbox_pages,
     pages,
@@ -155,5 +156,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(links.router)
     app.include_router(delegation_pages.router)
     app.include_router(token_pages.router)
+    app.include_router(health.probes)
+    app.include_router(health.pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -389,26 +389,38 @@ def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption 
 async def _up(settings: Settings, temporal: ClientConnectConfig, engine: Engine, listener: socket.socket,
               temporal_port: int, url: str, accounts: list[tuple[str, str, str, str]]) -> int:
     from api.app import create_app
+    from api.supervisor import Health, Supervisor
     from api.worker_process import WorkerProcess
     from workflows import dev_server
 
     stop = StopSignals()
     stop.install()  # from here on, a signal stops what has started, in order
+    health = Health()  # what the supervisors below keep; /readyz and /admin/health read it
     async with AsyncExitStack() as running:
         address = temporal.get("target_host")
-        if address is None:  # no server configured: the embedded one
+        if address is None:  # no server configured: the embedded one, started again if it dies
+            embedded = Supervisor("Temporal server", lambda: dev_server.start(
+                settings.data_dir, temporal_port, temporal["namespace"]), health)
             try:
-                server = await running.enter_async_context(
-                    dev_server.running(settings.data_dir, temporal_port, temporal["namespace"])
-                )
+                await embedded.start()
             except dev_server.DevServerError as exc:
                 fail(str(exc), 1)
-            address = server.address
-            settings.temporal_ui_url = settings.temporal_ui_url or server.ui_url
+            watching = asyncio.create_task(embedded.run(), name="temporal supervisor")
+
+            async def stop_temporal() -> None:
+                await embedded.shutdown()
+                await watching
+
+            running.push_async_callback(stop_temporal)
+            address = embedded.part.address
+            settings.temporal_ui_url = settings.temporal_ui_url or embedded.part.ui_url
         client = await connect_temporal(address, temporal["namespace"])
-        web = web_server(create_app(settings, temporal=client, engine=engine), listener.getsockname()[0],
-                         listener.getsockname()[1], settings.trusted_proxies)
-        worker = await WorkerProcess.start(settings, address, SHUTDOWN_GRACE)  # with the mail dispatcher
+        app_ = create_app(settings, temporal=client, engine=engine)
+        app_.state.health = health
+        web = web_server(app_, listener.getsockname()[0], listener.getsockname()[1], settings.trusted_proxies)
+        # The worker process (with the mail dispatcher), started again if it dies.
+        worker = Supervisor("worker", lambda: WorkerProcess.start(settings, address, SHUTDOWN_GRACE), health)
+        await worker.start()
         running.push_async_callback(worker.shutdown)
 
         def ready() -> None:

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from api.readiness import RETRY_AFTER
 from countersign.domain import errors
 from countersign.domain.addresses import InvalidAddress
 from countersign.storage.accounts import AccountError
@@ -63,7 +64,9 @@ def status_for(error: errors.DomainError) -> int:
 
 
 async def _domain_error_handler(request: Request, error: errors.DomainError) -> JSONResponse:
-    return JSONResponse({"detail": str(error)}, status_code=status_for(error))
+    status = status_for(error)
+    headers = {"Retry-After": RETRY_AFTER} if status == 503 else None  # a part restarting: try again soon
+    return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
 
 
 # The database gone for a moment (restarting, failing over, its connections
