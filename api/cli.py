@@ -285,12 +285,18 @@ def mail_dispatcher(settings: Settings, engine: Engine):
         fail(f"bad settings: {exc}")
 
 
+STICKY_TIMEOUT = timedelta(seconds=3)
+
+
 def build_worker(client: Client, engine: Engine, settings: Settings, policy: Policy) -> Worker:
     from workflows.worker import build_worker as build
 
-    # The grace lets a step being recorded finish its transaction on shutdown.
+    # The grace lets a step being recorded finish its transaction on shutdown. A worker that
+    # died leaves its workflows' tasks on its sticky queue until this timeout (the SDK's 10 s
+    # default): a restarted worker (api.supervisor) takes them over after 3 s instead.
     return build(client, engine, settings.task_queue, policy, base_url=settings.base_url,
-                 link_secret=settings.session_secret, graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE))
+                 link_secret=settings.session_secret, graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE),
+                 sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT)
 
 
 async def serve(stop: StopSignals, *, web: WebServer | None = None, listener: socket.socket | None = None,
