@@ -92,9 +92,12 @@ def _is_json(content_type: str | None) -> bool:
     return header.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
-def refusal(scope: Scope, status: int, message: str) -> Response:
-    """JSON for the API, a short page for everything else."""
+def refusal(scope: Scope, status: int, message: str, where: str | None = None) -> Response:
+    """JSON for the API (a 422 in FastAPI's validation-error shape, as documented), a short page elsewhere."""
     if scope["path"].startswith("/api/"):
+        if status == 422:
+            return JSONResponse({"detail": [{"type": "value_error", "loc": [where or "body"], "msg": message}]},
+                                status_code=status)
         return JSONResponse({"detail": message}, status_code=status)
     return HTMLResponse(f"<!DOCTYPE html><title>Not accepted</title><h1>Not accepted</h1><p>{escape(message)}</p>",
                         status_code=status)
@@ -109,10 +112,12 @@ class InputGuard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         try:
+            where = "query"
             check_urlencoded(scope.get("query_string", b""), "query string")
+            where = "path"
             check_text(scope["path"], "the path")
         except BadInput as error:
-            return await refusal(scope, 422, str(error))(scope, receive, send)
+            return await refusal(scope, 422, str(error), where)(scope, receive, send)
         if any(part.isascii() and part.isdigit() and int(part) > MAX_ID for part in scope["path"].split("/") if len(part) >= 10):
             # An id no row can have: for every route, this branch's and any added later.
             return await refusal(scope, 404, "there is no such page or record")(scope, receive, send)

@@ -18,6 +18,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from api.text_types import IsoDate
 from countersign.domain import addresses
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Verdict
@@ -71,7 +72,7 @@ class ProposalContent(BaseModel):
     parties: list[str]  # the keys of the parties whose catalogs it touches, in the policy's order
     data_sources: Annotated[Text, StringConstraints(max_length=5000)]
     launch_scope: Annotated[LaunchScope, BeforeValidator(_scope_alias)]
-    requested_decision_date: date | None = None
+    requested_decision_date: IsoDate | None = None
     checklist: Checklist
 
 
@@ -104,13 +105,13 @@ def _submit_body(keys: tuple[str, ...]) -> type[ProposalContent]:
         return [p for p in keys if p in parties]  # no repeats
 
     Parties = Annotated[list[Literal[keys]], BeforeValidator(known), AfterValidator(in_policy_order),
-                        Field(description="The parties whose catalogs the product touches; all if left out.")]
+                        Field(min_length=1, description="The parties whose catalogs the product touches; all if left out.")]
 
     class ProposalSubmit(ProposalContent):
         """A proposal as a lead submits it (the body of submit and resubmit)."""
 
         parties: Parties = Field(default_factory=lambda: list(keys))
-        requested_decision_date: Annotated[date | None, AfterValidator(_not_in_the_past)] = None
+        requested_decision_date: Annotated[IsoDate | None, AfterValidator(_not_in_the_past)] = None
 
     return ProposalSubmit
 

@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from api.deps import ApiUser, SessionDep, WriteSessionDep
 from api.errors import ERROR_RESPONSES
+from api.text_types import IsoAwareDatetime
 from countersign.domain import addresses
 from countersign.storage import delegation as delegations
 from countersign.storage.tables import Delegation, User, utcnow
@@ -29,8 +30,8 @@ Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, ma
 class DelegationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     delegate: Email
-    ends_at: AwareDatetime
-    starts_at: AwareDatetime | None = None  # default: now
+    ends_at: IsoAwareDatetime
+    starts_at: IsoAwareDatetime | None = None  # default: now
     delegator: Email | None = None  # admins only: whose decisions
 
 

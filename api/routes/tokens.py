@@ -11,11 +11,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from sqlmodel import select
 
 from api.deps import ApiUser, SessionDep, WriteSessionDep
 from api.errors import ERROR_RESPONSES
+from api.text_types import IsoAwareDatetime
 from countersign.domain.access import Action, require
 from countersign.storage.accounts import create_token_row, revoke_token, tokens_of
 from countersign.storage.tables import ApiToken, User
@@ -40,7 +41,7 @@ class TokenCreated(TokenOut):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00]*$")] | None = None
-    expires_at: AwareDatetime | None = None  # when it stops working; none: when revoked
+    expires_at: IsoAwareDatetime | None = None  # when it stops working; none: when revoked
 
 
 def token_out(row: ApiToken, owner: User) -> TokenOut:
