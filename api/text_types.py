@@ -25,11 +25,11 @@ def _iso(pattern: re.Pattern, example: str):
         if isinstance(value, date):  # from Python callers
             return value
         if not isinstance(value, str) or not pattern.match(value):
-            raise ValueError(f"give an ISO 8601 (RFC 3339) string, such as {example}")
+            raise ValueError(f"enter {example}")
         return value
 
     return BeforeValidator(check)
 
 
-IsoDate = Annotated[date, _iso(_DAY, "2027-01-31")]
-IsoAwareDatetime = Annotated[AwareDatetime, _iso(_MOMENT, "2027-01-31T17:00:00Z")]
+IsoDate = Annotated[date, _iso(_DAY, "a date such as 2026-12-31")]
+IsoAwareDatetime = Annotated[AwareDatetime, _iso(_MOMENT, "a date and time such as 2026-12-31T17:00:00Z")]
