@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AllowHeader)
-    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     errors.install(app)
     app.add_exception_handler(LoginRequired, _login_required)
     app.include_router(proposals.submit_router(policy), prefix="/api/v1")

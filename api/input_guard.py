@@ -104,9 +104,10 @@ def refusal(scope: Scope, status: int, message: str, where: str | None = None) -
 
 
 class InputGuard:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes  # enforced by FastAPI's `max_body_size`; named in the refusal
+        self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes  # multipart/form-data bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,19 +119,21 @@ class InputGuard:
             check_text(scope["path"], "the path")
         except BadInput as error:
             return await refusal(scope, 422, str(error), where)(scope, receive, send)
-        if any(part.isascii() and part.isdigit() and int(part) > MAX_ID for part in scope["path"].split("/") if len(part) >= 10):
+        if any(_number(part) > MAX_ID for part in scope["path"].split("/") if len(part) >= 10):
             # An id no row can have: for every route, this branch's and any added later.
             return await refusal(scope, 404, "there is no such page or record")(scope, receive, send)
         headers = Headers(scope=scope)
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            return await refusal(scope, 413, self._too_large())(scope, receive, send)
-        receive = self._bounded(receive)
         content_type = headers.get("content-type")
+        upload = (content_type or "").lower().startswith("multipart/form-data")
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
+        declared = headers.get("content-length", "")
+        if _number(declared) > limit:
+            return await refusal(scope, 413, _too_large(limit))(scope, receive, send)
+        receive = _bounded(receive, limit)
         form = (content_type or "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded"
         if scope["method"] not in ("POST", "PUT", "PATCH") or not (form or _is_json(content_type)):
             return await self.app(scope, receive, send)
-        # Read the whole body (bounded by the body limit outside this middleware), check it, replay it.
+        # Read the whole body (at most `limit` bytes), check it, replay it to the app.
         chunks: list[bytes] = []
         try:
             while True:
@@ -143,8 +146,7 @@ class InputGuard:
         except HTTPException as error:  # the body limit: refused before it is parsed
             if error.status_code != 413:
                 raise
-            return await refusal(scope, 413, self._too_large())(
-                scope, receive, send)
+            return await refusal(scope, 413, _too_large(limit))(scope, receive, send)
         body = b"".join(chunks)
         try:
             if form:
@@ -156,23 +158,29 @@ class InputGuard:
         await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
 
 
-    def _too_large(self) -> str:
-        return f"the request body is larger than the {self.max_body_bytes} bytes allowed"
+def _number(text: str) -> int:
+    """`text` as a non-negative decimal integer (ASCII digits only), or -1."""
+    return int(text) if text.isascii() and text.isdigit() else -1
 
-    def _bounded(self, receive: Receive) -> Receive:
-        """`receive`, raising 413 once the body passes the limit (FastAPI answers it as JSON)."""
-        seen = 0
 
-        async def bounded() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body_bytes:
-                    raise HTTPException(413, self._too_large())
-            return message
+def _too_large(limit: int) -> str:
+    return f"the request body is larger than the {limit} bytes allowed"
 
-        return bounded
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    """`receive`, raising 413 once the body passes `limit` (FastAPI answers it as JSON)."""
+    seen = 0
+
+    async def bounded() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise HTTPException(413, _too_large(limit))
+        return message
+
+    return bounded
 
 
 def _replay(messages: list[Message], then: Receive | None = None) -> Receive:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import uuid
 
+import httpx
 import pytest
 
+from api.app import create_app
 from tests import factories
 
 BEYOND_INT32 = 2**31
@@ -137,3 +139,16 @@ async def test_a_decision_id_reused_for_another_decision_is_a_conflict(api):
     assert other.status_code == 409 and "another decision" in other.json()["detail"]
     other_party = await api("universal").post(url, json=body)
     assert other_party.status_code == 409
+
+
+async def test_uploads_have_a_limit_of_their_own(settings):
+    """multipart/form-data (file uploads) may be larger than other bodies, up to their own limit."""
+    app = create_app(settings.model_copy(update={"max_body_bytes": 2048, "max_upload_bytes": 8192}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        files = {"file": ("a.bin", b"x" * 4096)}
+        # (/healthz takes no POST: past the guard, the answer is 405, with no database needed)
+        assert (await client.post("/healthz", files=files)).status_code == 405
+        assert (await client.post("/api/v1/proposals", content=b"{" + b" " * 4096 + b"}",
+                                  headers={"content-type": "application/json"})).status_code == 413
+        files = {"file": ("a.bin", b"x" * 10_000)}
+        assert "8192 bytes" in _short_refusal(await client.post("/api/v1/proposals", files=files), 413)
