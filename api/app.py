@@ -134,9 +134,10 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
         same_site="lax",
         https_only=settings.base_url.startswith("https://"),
     )
+    # Inside the security headers (its refusals carry them too), outside the session and every route.
+    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AllowHeader)
-    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     errors.install(app)
     app.add_exception_handler(LoginRequired, _login_required)
     app.include_router(proposals.submit_router(policy), prefix="/api/v1")

@@ -102,8 +102,12 @@ def short_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     password, NaN that JSON cannot even write): loc, msg, type and an excerpt."""
     out = []
     for item in error.errors():
+        msg = str(item.get("msg", ""))
+        reason = (item.get("ctx") or {}).get("error")
+        if item.get("type") == "json_invalid" and isinstance(reason, str):
+            msg = f"{msg}: {reason}"  # where the JSON breaks, in the parser's words
         entry = {"type": item.get("type"), "loc": [p if isinstance(p, int) else str(p)[:60] for p in item.get("loc", ())],
-                 "msg": str(item.get("msg", ""))[:300]}
+                 "msg": msg[:300]}
         if "input" in item and excerpt(item["input"]) is not None:
             entry["input"] = excerpt(item["input"])
         out.append(entry)

@@ -99,8 +99,14 @@ def refusal(scope: Scope, status: int, message: str, where: str | None = None) -
             return JSONResponse({"detail": [{"type": "value_error", "loc": [where or "body"], "msg": message}]},
                                 status_code=status)
         return JSONResponse({"detail": message}, status_code=status)
-    return HTMLResponse(f"<!DOCTYPE html><title>Not accepted</title><h1>Not accepted</h1><p>{escape(message)}</p>",
-                        status_code=status)
+    # Before the session exists (this runs outside it), so no page template: a short page in the site's style.
+    title = "Too large" if status == 413 else "Not found" if status == 404 else "Not accepted"
+    return HTMLResponse(
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title} · Countersign</title>'
+        f'<link rel="stylesheet" href="/static/style.css"></head><body><main class="container">'
+        f'<p class="eyebrow">Error {status}</p><h1>{title}</h1><p class="lede">{escape(message[:1].upper() + message[1:])}.</p>'
+        f'<p><a class="button" href="/">Back to the dashboard</a></p>'
+        f"</main></body></html>", status_code=status)
 
 
 class InputGuard:

@@ -152,3 +152,11 @@ async def test_uploads_have_a_limit_of_their_own(settings):
                                   headers={"content-type": "application/json"})).status_code == 413
         files = {"file": ("a.bin", b"x" * 10_000)}
         assert "8192 bytes" in _short_refusal(await client.post("/api/v1/proposals", files=files), 413)
+
+
+async def test_refusals_carry_the_security_headers_and_name_the_json_fault(api):
+    refused = await api("lead").get("/proposals/99999999999")
+    assert refused.status_code == 404 and refused.headers["X-Frame-Options"] == "DENY"
+    assert "Content-Security-Policy" in refused.headers
+    broken = await api("lead").post("/api/v1/proposals", content=b'{"title": ', headers={"content-type": "application/json"})
+    assert broken.status_code == 422 and "Expecting value" in broken.json()["detail"][0]["msg"]
