@@ -118,15 +118,22 @@ class MailDispatcher:
         outcomes: list[Outcome] = []
         client: aiosmtplib.SMTP | None = None
         try:
-            for mail in claimed:
+            for n, mail in enumerate(claimed):
                 try:
                     message = self._message(mail)
                 except (ValueError, TypeError, IndexError) as error:  # a value the mail library refuses
                     outcomes.append(Outcome(mail, f"cannot be built: {error}", permanent=True))
                     continue
-                try:
-                    if client is None or not client.is_connected:
+                if client is None or not client.is_connected:
+                    try:
                         client = await self._smtp.connect()
+                    except (aiosmtplib.SMTPException, OSError) as error:
+                        # The server is away: the rest of the round waits for the next try too,
+                        # rather than each mail waiting out a connection timeout of its own.
+                        reason = f"cannot reach the SMTP server: {error or type(error).__name__}"
+                        outcomes += [Outcome(m, reason) for m in claimed[n:]]
+                        break
+                try:
                     await client.send_message(message)
                 except (aiosmtplib.SMTPException, OSError, ValueError) as error:
                     outcomes.append(Outcome(mail, str(error) or type(error).__name__, _is_permanent(error)))

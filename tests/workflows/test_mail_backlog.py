@@ -132,3 +132,13 @@ async def test_the_outbox_page_shows_parked_mail_and_why(engine, browser, users)
     assert page.status_code == 200
     assert "Not delivered" in page.text and "no such mailbox" in page.text and "poison-9@example.com" in page.text
     assert "1 mail could not be delivered" in (await admin.get("/admin/outbox")).text
+
+
+async def test_a_server_that_is_away_fails_the_round_at_once_and_parks_nothing(engine):
+    _queue(engine, [(f"rep{i}@example.com", f"Reminder {i}") for i in range(3)])
+    down = MailDispatcher(engine, f"smtp://127.0.0.1:{free_port()}", "countersign@example.com")
+    assert await down.send_due() == 0
+    with Session(engine) as session:
+        mails = session.exec(select(OutboxMail)).all()
+    assert all("cannot reach the SMTP server" in m.last_error and m.attempts == 1 for m in mails)
+    assert all(m.parked_at is None and m.next_attempt_at > utcnow() for m in mails)  # tried again later
