@@ -625,11 +625,11 @@ def tokens_list(email: Annotated[str | None, typer.Option(
                     fail(f"no account for {email}")
                 owner_id = owner.id
             rows = tokens_of(session, owner_id)
-            lines = ["\t".join(("id", "owner", "name", "created", "last_used", "revoked"))]
+            lines = ["\t".join(("id", "owner", "name", "created", "last_used", "revoked", "expires"))]
             for token, user in rows:
                 lines.append("\t".join((str(token.id), user.email, token.name or "-",
                                         *(_stamp(t) for t in (token.created_at, token.last_used_at,
-                                                              token.revoked_at)))))
+                                                              token.revoked_at, token.expires_at)))))
     finally:
         engine.dispose()
     typer.echo("\n".join(lines))

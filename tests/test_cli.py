@@ -130,6 +130,15 @@ def test_tokens_create_for_an_unknown_account(run, data_dir):
     assert result.stdout == ""
 
 
+def test_tokens_create_with_an_expiry_lists_it(run, data_dir):
+    run("users", "add", "--email", "lead@example.com", "--role", "lead", "--password-stdin", input=PASSWORD + "\n")
+    assert run("tokens", "create", "--email", "lead@example.com", "--days", "30").exit_code == 0
+    assert run("tokens", "create", "--email", "lead@example.com", "--days", "0").exit_code == 2
+    listed = run("tokens", "list").stdout.splitlines()
+    assert listed[0].endswith("\texpires")
+    assert listed[1].rsplit("\t", 1)[1] != "-"  # the day it expires
+
+
 def test_token_alone_on_stdout_from_the_console_script(data_dir, engine):
     """Through `main()` as installed: logs go to stderr, the token alone to stdout."""
     env = {**os.environ, "COUNTERSIGN_DATA_DIR": str(data_dir)}
