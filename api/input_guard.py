@@ -15,8 +15,8 @@ overriding any JSON answer, so the API's `{"detail"}` shape needs this.)
 from __future__ import annotations
 
 import json
-from html import escape
 from email.message import Message as MimeHeader
+from html import escape
 from typing import Any
 from urllib.parse import unquote_to_bytes
 

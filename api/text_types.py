@@ -9,12 +9,10 @@ RFC 3339 strings only (`2027-01-31`; `2027-01-31T17:00:00Z`), so the server acce
 from __future__ import annotations
 
 import re
-
 from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BeforeValidator
-
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlparse
@@ -28,8 +28,8 @@ import aiosmtplib
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from countersign.storage.db import transaction
 from countersign.domain.mail_text import one_line
+from countersign.storage.db import transaction
 from countersign.storage.tables import OutboxMail, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -61,13 +61,6 @@ class SmtpTarget:
         if self.username:
             await client.login(self.username, self.password or "")
         return client
-
-    async def send(self, message: EmailMessage) -> None:
-        """One message over a connection of its own."""
-        await aiosmtplib.send(
-            message, hostname=self.hostname, port=self.port, username=self.username, password=self.password,
-            use_tls=self.use_tls, start_tls=self.start_tls or None, timeout=20,
-        )
 
 
 @dataclass

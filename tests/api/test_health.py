@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-
 import uuid
 from contextlib import AsyncExitStack
 
@@ -14,7 +13,6 @@ import pytest
 import pytest_asyncio
 
 from api.app import create_app
-
 from api.supervisor import Health, Supervisor
 from tests import factories
 from workflows.worker import build_worker

@@ -72,8 +72,10 @@ def test_stateful_sequences_keep_the_schema(api_schema, live_server, tokens):
     decisions, a delegation's into its reassignment), as each role."""
     for who in ROLES:
         class AsRole(api_schema.as_state_machine()):
+            token = tokens[who]
+
             def get_call_kwargs(self, case):
-                return {"base_url": live_server.url, "headers": {"Authorization": f"Bearer {tokens[who]}"}}
+                return {"base_url": live_server.url, "headers": {"Authorization": f"Bearer {self.token}"}}
 
             def validate_response(self, response, case, additional_checks=None, **kwargs):
                 case.validate_response(response, additional_checks=additional_checks,

@@ -61,10 +61,10 @@ def _queue(engine, recipients_and_subjects: list[tuple[str, str]]) -> None:
         session.commit()
 
 
-async def _drain(dispatcher: MailDispatcher, rounds: int = 200) -> None:
+async def _drain(engine, dispatcher: MailDispatcher, rounds: int = 200) -> None:
     for _ in range(rounds):
         if not await dispatcher.send_due():
-            with Session(dispatcher._engine) as session:  # noqa: SLF001 - the test's own engine
+            with Session(engine) as session:
                 left = session.exec(select(OutboxMail.id).where(col(OutboxMail.sent_at).is_(None),
                                                                 col(OutboxMail.parked_at).is_(None))).first()
             if left is None:
@@ -84,7 +84,7 @@ async def test_a_backlog_with_poisoned_mail_is_delivered_apart_from_the_poisoned
     dispatcher = MailDispatcher(engine, f"smtp://127.0.0.1:{controller.port}", "countersign@example.com",
                                 batch=500, first_backoff=timedelta(0), base_url="https://countersign.example")
     started = time.monotonic()
-    await _drain(dispatcher)
+    await _drain(engine, dispatcher)
     took = time.monotonic() - started
 
     delivered = Counter(to for envelope in server.messages for to in envelope.rcpt_tos)
@@ -111,7 +111,7 @@ async def test_a_temporary_refusal_is_retried_then_parked_after_the_last_try(eng
     _queue(engine, [("busy-1@example.com", "Busy"), ("rep@example.com", "Fine")])
     dispatcher = MailDispatcher(engine, f"smtp://127.0.0.1:{controller.port}", "countersign@example.com",
                                 max_attempts=3, first_backoff=timedelta(0))
-    await _drain(dispatcher, rounds=10)
+    await _drain(engine, dispatcher, rounds=10)
     assert server.tries["busy-1@example.com"] == 3
     with Session(engine) as session:
         busy = session.exec(select(OutboxMail).where(OutboxMail.recipient == "busy-1@example.com")).one()

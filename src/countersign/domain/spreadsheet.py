@@ -7,7 +7,8 @@ those programs show as text. So that the mapping can be undone exactly (the
 audit export's hashes cover the original values), a cell that begins with a
 quote is quoted too. Reading a cell back, `restore` removes one leading quote
 from a cell whose next character is one of those six or a quote; no other
-cell changes. Every CSV the service produces is written through `writer`.
+cell changes. Every CSV the service produces is written through `writer`;
+`countersign.storage.audit_export.verify_csv` reads cells back through `restore`.
 """
 
 from __future__ import annotations
@@ -41,16 +42,6 @@ class SafeWriter:
     def writerow(self, row: Iterable[Any]) -> Any:
         return self._writer.writerow([neutralise(cell) for cell in row])
 
-    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
-        for row in rows:
-            self.writerow(row)
-
 
 def writer(stream, **kwargs) -> SafeWriter:
     return SafeWriter(stream, **kwargs)
-
-
-def reader(lines: Iterable[str], **kwargs) -> Iterable[list[str]]:
-    """`csv.reader` giving each cell as it was before `neutralise`."""
-    for row in csv.reader(lines, **kwargs):
-        yield [restore(cell) for cell in row]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
 from collections.abc import Collection
+from datetime import datetime, timedelta
 from functools import cache
 
 import argon2
@@ -20,8 +20,8 @@ from sqlmodel import Session, col, or_, select
 
 from countersign.domain import addresses, passwords
 from countersign.domain.access import Role
-from countersign.domain.mail_text import display_name_problem
 from countersign.domain.errors import DomainError, NotFound
+from countersign.domain.mail_text import display_name_problem
 from countersign.settings import Settings
 from countersign.storage import audit
 from countersign.storage.db import transaction
