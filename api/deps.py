@@ -47,9 +47,10 @@ async def get_policy(request: Request) -> Policy:
 
 
 async def get_temporal(request: Request) -> Client:
-    # Under `countersign up`, a part known to be down answers 503 at once
-    # (api.supervisor) rather than leaving the call to wait for its restart.
-    down = part_down(request)
+    # Under `countersign up`, a command (a POST) while a part is known to be down answers
+    # 503 at once (api.supervisor) rather than waiting for its restart. Reads of
+    # history (the timeline) go on: they show what they can without it.
+    down = part_down(request) if request.method not in ("GET", "HEAD") else None
     if down:
         raise WorkflowUnavailable(f"{down}; try again in a few seconds")
     return request.app.state.temporal
