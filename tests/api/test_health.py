@@ -68,6 +68,8 @@ async def test_while_a_supervised_part_is_down_the_api_answers_json_503_with_ret
         assert decided.status_code == 503 and decided.headers["Retry-After"]
         assert "worker is restarting" in decided.json()["detail"]
         assert (await api("lead").get(f"/api/v1/proposals/{proposal['id']}")).status_code == 200  # reads go on
+        timeline = await (await browser("compliance")).get(f"/compliance/proposals/{proposal['id']}")
+        assert timeline.status_code == 200  # with its history from Temporal
         admin = await browser("admin")
         page = await admin.get("/admin/health")
         assert page.status_code == 200 and "restarting" in page.text and "code -9" in page.text
