@@ -121,7 +121,7 @@ class DecisionIn(BaseModel):
     decision: Verdict
     comment: Annotated[str, StringConstraints(max_length=5000)] = ""
     decision_id: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")] | None = None
-    version: PositiveInt | None = None  # the version reviewed; refused once it is stale
+    version: Annotated[PositiveInt, Field(le=2**31 - 1)] | None = None  # the version reviewed; refused once stale
     # The delegating rep's e-mail, when deciding under their delegation (countersign.storage.delegation).
     on_behalf_of: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
                                                    pattern=r"^[^@\s\x00]+@[^@\s\x00]+$"),

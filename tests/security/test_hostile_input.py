@@ -160,3 +160,11 @@ async def test_refusals_carry_the_security_headers_and_name_the_json_fault(api):
     assert "Content-Security-Policy" in refused.headers
     broken = await api("lead").post("/api/v1/proposals", content=b'{"title": ', headers={"content-type": "application/json"})
     assert broken.status_code == 422 and "Expecting value" in broken.json()["detail"][0]["msg"]
+
+
+async def test_the_first_and_last_days_there_are_filter_the_audit_log(api, browser):
+    compliance = api("compliance")
+    for query in ("until=9999-12-31", "since=0001-01-01", "since=9999-12-31&until=9999-12-31"):
+        assert (await compliance.get(f"/api/v1/audit/export?{query}")).status_code == 200, query
+    page = await browser("compliance@example.com")
+    assert (await page.get("/compliance/export.csv?until=9999-12-31")).status_code == 200

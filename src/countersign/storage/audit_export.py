@@ -120,7 +120,7 @@ def _event_conditions(f: AuditFilter) -> list:
         conditions.append(AuditEntry.kind == f.kind)
     if f.since:
         conditions.append(col(AuditEntry.at) >= _day_start(f.since))
-    if f.until:
+    if f.until and f.until < date.max:  # the last day there is has no day after it: no bound
         conditions.append(col(AuditEntry.at) < _day_start(f.until + timedelta(days=1)))
     return conditions
 
