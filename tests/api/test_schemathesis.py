@@ -81,5 +81,5 @@ def test_stateful_sequences_keep_the_schema(api_schema, live_server, tokens):
                 case.validate_response(response, additional_checks=additional_checks,
                                        excluded_checks=excluded_for(case), transport_kwargs=kwargs or None)
 
-        AsRole.run(settings=settings(max_examples=5, stateful_step_count=4, deadline=None,
+        AsRole.run(settings=settings(max_examples=10, stateful_step_count=5, deadline=None,
                                      suppress_health_check=list(HealthCheck)))
