@@ -18,7 +18,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from api.text_types import IsoDate
+from api.text_types import NO_NUL, IsoDate
 from countersign.domain import addresses
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Verdict
@@ -34,7 +34,7 @@ LAUNCH_SCOPE_ALIASES = {"sandbox": "internal_sandbox", "internal": "internal_san
                         "pilot_market": "pilot", "broad": "broad_rollout", "rollout": "broad_rollout"}
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NO_NUL)]
 
 
 class Checklist(BaseModel):
@@ -119,7 +119,7 @@ def _submit_body(keys: tuple[str, ...]) -> type[ProposalContent]:
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Verdict
-    comment: Annotated[str, StringConstraints(max_length=5000)] = ""
+    comment: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] = ""
     decision_id: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")] | None = None
     version: Annotated[PositiveInt, Field(le=2**31 - 1)] | None = None  # the version reviewed; refused once stale
     # The delegating rep's e-mail, when deciding under their delegation (countersign.storage.delegation).
@@ -130,7 +130,7 @@ class DecisionIn(BaseModel):
 
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(max_length=5000)] = ""
+    reason: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] = ""
 
 
 class PartyOut(BaseModel):

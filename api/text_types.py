@@ -14,6 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BeforeValidator
 
+# Text without NUL, which PostgreSQL refuses (api.input_guard answers it with a 422): said in
+# the schema too, so that clients and schemathesis know it. (Unpaired surrogates are refused as
+# well; a schema pattern cannot name them, and JSON Schema's string is Unicode text without them.)
+NO_NUL = r"^[^\x00]*$"
+
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from api.deps import ApiUser, SessionDep, WriteSessionDep
 from api.errors import ERROR_RESPONSES
-from api.text_types import IsoAwareDatetime
+from api.text_types import NO_NUL, IsoAwareDatetime
 from countersign.domain.access import Action, require
 from countersign.storage.accounts import create_token_row, revoke_token, tokens_of
 from countersign.storage.tables import ApiToken, User
@@ -80,7 +80,7 @@ admin_router = APIRouter(prefix="/admin/tokens", tags=["admin"], responses=ERROR
 
 @admin_router.get("", response_model=list[TokenOut])
 def list_all_tokens(user: ApiUser, session: SessionDep,
-                    email: Annotated[str | None, Query(max_length=254)] = None) -> list[TokenOut]:
+                    email: Annotated[str | None, Query(max_length=254, pattern=NO_NUL)] = None) -> list[TokenOut]:
     """Every account's tokens (admins), or one account's with `email`."""
     require(user, Action.MANAGE_ACCOUNTS)
     owner_id = None
