@@ -5,11 +5,13 @@ do not: `NaN` and `Infinity`, unpaired UTF-16 surrogates (`"\\ud800"`), and
 integers of any size; PostgreSQL refuses a NUL in text, and SQLite and
 PostgreSQL both refuse integers beyond 64 bits. Each of those reached the
 database as a 500. This middleware answers them with a short 4xx instead:
-for JSON bodies, the query string, the path and urlencoded form bodies.
-It also enforces `COUNTERSIGN_MAX_BODY_BYTES`: a larger declared
-Content-Length is refused unread, a larger streamed body as soon as it
-passes the limit. (FastAPI's own `max_body_size` answers in plain text,
-overriding any JSON answer, so the API's `{"detail"}` shape needs this.)
+for JSON bodies, the query string, the path and urlencoded form bodies; and
+a path segment that is an id beyond any row's (MAX_ID) is a 404 for every
+route. It also enforces `COUNTERSIGN_MAX_BODY_BYTES` (multipart uploads:
+`COUNTERSIGN_MAX_UPLOAD_BYTES`): a larger declared Content-Length is refused
+unread, a larger streamed body as soon as it passes the limit. (FastAPI's
+own `max_body_size` answers in plain text, overriding any JSON answer, so
+the API's `{"detail"}` shape needs this.)
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_DEPTH = 32  # the API's bodies nest three deep; anything near this is not a request
-MAX_SAFE_INTEGER = 2**53 - 1
-MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns in PostgreSQL; SQLite's are 64-bit  # I-JSON: the integers every JSON reader agrees on
+MAX_SAFE_INTEGER = 2**53 - 1  # I-JSON: the integers every JSON reader agrees on
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns in PostgreSQL; SQLite's are 64-bit
 
 
 class BadInput(ValueError):
@@ -77,7 +79,7 @@ def check_json(raw: bytes) -> None:
 
 
 def check_urlencoded(raw: bytes, where: str) -> None:
-    """Percent-decoded, a query string or form body may carry a NUL or bytes that are not UTF-8."""
+    """A query string or form body whose percent-decoded bytes carry a NUL (PostgreSQL refuses it)."""
     decoded = unquote_to_bytes(raw.replace(b"+", b" "))
     if b"\x00" in decoded:
         raise BadInput(f"the {where} may not contain a NUL character (%00)")
