@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from sqlmodel import Session, col, func, select
+from starlette.concurrency import run_in_threadpool
 
 from api import readiness
+from api.deps import SessionDep
 from api.routes.pages import PageRoute, Viewer
 from api.templating import render
 from countersign.domain.access import Action, require
+from countersign.storage.tables import OutboxMail
 
 # Not in the OpenAPI document: operational probes, not the API (and /readyz is 503 by design when a part is down).
 probes = APIRouter(include_in_schema=False)
@@ -33,11 +37,17 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @pages.get("/health", name="admin_health")
-async def health_page(request: Request, user: Viewer):
+async def health_page(request: Request, user: Viewer, session: SessionDep):
     require(user, Action.READ_HEALTH)
     health = getattr(request.app.state, "health", None)
+    parked = await run_in_threadpool(_parked_mail, session)
     return render(request, "admin/health.html", {
         "page_title": "Service health",
         "checks": await readiness.checks(request),
         "parts": list(health.parts.values()) if health else [],
+        "parked": parked,
     })
+
+
+def _parked_mail(session: Session) -> int:
+    return session.exec(select(func.count()).where(col(OutboxMail.parked_at).is_not(None))).one()

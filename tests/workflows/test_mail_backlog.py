@@ -132,6 +132,7 @@ async def test_the_outbox_page_shows_parked_mail_and_why(engine, browser, users)
     assert page.status_code == 200
     assert "Not delivered" in page.text and "no such mailbox" in page.text and "poison-9@example.com" in page.text
     assert "1 mail could not be delivered" in (await admin.get("/admin/outbox")).text
+    assert "1 mail could not be delivered" in (await admin.get("/admin/health")).text
 
 
 async def test_a_server_that_is_away_fails_the_round_at_once_and_parks_nothing(engine):
