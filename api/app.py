@@ -20,6 +20,7 @@ from api import errors
 from api.allow_header import AllowHeader
 from api.deps import LoginRequired
 from api.oidc import build_clients
+from api.input_guard import InputGuard
 from api.routes import (
     audit,
     auth,
@@ -28,6 +29,7 @@ from api.routes import (
     checkpoints,
     delegation_pages,
     delegations,
+    health,
     links,
     outbox_pages,
     pages,
@@ -138,6 +140,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
         same_site="lax",
         https_only=settings.base_url.startswith("https://"),
     )
+    # Inside the security headers (its refusals carry them too), outside the session and every route.
+    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AllowHeader)
     errors.install(app)
@@ -163,5 +167,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(token_pages.router)
     app.include_router(checkpoints.router, prefix="/api/v1")
     app.include_router(checkpoint_pages.router)
+    app.include_router(health.probes)
+    app.include_router(health.pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

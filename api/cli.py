@@ -23,7 +23,7 @@ import socket
 import sys
 from collections.abc import Coroutine, Iterator
 from contextlib import AsyncExitStack, contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -284,9 +284,12 @@ def mail_dispatcher(settings: Settings, engine: Engine):
     from workflows.mail_dispatcher import MailDispatcher
 
     try:
-        return MailDispatcher(engine, settings.smtp_url, settings.mail_from)
+        return MailDispatcher(engine, settings.smtp_url, settings.mail_from, base_url=settings.base_url)
     except ValueError as exc:
         fail(f"bad settings: {exc}")
+
+
+STICKY_TIMEOUT = timedelta(seconds=3)
 
 
 def build_worker(client: Client, engine: Engine, settings: Settings, policy: Policy) -> Worker:
@@ -296,10 +299,13 @@ def build_worker(client: Client, engine: Engine, settings: Settings, policy: Pol
         signer = settings.checkpoint_signer
     except ValueError as exc:
         fail(f"bad settings: {exc}")
-    # The grace lets a step being recorded finish its transaction on shutdown.
+    # The grace lets a step being recorded finish its transaction on shutdown. A worker that
+    # died leaves its workflows' tasks on its sticky queue until this timeout (the SDK's 10 s
+    # default): a restarted worker (api.supervisor) takes them over after 3 s instead.
     return build(client, engine, settings.task_queue, policy, base_url=settings.base_url,
                  link_secret=settings.session_secret, checkpoint_signer=signer,
-                 graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE))
+                 graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE),
+                 sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT)
 
 
 async def serve(stop: StopSignals, *, web: WebServer | None = None, listener: socket.socket | None = None,
@@ -398,26 +404,38 @@ def up(demo: DemoFlag = False, data_dir: DataDirOption = None, host: HostOption 
 async def _up(settings: Settings, temporal: ClientConnectConfig, engine: Engine, listener: socket.socket,
               temporal_port: int, url: str, accounts: list[tuple[str, str, str, str]]) -> int:
     from api.app import create_app
+    from api.supervisor import Health, Supervisor
     from api.worker_process import WorkerProcess
     from workflows import dev_server
 
     stop = StopSignals()
     stop.install()  # from here on, a signal stops what has started, in order
+    health = Health()  # what the supervisors below keep; /readyz and /admin/health read it
     async with AsyncExitStack() as running:
         address = temporal.get("target_host")
-        if address is None:  # no server configured: the embedded one
+        if address is None:  # no server configured: the embedded one, started again if it dies
+            embedded = Supervisor("Temporal server", lambda: dev_server.start(
+                settings.data_dir, temporal_port, temporal["namespace"]), health)
             try:
-                server = await running.enter_async_context(
-                    dev_server.running(settings.data_dir, temporal_port, temporal["namespace"])
-                )
+                await embedded.start()
             except dev_server.DevServerError as exc:
                 fail(str(exc), 1)
-            address = server.address
-            settings.temporal_ui_url = settings.temporal_ui_url or server.ui_url
+            watching = asyncio.create_task(embedded.run(), name="temporal supervisor")
+
+            async def stop_temporal() -> None:
+                await embedded.shutdown()
+                await watching
+
+            running.push_async_callback(stop_temporal)
+            address = embedded.part.address
+            settings.temporal_ui_url = settings.temporal_ui_url or embedded.part.ui_url
         client = await connect_temporal(address, temporal["namespace"])
-        web = web_server(create_app(settings, temporal=client, engine=engine), listener.getsockname()[0],
-                         listener.getsockname()[1], settings.trusted_proxies)
-        worker = await WorkerProcess.start(settings, address, SHUTDOWN_GRACE)  # with the mail dispatcher
+        app_ = create_app(settings, temporal=client, engine=engine)
+        app_.state.health = health
+        web = web_server(app_, listener.getsockname()[0], listener.getsockname()[1], settings.trusted_proxies)
+        # The worker process (with the mail dispatcher), started again if it dies.
+        worker = Supervisor("worker", lambda: WorkerProcess.start(settings, address, SHUTDOWN_GRACE), health)
+        await worker.start()
         running.push_async_callback(worker.shutdown)
 
         def ready() -> None:
@@ -585,14 +603,18 @@ def users_add(
 
 
 @tokens_app.command("create")
-def tokens_create(email: Annotated[str, typer.Option("--email", help="Whose token.")]) -> None:
+def tokens_create(email: Annotated[str, typer.Option("--email", help="Whose token.")],
+                  days: Annotated[int | None, typer.Option(
+                      "--days", min=1, max=1000, help="Expire after this many days (default: never).")] = None,
+                  ) -> None:
     """Print a new API token for the account, alone on its line (shown once)."""
     settings = load_settings()
     with quiet_migrations():
         engine = migrated_engine(settings)
     try:
         with transaction(engine) as session:
-            token = create_token(session, email)
+            expires_at = datetime.now(UTC) + timedelta(days=days) if days else None
+            token = create_token(session, email, expires_at=expires_at)
     except AccountError as exc:
         fail(str(exc))
     finally:
@@ -616,11 +638,11 @@ def tokens_list(email: Annotated[str | None, typer.Option(
                     fail(f"no account for {email}")
                 owner_id = owner.id
             rows = tokens_of(session, owner_id)
-            lines = ["\t".join(("id", "owner", "name", "created", "last_used", "revoked"))]
+            lines = ["\t".join(("id", "owner", "name", "created", "last_used", "revoked", "expires"))]
             for token, user in rows:
                 lines.append("\t".join((str(token.id), user.email, token.name or "-",
                                         *(_stamp(t) for t in (token.created_at, token.last_used_at,
-                                                              token.revoked_at)))))
+                                                              token.revoked_at, token.expires_at)))))
     finally:
         engine.dispose()
     typer.echo("\n".join(lines))

@@ -39,7 +39,7 @@ from workflows.messages import (
 )
 
 # Built once: every decision reads it.
-_DECISION_BY_ID = select(Decision.proposal_id, Decision.party).where(Decision.decision_id == bindparam("decision_id"))
+_DECISION_BY_ID = select(Decision.proposal_id, Decision.party, Decision.decision, Decision.comment).where(Decision.decision_id == bindparam("decision_id"))
 
 
 def release_connection(session: Session) -> None:
@@ -86,7 +86,12 @@ def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn) 
     proposal = access_for(session, user, Action.DECIDE, proposal_id)
     decision_id = body.decision_id or str(uuid.uuid4())
     earlier = session.execute(_DECISION_BY_ID, {"decision_id": decision_id}).first()
-    if earlier is not None and (earlier.proposal_id, earlier.party) != (proposal_id, user.party):
+    # The same id again is a retry of the same decision (answered as the first
+    # time); with another proposal, party, verdict or comment it is a mistake (API.md: 409).
+    if earlier is not None and (
+        (earlier.proposal_id, earlier.party, str(earlier.decision), earlier.comment or "")
+        != (proposal_id, user.party, body.decision.value, body.comment.strip())
+    ):
         raise Conflict(f"decision id {decision_id} was used for another decision; send a new one")
     on_behalf_of = delegation.acting_for(session, user, body.on_behalf_of).email if body.on_behalf_of else None
     request = DecisionRequest(user.party, body.decision.value, body.comment, body.version or proposal.version,

@@ -11,11 +11,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from temporalio.client import Client
 
+from api.readiness import part_down
 from countersign.domain.policy import Policy
 from countersign.settings import Settings
 from countersign.storage.accounts import keep_last_use, session_epoch, token_user
 from countersign.storage.db import write_session
 from countersign.storage.tables import User
+from workflows.client import WorkflowUnavailable
 
 
 # FastAPI runs a sync dependency in its thread pool: a thread hop on every
@@ -45,6 +47,12 @@ async def get_policy(request: Request) -> Policy:
 
 
 async def get_temporal(request: Request) -> Client:
+    # Under `countersign up`, a command (a POST) while a part is known to be down answers
+    # 503 at once (api.supervisor) rather than waiting for its restart. Reads of
+    # history (the timeline) go on: they show what they can without it.
+    down = part_down(request) if request.method not in ("GET", "HEAD") else None
+    if down:
+        raise WorkflowUnavailable(f"{down}; try again in a few seconds")
     return request.app.state.temporal
 
 

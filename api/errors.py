@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import sqlalchemy
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from api.readiness import RETRY_AFTER
 from countersign.domain import errors
+from countersign.domain.addresses import InvalidAddress
 from countersign.storage.accounts import AccountError
 from workflows.client import WorkflowUnavailable
 
@@ -25,7 +29,9 @@ STATUS_FOR = {
     errors.ProposalClosed: 409,
     errors.NotAwaitingChanges: 409,
     errors.NothingToAcknowledge: 409,
+    errors.Conflict: 409,
     AccountError: 422,
+    InvalidAddress: 422,
     WorkflowUnavailable: 503,
 }
 
@@ -58,7 +64,9 @@ def status_for(error: errors.DomainError) -> int:
 
 
 async def _domain_error_handler(request: Request, error: errors.DomainError) -> JSONResponse:
-    return JSONResponse({"detail": str(error)}, status_code=status_for(error))
+    status = status_for(error)
+    headers = {"Retry-After": RETRY_AFTER} if status == 503 else None  # a part restarting: try again soon
+    return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
 
 
 # The database gone for a moment (restarting, failing over, its connections
@@ -74,7 +82,44 @@ async def _database_unavailable_handler(request: Request, error: Exception) -> J
                         headers={"Retry-After": "1"})
 
 
+EXCERPT = 60  # characters of the caller's own input an error answer may quote back
+
+
+def excerpt(value: Any) -> Any:
+    """A short, JSON-safe excerpt of one input value: strings cut, non-finite
+    numbers named, containers left out (the `loc` says where the problem is)."""
+    if isinstance(value, str):
+        return value if len(value) <= EXCERPT else value[:EXCERPT] + "…"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return None
+
+
+def short_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    """pydantic's errors without whole inputs echoed back (a 1 MB body, a
+    password, NaN that JSON cannot even write): loc, msg, type and an excerpt."""
+    out = []
+    for item in error.errors():
+        msg = str(item.get("msg", ""))
+        reason = (item.get("ctx") or {}).get("error")
+        if item.get("type") == "json_invalid" and isinstance(reason, str):
+            msg = f"{msg}: {reason}"  # where the JSON breaks, in the parser's words
+        entry = {"type": item.get("type"), "loc": [p if isinstance(p, int) else str(p)[:60] for p in item.get("loc", ())],
+                 "msg": msg[:300]}
+        if "input" in item and excerpt(item["input"]) is not None:
+            entry["input"] = excerpt(item["input"])
+        out.append(entry)
+    return out[:20]
+
+
+async def _validation_error_handler(request: Request, error: RequestValidationError) -> JSONResponse:
+    return JSONResponse({"detail": short_errors(error)}, status_code=422)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(errors.DomainError, _domain_error_handler)
     for kind in DATABASE_UNAVAILABLE:
         app.add_exception_handler(kind, _database_unavailable_handler)

@@ -18,6 +18,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from api.text_types import NO_NUL, IsoDate
+from countersign.domain import addresses
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Verdict
 
@@ -32,7 +34,7 @@ LAUNCH_SCOPE_ALIASES = {"sandbox": "internal_sandbox", "internal": "internal_san
                         "pilot_market": "pilot", "broad": "broad_rollout", "rollout": "broad_rollout"}
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NO_NUL)]
 
 
 class Checklist(BaseModel):
@@ -70,7 +72,7 @@ class ProposalContent(BaseModel):
     parties: list[str]  # the keys of the parties whose catalogs it touches, in the policy's order
     data_sources: Annotated[Text, StringConstraints(max_length=5000)]
     launch_scope: Annotated[LaunchScope, BeforeValidator(_scope_alias)]
-    requested_decision_date: date | None = None
+    requested_decision_date: IsoDate | None = None
     checklist: Checklist
 
 
@@ -103,13 +105,13 @@ def _submit_body(keys: tuple[str, ...]) -> type[ProposalContent]:
         return [p for p in keys if p in parties]  # no repeats
 
     Parties = Annotated[list[Literal[keys]], BeforeValidator(known), AfterValidator(in_policy_order),
-                        Field(description="The parties whose catalogs the product touches; all if left out.")]
+                        Field(min_length=1, description="The parties whose catalogs the product touches; all if left out.")]
 
     class ProposalSubmit(ProposalContent):
         """A proposal as a lead submits it (the body of submit and resubmit)."""
 
         parties: Parties = Field(default_factory=lambda: list(keys))
-        requested_decision_date: Annotated[date | None, AfterValidator(_not_in_the_past)] = None
+        requested_decision_date: Annotated[IsoDate | None, AfterValidator(_not_in_the_past)] = None
 
     return ProposalSubmit
 
@@ -117,17 +119,18 @@ def _submit_body(keys: tuple[str, ...]) -> type[ProposalContent]:
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Verdict
-    comment: Annotated[str, StringConstraints(max_length=5000)] = ""
+    comment: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] = ""
     decision_id: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")] | None = None
-    version: PositiveInt | None = None  # the version reviewed; refused once it is stale
+    version: Annotated[PositiveInt, Field(le=2**31 - 1)] | None = None  # the version reviewed; refused once stale
     # The delegating rep's e-mail, when deciding under their delegation (countersign.storage.delegation).
     on_behalf_of: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
-                                                   pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")] | None = None
+                                                   pattern=r"^[^@\s\x00]+@[^@\s\x00]+$"),
+                            AfterValidator(addresses.checked)] | None = None
 
 
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(max_length=5000)] = ""
+    reason: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] = ""
 
 
 class PartyOut(BaseModel):

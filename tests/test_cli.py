@@ -81,7 +81,11 @@ def test_users_add_and_tokens_create_on_a_fresh_data_dir(run, data_dir, engine):
         (["--email", "x@example.com", "--role", "rep", "--party", "emi"], PASSWORD, "a rep needs --party"),
         (["--email", "x@example.com", "--role", "lead", "--party", "sony"], PASSWORD, "only reps belong"),
         (["--email", "x@example.com", "--role", "lead"], "short", "at least 10 characters"),
-        (["--email", "not-an-address", "--role", "lead"], PASSWORD, "is not an e-mail address"),
+        (["--email", "not-an-address", "--role", "lead"], PASSWORD, "is not a valid e-mail address"),
+        (["--email", "x@localhost", "--role", "lead"], PASSWORD, "is not a valid e-mail address"),
+        (["--email", "x@example.com", "--role", "lead", "--name", "Eve\nBcc: x@example.com"], PASSWORD,
+         "one line"),
+        (["--email", "x@example.com", "--role", "lead", "--name", "<b>Eve</b>"], PASSWORD, "may not contain"),
     ],
 )
 def test_users_add_refuses_bad_details_with_one_line(run, data_dir, args, stdin, fragment):
@@ -124,6 +128,15 @@ def test_tokens_create_for_an_unknown_account(run, data_dir):
     assert result.exit_code == 2
     assert "no account for nobody@example.com" in result.stderr
     assert result.stdout == ""
+
+
+def test_tokens_create_with_an_expiry_lists_it(run, data_dir):
+    run("users", "add", "--email", "lead@example.com", "--role", "lead", "--password-stdin", input=PASSWORD + "\n")
+    assert run("tokens", "create", "--email", "lead@example.com", "--days", "30").exit_code == 0
+    assert run("tokens", "create", "--email", "lead@example.com", "--days", "0").exit_code == 2
+    listed = run("tokens", "list").stdout.splitlines()
+    assert listed[0].endswith("\texpires")
+    assert listed[1].rsplit("\t", 1)[1] != "-"  # the day it expires
 
 
 def test_token_alone_on_stdout_from_the_console_script(data_dir, engine):

@@ -124,6 +124,8 @@ async def _call(awaitable):
         if failure.status == RPCStatusCode.NOT_FOUND:
             raise errors.ProposalClosed("this proposal has concluded; it can no longer change") from failure
         raise WorkflowUnavailable(f"the workflow service refused the call: {failure.message}") from failure
+    except RuntimeError as failure:  # the client's connection itself failed (Temporal down or restarting)
+        raise WorkflowUnavailable(f"the workflow service cannot be reached: {failure}") from failure
 
 
 def _domain_error(cause: BaseException | None) -> errors.DomainError:

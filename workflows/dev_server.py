@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -62,6 +62,16 @@ class DevServer:
     address: str  # host:port of the gRPC frontend
     ui_url: str
     database: Path
+    process: asyncio.subprocess.Process | None = field(default=None, compare=False, repr=False)
+
+    async def run(self) -> None:
+        """Wait while the server runs; raise when it ends (api.supervisor restarts it)."""
+        code = await self.process.wait()
+        raise RuntimeError(f"the Temporal dev server exited with code {code}")
+
+    async def shutdown(self) -> None:
+        log.info("stopping the Temporal dev server")
+        await _stop(self.process)
 
 
 def temporal_binary() -> Path:
@@ -136,6 +146,16 @@ async def running(data_dir: Path, port: int = 7233, namespace: str = "default",
     """Start the dev server on `ip:port` (Web UI on port + 1000), yield its
     addresses, and stop it on exit (SIGTERM, then wait for the process). If
     this process dies without stopping it, the server is killed with it."""
+    server = await start(data_dir, port, namespace, ip)
+    try:
+        yield server
+    finally:
+        await server.shutdown()
+
+
+async def start(data_dir: Path, port: int = 7233, namespace: str = "default", ip: str = "127.0.0.1") -> DevServer:
+    """Start the dev server and return once it answers (see `running`); the
+    caller stops it with `shutdown()`."""
     binary = temporal_binary()
     if not binary.exists():
         raise DevServerError(
@@ -168,7 +188,8 @@ async def running(data_dir: Path, port: int = 7233, namespace: str = "default",
         # Attributes are created with the namespace; ones added by a later
         # release must be registered on an existing database too.
         await search_attributes.register(client, namespace)
-        yield DevServer(address=address, ui_url=f"http://{ip}:{ui_port}", database=database)
-    finally:
+    except BaseException:
         log.info("stopping the Temporal dev server")
         await _stop(process)
+        raise
+    return DevServer(address=address, ui_url=f"http://{ip}:{ui_port}", database=database, process=process)

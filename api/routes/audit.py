@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ApiUser, PolicyDep, SessionDep, TemporalClientDep
 from api.routes.pages import PageRoute, Viewer, temporal_link
 from api.templating import render
+from api.text_types import IsoDate
 from countersign.domain.access import Action, require
 from countersign.domain.errors import InvalidDecision, ProposalClosed
 from countersign.domain.policy import Policy
@@ -172,8 +173,8 @@ def export_router(policy: Policy) -> APIRouter:
         kind: Annotated[
             str | None, Query(max_length=40, pattern=NO_NUL, description="An event of this kind")
         ] = None,
-        since: Annotated[date | None, Query(description="An event on or after this UTC day")] = None,
-        until: Annotated[date | None, Query(description="An event on or before this UTC day")] = None,
+        since: Annotated[IsoDate | None, Query(description="An event on or after this UTC day")] = None,
+        until: Annotated[IsoDate | None, Query(description="An event on or before this UTC day")] = None,
         text: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
         scope: Annotated[
             Literal["whole", "matching"],

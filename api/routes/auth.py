@@ -16,18 +16,20 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api import csrf
+from api import csrf, known_device
 from api.csrf import CsrfProtected
 from api.deps import SessionDep, WriteSessionDep
 from api.oidc import sign_in_choices
 from api.routes.pages import PageRoute
 from api.templating import flash, render
+from countersign.domain import addresses
 from countersign.storage import audit, throttle
 from countersign.storage.accounts import authenticate, end_sessions, session_epoch
 from countersign.storage.db import transaction
 from countersign.storage.tables import User, utcnow
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+NOT_AN_ADDRESS = "(not an e-mail address)"  # stored for a failed sign-in whose e-mail did not parse
 
 
 def safe_next(target: str | None) -> str:
@@ -65,13 +67,16 @@ def login(request: Request, session: SessionDep, _: CsrfProtected,
     if not (email.strip() and password):
         return again("Enter your e-mail address and password.", 401)
     address = client_address(request)
-    normalized = email.strip().lower()
+    # What an anonymous visitor typed is stored (throttle, audit) only as a
+    # valid address, or as a fixed placeholder: bounded and never free text.
+    valid = addresses.is_valid(email)
+    normalized = addresses.normalize(email) if valid else NOT_AN_ADDRESS
     now = utcnow()
     # Reads (and the password's hashing) with `session`; what a sign-in records, in a write
     # transaction after them, which holds SQLite's write lock only as long as it writes.
     engine = session.get_bind()
     try:
-        throttle.check(session, normalized, address, now)
+        throttle.check(session, normalized, address, now, known_device=known_device.knows(request, normalized))
     except throttle.Throttled as refused:
         with transaction(engine) as write:
             audit.append(write, None, "sign_in_failed", now, actor=normalized,
@@ -79,7 +84,7 @@ def login(request: Request, session: SessionDep, _: CsrfProtected,
         return again(f"Too many failed sign-ins. Try again after {refused.retry_at:%H:%M} UTC "
                      f"(in {throttle.minutes_until(refused.retry_at, now)} minutes).", 429,
                      {"Retry-After": str(refused.seconds(now))})
-    user = authenticate(session, normalized, password)
+    user = authenticate(session, normalized, password) if valid else None
     if user is None:
         with transaction(engine) as write:
             throttle.record_failure(write, normalized, address, now)
@@ -95,7 +100,9 @@ def login(request: Request, session: SessionDep, _: CsrfProtected,
     request.session["user_id"] = user.id
     request.session["epoch"] = session_epoch(user)
     csrf.rotate(request)
-    return RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    known_device.remember(request, response, user.email)
+    return response
 
 
 def client_address(request: Request) -> str:

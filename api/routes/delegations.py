@@ -13,23 +13,25 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from api.deps import ApiUser, SessionDep, WriteSessionDep
 from api.errors import ERROR_RESPONSES
+from api.text_types import IsoAwareDatetime
+from countersign.domain import addresses
 from countersign.storage import delegation as delegations
 from countersign.storage.tables import Delegation, User, utcnow
 
 DelegationId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The delegation's id")]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
-                                         pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")]
+                                         pattern=r"^[^@\s\x00]+@[^@\s\x00]+$"), AfterValidator(addresses.checked)]
 
 
 class DelegationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     delegate: Email
-    ends_at: AwareDatetime
-    starts_at: AwareDatetime | None = None  # default: now
+    ends_at: IsoAwareDatetime
+    starts_at: IsoAwareDatetime | None = None  # default: now
     delegator: Email | None = None  # admins only: whose decisions
 
 

@@ -13,6 +13,7 @@ from api import answers, commands
 from api.deps import ApiUser, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import ERROR_RESPONSES
 from api.schemas import DecisionIn, ProposalOut, VersionOut, WithdrawIn, proposal_submit
+from api.text_types import NO_NUL
 from countersign.domain.access import Action, require
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Status
@@ -38,8 +39,8 @@ def list_proposals(
     user: ApiUser,
     session: SessionDep,
     status: Status | None = None,
-    party: str | None = Query(None, max_length=40),
-    stage: str | None = Query(None, max_length=200),
+    party: str | None = Query(None, max_length=40, pattern=NO_NUL),
+    stage: str | None = Query(None, max_length=200, pattern=NO_NUL),
     limit: int = Query(100, ge=1, le=500),
     offset: int = Query(0, ge=0, le=2**31 - 1),
 ) -> list[ProposalOut]:

@@ -9,6 +9,7 @@ A new token's secret is shown once, in the answer to the POST that creates it
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Request
@@ -22,7 +23,7 @@ from api.templating import flash, render
 from countersign.domain.access import Action, can, require
 from countersign.domain.errors import DomainError
 from countersign.storage.accounts import AccountError, create_token_row, revoke_token, tokens_of
-from countersign.storage.tables import ApiToken, User
+from countersign.storage.tables import ApiToken, User, utcnow
 
 NAME_MAX = 100  # as the JSON API's TokenCreate
 TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -39,7 +40,8 @@ def _page(request: Request, session, user: User, error: str | None = None, statu
         "everyone": tokens_of(session) if is_admin else [],
         "is_admin": is_admin,
         "error": error,
-        "values": values or {"name": ""},
+        "values": values or {"name": "", "expires_on": ""},
+        "now": utcnow(),
         "created": created,
     }, status_code=status_code, user=user)
 
@@ -53,6 +55,16 @@ def _name(name: str) -> str | None:
     return name or None
 
 
+def _end_of(day: str) -> datetime | None:
+    """The end (UTC) of the day the form names, or None when left empty."""
+    if not day.strip():
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(day.strip()), time(23, 59, 59), UTC)
+    except ValueError:
+        raise AccountError("give the expiry as a day, such as 2027-01-31, or leave it empty") from None
+
+
 @router.get("/tokens", name="tokens")
 def token_list(request: Request, user: Viewer, session: SessionDep) -> object:
     return _page(request, session, user)
@@ -60,12 +72,15 @@ def token_list(request: Request, user: Viewer, session: SessionDep) -> object:
 
 @router.post("/tokens")
 def create(request: Request, user: Viewer, _: CsrfProtected, session: WriteSessionDep,
-           name: Annotated[str, Form(max_length=1000)] = "") -> object:
+           name: Annotated[str, Form(max_length=1000)] = "",
+           expires_on: Annotated[str, Form(max_length=20)] = "") -> object:
     try:
-        row, secret = create_token_row(session, user.email, _name(name), actor=user.email, via="web")
+        row, secret = create_token_row(session, user.email, _name(name), actor=user.email, via="web",
+                                       expires_at=_end_of(expires_on))
     except DomainError as error:
         session.rollback()
-        return _page(request, session, user, sentence(str(error)), status_for(error), {"name": name})
+        return _page(request, session, user, sentence(str(error)), status_for(error),
+                     {"name": name, "expires_on": expires_on})
     session.commit()
     # No redirect: the secret is in this answer only (render() marks it no-store).
     return _page(request, session, user, created=(row, secret))

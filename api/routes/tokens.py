@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from api.deps import ApiUser, SessionDep, WriteSessionDep
 from api.errors import ERROR_RESPONSES
+from api.text_types import NO_NUL, IsoAwareDatetime
 from countersign.domain.access import Action, require
 from countersign.storage.accounts import create_token_row, revoke_token, tokens_of
 from countersign.storage.tables import ApiToken, User
@@ -30,6 +31,7 @@ class TokenOut(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None = None  # none: until revoked
 
 
 class TokenCreated(TokenOut):
@@ -39,11 +41,12 @@ class TokenCreated(TokenOut):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00]*$")] | None = None
+    expires_at: IsoAwareDatetime | None = None  # when it stops working; none: when revoked
 
 
 def token_out(row: ApiToken, owner: User) -> TokenOut:
     return TokenOut(id=row.id, owner=owner.email, name=row.name, created_at=row.created_at,
-                    last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+                    last_used_at=row.last_used_at, revoked_at=row.revoked_at, expires_at=row.expires_at)
 
 
 router = APIRouter(prefix="/tokens", tags=["tokens"], responses=ERROR_RESPONSES)
@@ -58,7 +61,8 @@ def list_own_tokens(user: ApiUser, session: SessionDep) -> list[TokenOut]:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TokenCreated)
 def create_own_token(user: ApiUser, session: WriteSessionDep, body: TokenCreate | None = None) -> TokenCreated:
     """A new token for the caller; the answer carries its secret, once."""
-    row, secret = create_token_row(session, user.email, body.name if body else None, actor=user.email, via="api")
+    row, secret = create_token_row(session, user.email, body.name if body else None, actor=user.email, via="api",
+                                   expires_at=body.expires_at if body else None)
     session.commit()
     return TokenCreated(**token_out(row, user).model_dump(), token=secret)
 
@@ -76,7 +80,7 @@ admin_router = APIRouter(prefix="/admin/tokens", tags=["admin"], responses=ERROR
 
 @admin_router.get("", response_model=list[TokenOut])
 def list_all_tokens(user: ApiUser, session: SessionDep,
-                    email: Annotated[str | None, Query(max_length=254)] = None) -> list[TokenOut]:
+                    email: Annotated[str | None, Query(max_length=254, pattern=NO_NUL)] = None) -> list[TokenOut]:
     """Every account's tokens (admins), or one account's with `email`."""
     require(user, Action.MANAGE_ACCOUNTS)
     owner_id = None

@@ -136,6 +136,8 @@ async def test_the_platform_provisions_its_own_staff_with_their_roles(scim):
         ),  # a party makes reps only
         ({"schemas": [USER_SCHEMA]}, 400, "invalidValue"),  # no userName
         (new_user("rep.universal@example.com"), 409, "uniqueness"),  # another organisation's address
+        (new_user("x@sony.example", displayName="Eve\r\nBcc: all@example.com"), 400, "invalidValue"),
+        (new_user("y@sony.example", displayName="<b>Eve</b>"), 400, "invalidValue"),  # markup into mail
     ],
 )
 async def test_bad_accounts_are_refused_with_a_scim_error(scim, engine, body, status, scim_type):

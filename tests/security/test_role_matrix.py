@@ -92,6 +92,11 @@ CASES = [
     Case("GET", "/live/inbox", row(403, 403, 200, 200, 403, 403, LOGIN)),
     Case("GET", "/compliance/charts", row(403, 403, 403, 403, 200, 200, LOGIN)),
     Case("GET", "/admin/outbox", row(403, 403, 403, 403, 403, 200, LOGIN)),
+    Case("GET", "/admin/health", row(403, 403, 403, 403, 403, 200, LOGIN)),
+    # Probes, for load balancers: no sign-in. /readyz is 503 here: the time-skipping test
+    # server cannot say whether a worker polls (tests/api/test_health.py checks it on the dev server).
+    Case("GET", "/healthz", everyone(200)),
+    Case("GET", "/readyz", everyone(503)),
     Case("GET", "/proposals/new", row(200, 200, 403, 403, 403, 403, LOGIN)),
     # An empty form: a lead gets past the role check to the form's own errors.
     Case("POST", "/proposals/new", row(422, 422, 403, 403, 403, 403, LOGIN), form={}),

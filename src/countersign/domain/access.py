@@ -49,6 +49,7 @@ class Action(StrEnum):
     INBOX = "inbox"
     MANAGE_ACCOUNTS = "manage_accounts"
     READ_OUTBOX = "read_outbox"
+    READ_HEALTH = "read_health"  # the parts `up` supervises, their restarts and errors
 
 
 def visible(user: User, proposal: Proposal) -> bool:
@@ -68,7 +69,7 @@ def can(user: User, action: Action, proposal: Proposal | None = None) -> bool:
         return role == Role.LEAD
     if action == Action.INBOX:
         return role == Role.REP
-    if action in (Action.MANAGE_ACCOUNTS, Action.READ_OUTBOX):
+    if action in (Action.MANAGE_ACCOUNTS, Action.READ_OUTBOX, Action.READ_HEALTH):
         return role == Role.ADMIN
     if proposal is None or not visible(user, proposal):
         return False
@@ -99,6 +100,7 @@ _ROLES_FOR = {
     Action.INBOX: {Role.REP},
     Action.MANAGE_ACCOUNTS: {Role.ADMIN},
     Action.READ_OUTBOX: {Role.ADMIN},
+    Action.READ_HEALTH: {Role.ADMIN},
 }
 
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from countersign.domain.links import LinkSigner
+from countersign.domain.mail_text import one_line
 from countersign.domain.policy import PartyConfig
 from countersign.domain.routing import Event
 
@@ -108,7 +109,8 @@ def mails_for(
 
 def render(kind: str, recipient: str, values: dict[str, Any]) -> Mail:
     subject, text, html = TEMPLATES[kind]
-    return Mail(recipient, subject.render(values), text.render(values), html.render(values), kind)
+    # The subject is a header: one line, whatever the title or names typed hold (mail_text).
+    return Mail(recipient, one_line(subject.render(values)), text.render(values), html.render(values), kind)
 
 
 Recipients = Iterator[tuple[str, dict[str, Any]]]

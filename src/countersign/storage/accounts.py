@@ -9,22 +9,26 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Collection
+from datetime import datetime, timedelta
 from functools import cache
 
 import argon2
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import Engine, bindparam, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
+from countersign.domain import addresses, passwords
 from countersign.domain.access import Role
 from countersign.domain.errors import DomainError, NotFound
+from countersign.domain.mail_text import display_name_problem
 from countersign.settings import Settings
 from countersign.storage import audit
 from countersign.storage.db import transaction
 from countersign.storage.tables import ApiToken, User, utcnow
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
+MAX_TOKEN_LIFE = timedelta(days=3 * 366)
 LAST_USED_RESOLUTION = 60  # seconds
 
 
@@ -59,9 +63,12 @@ def create_user(
     parties: Collection[str] = (),
 ) -> User:
     """`parties`: the keys of the policy's parties, one of which a rep's `party` must be."""
-    email = email.strip().lower()
-    if "@" not in email:
-        raise AccountError(f"{email!r} is not an e-mail address")
+    try:
+        email = addresses.normalize(email)
+    except addresses.InvalidAddress as error:
+        raise AccountError(str(error)) from None
+    if name is not None and (problem := display_name_problem(name)):
+        raise AccountError(problem)
     try:
         role = Role(role)
     except ValueError:
@@ -70,8 +77,8 @@ def create_user(
         raise AccountError(f"a rep needs --party, one of the policy's parties: {', '.join(parties)}")
     if role != Role.REP and party:
         raise AccountError("only reps belong to a party")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if weak := passwords.problem(password, email, name):
+        raise AccountError(weak)
     if session.exec(select(User).where(User.email == email)).first():
         raise AccountError(f"an account for {email} exists already")
     user = User(email=email, name=name or email.split("@")[0], role=role.value, party=party,
@@ -110,23 +117,33 @@ def _token_hash(token: str) -> str:
 
 
 def create_token(session: Session, email: str, name: str | None = None, actor: str | None = None,
-                 via: str = "cli") -> str:
+                 via: str = "cli", expires_at: datetime | None = None) -> str:
     """A new API token for `email`; only its hash is stored, so show it once."""
-    return create_token_row(session, email, name, actor, via)[1]
+    return create_token_row(session, email, name, actor, via, expires_at)[1]
 
 
 def create_token_row(session: Session, email: str, name: str | None = None, actor: str | None = None,
-                     via: str = "cli") -> tuple[ApiToken, str]:
+                     via: str = "cli", expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """`expires_at`: when the token stops working (None: when revoked)."""
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
         raise AccountError(f"no account for {email}")
-    token = "cs_" + secrets.token_urlsafe(32)
     now = utcnow()
-    row = ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now, name=name or None)
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            raise AccountError("give the expiry with a time zone, such as 2027-01-31T23:59:59Z")
+        if expires_at <= now:
+            raise AccountError("the expiry must be in the future")
+        if expires_at > now + MAX_TOKEN_LIFE:
+            raise AccountError(f"a token can last at most {MAX_TOKEN_LIFE.days} days")
+    token = "cs_" + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now, name=name or None,
+                   expires_at=expires_at)
     session.add(row)
     session.flush()
     audit.append(session, None, "token_created", now, actor=actor or user.email, party=user.party,
-                 detail={"token_id": str(row.id), "owner": user.email, "via": via, "name": name or ""})
+                 detail={"token_id": str(row.id), "owner": user.email, "via": via, "name": name or "",
+                         **({"expires_at": expires_at.isoformat()} if expires_at else {})})
     return row, token
 
 
@@ -164,13 +181,14 @@ def revoke_token(session: Session, token_id: int, actor: User | None, via: str =
 _BY_TOKEN = (
     select(ApiToken, User)
     .join(User, col(User.id) == ApiToken.user_id)
-    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active,
+           or_(col(ApiToken.expires_at).is_(None), col(ApiToken.expires_at) > bindparam("now")))
 )
 
 
 def token_user(session: Session, token: str) -> tuple[ApiToken, User] | None:
-    """A live token (not revoked, of an active account) and its user."""
-    return session.exec(_BY_TOKEN, params={"token_hash": _token_hash(token)}).first()
+    """A live token (not revoked, not expired, of an active account) and its user."""
+    return session.exec(_BY_TOKEN, params={"token_hash": _token_hash(token), "now": utcnow()}).first()
 
 
 def user_for_token(session: Session, token: str) -> User | None:

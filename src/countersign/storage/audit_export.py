@@ -24,8 +24,9 @@ record that counts the entries and gives each chain's last seq and head
 hash, so a cut-off file is caught too. Each entry carries the canonical
 fields its hash covers, exactly as hashed (`at` as hashed, in ISO 8601),
 and its `prev_hash` and `hash`; nothing else is needed to verify it.
-CSV carries the same columns (detail as canonical JSON) for spreadsheets;
-it has no header or end record, so it verifies entry by entry and link by
+CSV carries the same columns (detail as canonical JSON) for spreadsheets,
+with any cell that a spreadsheet would run as a formula prefixed by a quote
+(countersign.domain.spreadsheet, which verification undoes); it has no header or end record, so it verifies entry by entry and link by
 link, like a `matching` export.
 """
 
@@ -43,6 +44,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, String, and_, cast, exists, false, func, or_, true
 from sqlmodel import Session, col, select
 
+from countersign.domain import spreadsheet
 from countersign.storage import audit
 from countersign.storage.tables import AuditEntry, PartyReview, Proposal, ProposalVersion, User, utcnow
 
@@ -118,7 +120,7 @@ def _event_conditions(f: AuditFilter) -> list:
         conditions.append(AuditEntry.kind == f.kind)
     if f.since:
         conditions.append(col(AuditEntry.at) >= _day_start(f.since))
-    if f.until:
+    if f.until and f.until < date.max:  # the last day there is has no day after it: no bound
         conditions.append(col(AuditEntry.at) < _day_start(f.until + timedelta(days=1)))
     return conditions
 
@@ -303,7 +305,7 @@ def jsonl(entries: Iterable[AuditEntry], head: dict[str, Any]) -> Iterator[str]:
 
 def csv_rows(entries: Iterable[AuditEntry]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = spreadsheet.writer(buffer)  # no cell can start a formula (countersign.domain.spreadsheet)
 
     def flush() -> str:
         value = buffer.getvalue()
@@ -501,11 +503,12 @@ def verify_csv(text_lines: Iterable[str], name: str = "export") -> FileReport:
     )
     checker = _Checker(report)
     reader = csv.reader(text_lines)
-    columns = next(reader, None)
+    rows = ([spreadsheet.restore(cell) for cell in row] for row in reader)  # undo the export's neutralising
+    columns = next(rows, None)
     if columns is None or tuple(columns) != CSV_COLUMNS:
         checker.problem(1, f"not a Countersign audit export: the columns must be {', '.join(CSV_COLUMNS)}")
         return report
-    for row in reader:
+    for row in rows:
         number = reader.line_num
         if not row:
             continue

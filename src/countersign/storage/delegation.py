@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, or_, select
 
+from countersign.domain import addresses
 from countersign.domain.access import Role
 from countersign.domain.errors import Forbidden, InvalidDecision, NotFound
 from countersign.storage import audit
@@ -24,7 +25,8 @@ MAX_LENGTH = timedelta(days=365)
 
 
 def _user(session: Session, email: str) -> User:
-    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    email = addresses.normalize(email)  # a typed address: refused with email-validator's reason
+    user = session.exec(select(User).where(User.email == email)).first()
     if user is None or not user.active:
         raise InvalidDecision(f"no active account for {email}")
     return user

@@ -14,10 +14,11 @@ import secrets
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, col, or_, select
 
+from countersign.domain.addresses import InvalidAddress, normalize
 from countersign.domain.identity import AlreadyExists, IdentityRefused, organisation_of, party_of
+from countersign.domain.mail_text import display_name_problem
 from countersign.storage import audit
 from countersign.storage.accounts import create_user, end_sessions, revoke_token
 from countersign.storage.tables import ApiToken, Delegation, ExternalIdentity, ScimToken, User, utcnow
@@ -28,9 +29,19 @@ def checked_email(address: Any) -> str:
     if not isinstance(address, str) or not address.strip():
         raise IdentityRefused("an e-mail address is required")
     try:
-        return validate_email(address.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as error:
-        raise IdentityRefused(f"{address!r} is not a valid e-mail address: {error}") from None
+        return normalize(address)
+    except InvalidAddress as error:
+        raise IdentityRefused(str(error)) from None
+
+
+def checked_name(name: str | None) -> str | None:
+    """A display name fit for mail and pages (one line, no markup); IdentityRefused otherwise."""
+    if name is None:
+        return None
+    problem = display_name_problem(name)
+    if problem:
+        raise IdentityRefused(f"name: {problem}")
+    return name.strip()
 
 
 def _by_email(session: Session, email: str) -> User | None:
@@ -96,6 +107,8 @@ def provider_sign_in(
             )
         if user is None:
             name = claims.get("name") if isinstance(claims.get("name"), str) else None
+            if name is not None and display_name_problem(name):
+                name = None  # the provider's own value; the account then shows its address
             user = _new_account(session, organisation, email, role, name, parties)
             created = True
         link = _ensure_identity(session, user, organisation)
@@ -230,7 +243,7 @@ def provision(
     external_id: str | None,
     parties: Collection[str],
 ) -> User:
-    email = checked_email(email)
+    email, name = checked_email(email), checked_name(name)
     if _by_email(session, email) is not None:
         raise AlreadyExists(f"an account for {email} exists already")
     user = _new_account(session, organisation, email, role, name, parties)
@@ -262,7 +275,7 @@ def update(
     external_id: str | None,
 ) -> User:
     """Replace what SCIM manages of an account; a change to `active` is a (re)activation."""
-    email = checked_email(email)
+    email, name = checked_email(email), checked_name(name)
     actor = f"scim:{organisation}"
     if email != user.email:
         if _by_email(session, email) is not None:

@@ -65,6 +65,7 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
+    expires_at: datetime | None = _ts()  # none: until revoked
 
 
 class ProposalNumber(SQLModel, table=True):
@@ -226,6 +227,7 @@ class OutboxMail(SQLModel, table=True):
     attempts: int = 0
     sent_at: datetime | None = _ts()
     last_error: str | None = None
+    parked_at: datetime | None = _ts()  # set after the last try: no more sends; the admins were told
     step: int | None = None  # the workflow step that wrote it
 
 

@@ -4,6 +4,13 @@ address must wait before trying again.
 Failures are rows in the database (`LoginFailure`), so the limit holds
 across web processes and restarts. A success clears the account's failures;
 an address keeps its own count (one address guessing many accounts).
+
+An anonymous visitor must not be able to lock a rep out before a deadline
+by failing on purpose, so the per-account limit counts one address's
+failures only: the guesser waits, the rep at their own desk does not. A
+guesser spread over many addresses meets the account's overall limit, and
+then only a browser the account signed in from before (a known device,
+api.known_device) may still try its password.
 """
 
 from __future__ import annotations
@@ -17,8 +24,9 @@ from countersign.domain.errors import DomainError
 from countersign.storage.tables import LoginFailure, utcnow
 
 WINDOW = timedelta(minutes=15)
-MAX_PER_ACCOUNT = 5
+MAX_PER_ACCOUNT = 5  # failures for one account from one address
 MAX_PER_ADDRESS = 20  # an office behind one NAT address signs in more often than one person
+MAX_PER_ACCOUNT_ANYWHERE = 50  # failures for one account from all addresses: then known devices only
 
 
 class Throttled(DomainError):
@@ -39,11 +47,11 @@ def minutes_until(moment: datetime, now: datetime | None = None) -> int:
     return max(1, -(-int((moment - (now or utcnow())).total_seconds()) // 60))
 
 
-def _retry_at(session: Session, column, value: str, limit: int, now: datetime) -> datetime | None:
+def _retry_at(session: Session, condition, limit: int, now: datetime) -> datetime | None:
     """When the `limit`-th most recent failure in the window leaves it, if `limit` are in it."""
     recent = session.exec(
         select(LoginFailure.at)
-        .where(column == value, LoginFailure.at > now - WINDOW)
+        .where(condition, LoginFailure.at > now - WINDOW)
         .order_by(col(LoginFailure.at).desc())
         .limit(limit)
     ).all()
@@ -52,12 +60,16 @@ def _retry_at(session: Session, column, value: str, limit: int, now: datetime) -
     return recent[-1] + WINDOW
 
 
-def check(session: Session, email: str, address: str, now: datetime) -> None:
-    """Raise Throttled if the account or the address must wait."""
+def check(session: Session, email: str, address: str, now: datetime, known_device: bool = False) -> None:
+    """Raise Throttled if the account (from this address, or from anywhere
+    unless on a known device) or the address must wait."""
     waits = [
-        _retry_at(session, LoginFailure.email, email, MAX_PER_ACCOUNT, now),
-        _retry_at(session, LoginFailure.address, address, MAX_PER_ADDRESS, now),
+        _retry_at(session, (col(LoginFailure.email) == email) & (col(LoginFailure.address) == address),
+                  MAX_PER_ACCOUNT, now),
+        _retry_at(session, col(LoginFailure.address) == address, MAX_PER_ADDRESS, now),
     ]
+    if not known_device:
+        waits.append(_retry_at(session, col(LoginFailure.email) == email, MAX_PER_ACCOUNT_ANYWHERE, now))
     waits = [w for w in waits if w is not None]
     if waits:
         raise Throttled(max(waits))
