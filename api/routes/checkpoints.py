@@ -106,6 +106,8 @@ def consistency_proof(
 ) -> ConsistencyOut:
     """RFC 9162 consistency proof between two tree sizes, from the entries as stored now."""
     leaves = checkpoints.log_leaves(session)
+    if to_size > len(leaves.hashes):
+        raise _not_found(f"the log's tree has {len(leaves.hashes)} leaves, fewer than {to_size}")
     try:
         proof = checkpoints.consistency(leaves, from_size, to_size)
     except ProofError as exc:
@@ -123,8 +125,7 @@ def inclusion_proof(
     """RFC 9162 inclusion proof of one leaf in the tree of `size` leaves."""
     leaves = checkpoints.log_leaves(session)
     if size > len(leaves.hashes):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"the log's tree has {len(leaves.hashes)} leaves, fewer than {size}")
+        raise _not_found(f"the log's tree has {len(leaves.hashes)} leaves, fewer than {size}")
     try:
         index, proof = checkpoints.inclusion(leaves, bytes.fromhex(leaf), size)
     except checkpoints.NotFound as exc:

@@ -82,6 +82,9 @@ async def test_proofs_are_served_and_bad_asks_answered_with_a_reason(api, engine
     assert bad.status_code == 422 and "no consistency proof" in bad.json()["detail"]
     missing = await client.get("/api/v1/checkpoints/proof/inclusion", params={"hash": "00" * 32, "size": new.size})
     assert missing.status_code == 404
+    for path, params in (("consistency", {"from": 1, "to": new.size + 1}), ("inclusion", {"hash": leaf.hex(), "size": new.size + 1})):
+        beyond = await client.get(f"/api/v1/checkpoints/proof/{path}", params=params)
+        assert beyond.status_code == 404 and "fewer than" in beyond.json()["detail"]  # the log is not that big yet
     assert (await api("lead").get("/api/v1/checkpoints/latest", headers={"Authorization": ""})).status_code == 401
 
 

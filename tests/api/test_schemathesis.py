@@ -27,8 +27,12 @@ TURNS = itertools.count()
 # - an e-mail address (a delegate, `on_behalf_of`): email-validator checks
 #   RFC 5321/5322 syntax and refuses special-use domains, beyond what a
 #   schema pattern or `format: email` states.
+# - a witness's public key: a PEM-encoded Ed25519 key, which no pattern states;
+# - a consistency proof's `from`, at most its `to`: JSON Schema cannot relate two parameters.
 # Every other operation runs every check, positive_data_acceptance included.
 SCHEMA_LIMITS = {
+    ("POST", "/api/v1/checkpoints/witnesses"): "public_key must be a PEM Ed25519 public key",
+    ("GET", "/api/v1/checkpoints/proof/consistency"): "from must not exceed to",
     ("POST", "/api/v1/proposals"): "requested_decision_date must be today or later",
     ("POST", "/api/v1/proposals/{proposal_id}/resubmit"): "requested_decision_date must be today or later",
     ("POST", "/api/v1/proposals/{proposal_id}/decisions"): "on_behalf_of must be a deliverable-syntax address",
