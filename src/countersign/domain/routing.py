@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from countersign.domain import calendar
+from countersign.domain import calendar, tiers
+from countersign.domain.changes import Change, diff
 from countersign.domain.errors import (
     InvalidDecision,
     NotAwaitingChanges,
+    NothingChanged,
     NothingToAcknowledge,
     NotPendingParty,
     PolicyError,
@@ -129,11 +131,25 @@ class Review:
     dropped: list[str] = field(default_factory=list)
     conditions: list[Condition] = field(default_factory=list)
     outcome_scope: list[str] | None = None
+    # Set when opened with the proposal's content: the route its tier gives
+    # (`policy` is then the route's policy) and the content, for the next version's diff.
+    route: tiers.Route | None = None
+    content: dict | None = None
+    base_policy: Policy | None = None
 
     # -- starting ----------------------------------------------------------
 
     @classmethod
-    def open(cls, policy: Policy, touched: list[str], now: datetime) -> tuple[Review, list[Event]]:
+    def open(cls, policy: Policy, touched: list[str], now: datetime,
+             content: dict | None = None) -> tuple[Review, list[Event]]:
+        """`content`: the proposal, whose risk tier shapes the route (tiers.route);
+        without it the policy's stages are the route."""
+        base = policy
+        route = None
+        if content is not None:
+            route = tiers.route(policy, content)
+            route.check_submittable()
+            policy = route.policy
         if not touched:
             raise ValueError("a proposal must touch at least one party's catalog")
         unknown = [p for p in touched if p not in policy.parties]
@@ -143,7 +159,7 @@ class Review:
             )
         if not any(policy.stage_parties(i, touched) for i in range(len(policy.stages))):
             raise PolicyError(f"no stage of the routing policy asks any of {', '.join(touched)}")
-        review = cls(policy=policy, touched=list(touched))
+        review = cls(policy=policy, touched=list(touched), route=route, content=content, base_policy=base)
         return review, review._open_stage(0, now)
 
     # -- reading -----------------------------------------------------------
@@ -201,6 +217,9 @@ class Review:
             outcome_scope=self.outcome_scope,
             pending=self.pending_parties(),
             next_due_at=min((s.due_at for s in self._pending_slots()), default=None),
+            tier=self.route.tier if self.route else None,
+            tier_rules=[m.rule for m in self.route.matches] if self.route else [],
+            route=list(self.route.stages) if self.route else [],
         )
 
     def next_deadline(self) -> datetime | None:
@@ -243,10 +262,19 @@ class Review:
         if state != SlotState.PENDING:
             raise NotPendingParty(self._why_not_pending(party, state))
 
-    def check_resubmit(self) -> None:
+    def check_resubmit(self, content: dict | None = None) -> None:
         self.check_open()
         if self.status != Status.CHANGES_REQUESTED:
             raise NotAwaitingChanges("no changes were requested; only a proposal returned for changes can be resubmitted")
+        if content is not None and self.content is not None:
+            if not self.changes(content):
+                raise NothingChanged(f"version {self.version + 1} would be the same as version {self.version}; "
+                                     "change what the reviewers asked for before resubmitting")
+            tiers.route(self.base_policy, content).check_submittable()
+
+    def changes(self, content: dict) -> list[Change]:
+        """What `content` changes against the current version, material or not."""
+        return diff(self.content or {}, content, self.base_policy.material_fields if self.base_policy else [])
 
     def check_acknowledge(self) -> None:
         self.check_open()
@@ -284,11 +312,42 @@ class Review:
             return events
         return events + self._settle(now)
 
-    def resubmit(self, actor: str, now: datetime) -> list[Event]:
-        """A new version: the current stage reopens for everyone who had not approved it."""
-        self.check_resubmit()
+    def resubmit(self, actor: str, now: datetime, content: dict | None = None) -> list[Event]:
+        """A new version: the current stage reopens for everyone who had not
+        approved it. With `content` (the new version), a change to a material
+        field re-routes instead: the route its tier gives opens again from the
+        first stage for every party, earlier approvals staying with the earlier
+        version; an unchanged version is refused."""
+        self.check_resubmit(content)
+        if content is not None and self.content is not None:
+            changes = self.changes(content)
+            self.content = content
+            if any(c.material for c in changes):
+                return self._reroute(actor, now, changes)
+            self.version += 1
+            self.status = Status.IN_REVIEW
+            events = self._reopen_current(actor, now)
+            events[0].detail["changed"] = ",".join(c.field for c in changes)
+            events[0].detail["material"] = ""
+            return events
         self.version += 1
         self.status = Status.IN_REVIEW
+        return self._reopen_current(actor, now)
+
+    def _reroute(self, actor: str, now: datetime, changes: list[Change]) -> list[Event]:
+        self.route = tiers.route(self.base_policy, self.content)
+        self.version += 1
+        self.status = Status.IN_REVIEW
+        self._close_open_slots()  # the old route's slots stay as the earlier version's record
+        self.policy = self.route.policy
+        resubmitted = Event("resubmitted", now, actor=actor, detail={
+            "version": str(self.version), "stage": self.policy.stages[0].name,
+            "reopened": ",".join(self._active(self.touched)), "tier": self.route.tier,
+            "changed": ",".join(c.field for c in changes),
+            "material": ",".join(c.field for c in changes if c.material)})
+        return [resubmitted, *self._open_stage(0, now)]
+
+    def _reopen_current(self, actor: str, now: datetime) -> list[Event]:
         reopened = []
         for party, slot in self.stage.slots.items():
             if slot.state in (SlotState.PENDING, SlotState.WAITING, SlotState.CHANGES_REQUESTED):
@@ -543,6 +602,9 @@ class Snapshot:
     outcome_scope: list[str] | None
     pending: list[str]
     next_due_at: datetime | None
+    tier: str | None = None
+    tier_rules: list[str] = field(default_factory=list)  # the risk rules that matched, highest tier first
+    route: list[tiers.RouteStage] = field(default_factory=list)
 
 
 def current_parties(snapshot: Snapshot) -> list[PartyView]:
