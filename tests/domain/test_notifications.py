@@ -238,8 +238,11 @@ def every_kind(title: str = TITLE, comment: str = "Say which stems.") -> list[Ma
     review, _ = Review.open(pol, ["sony", "merlin", "believe"], T0)
     review.decide("sony", "approve", "", 1, "rep.sony@example.com", T0)
     review.decide("believe", "approve", "", 1, "rep.believe@example.com", T0)
-    return sent + [m for events in run_clock(review, datetime(2026, 12, 4, tzinfo=UTC))
-                   for m in mails(events, pol, who, title)]
+    sent += [m for events in run_clock(review, datetime(2026, 12, 4, tzinfo=UTC))
+             for m in mails(events, pol, who, title)]
+    grants = [Event("grant_expiry_reminded", T0, "sony", detail={"expires_at": (T0 + timedelta(days=30)).isoformat()}),
+              Event("grant_revoked", T0, "warner", "rep.warner@example.com", {"reason": comment})]
+    return sent + mails(grants, pol, who, title)
 
 
 def test_every_kind_that_mails_has_a_text_and_an_html_template_and_renders_both():

@@ -39,6 +39,8 @@ SUBJECTS = {
     "expired": "Expired: {{ party_name }} on {{ title }}",
     "changes_requested": "Changes requested: {{ title }}",
     "concluded": "{{ title }}: {{ status }}",
+    "grant_expiry_reminded": "Grant expiring: {{ party_name }} on {{ title }}",
+    "grant_revoked": "Grant revoked: {{ party_name }} on {{ title }}",
 }
 MAILED_KINDS = frozenset(SUBJECTS)  # the kinds of event that send mail
 
@@ -169,6 +171,13 @@ class _Step:
     def concluded(self, event: Event) -> Recipients:
         expiries = [self._expiry(e) for e in self.events if e.kind == "expired"]
         yield self.audience.owner, dict(status=self._status(event), expiries=expiries)
+
+    def grant_expiry_reminded(self, event: Event) -> Recipients:
+        yield self.audience.owner, dict(party_name=self._name(event.party),
+                                        expires=self._when(event.detail["expires_at"], event.party))
+
+    def grant_revoked(self, event: Event) -> Recipients:
+        yield self.audience.owner, dict(party_name=self._name(event.party), reason=event.detail["reason"])
 
     def _reps(self, party: str, **values: Any) -> Recipients:
         """The party's reps; a delegate is asked to act for that party's reps who delegated to them."""

@@ -65,6 +65,7 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
+    scope: str | None = Field(default=None, max_length=40)  # "grants:check": this call alone; None: all
 
 
 class ProposalNumber(SQLModel, table=True):
@@ -95,6 +96,8 @@ class Proposal(SQLModel, table=True):
     pending: list[str] = _json(nullable=False)
     outcome_scope: list[str] | None = _json()
     next_due_at: datetime | None = _ts()
+    tier: str | None = Field(default=None, max_length=20)  # its risk tier (countersign.domain.tiers)
+    route: dict | None = _json()  # {"rules": [risk rules matched], "stages": [{name, rule, added_by, ...}]}
     # The workflow step last recorded: a step's activity run again is recorded once (workflows.activities).
     last_step: int = 0
     created_at: datetime = _ts(nullable=False)
@@ -227,3 +230,6 @@ class OutboxMail(SQLModel, table=True):
     sent_at: datetime | None = _ts()
     last_error: str | None = None
     step: int | None = None  # the workflow step that wrote it
+
+
+from countersign.storage.grant_tables import GrantRecord, ObligationRecord  # noqa: E402,F401  (one metadata)
