@@ -25,6 +25,7 @@ from api.routes import (
     charts,
     delegation_pages,
     delegations,
+    grants,
     links,
     outbox_pages,
     pages,
@@ -136,6 +137,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.add_middleware(AllowHeader)
     errors.install(app)
     app.add_exception_handler(LoginRequired, _login_required)
+    app.include_router(grants.preview_router(policy), prefix="/api/v1")
+    app.include_router(grants.router, prefix="/api/v1")
     app.include_router(proposals.submit_router(policy), prefix="/api/v1")
     app.include_router(proposals.router, prefix="/api/v1")
     app.include_router(proposals.inbox_router, prefix="/api/v1")

@@ -572,14 +572,16 @@ def users_add(
 
 
 @tokens_app.command("create")
-def tokens_create(email: Annotated[str, typer.Option("--email", help="Whose token.")]) -> None:
+def tokens_create(email: Annotated[str, typer.Option("--email", help="Whose token.")],
+                  scope: Annotated[str | None, typer.Option(
+                      "--scope", help="Limit the token to one call: grants:check.")] = None) -> None:
     """Print a new API token for the account, alone on its line (shown once)."""
     settings = load_settings()
     with quiet_migrations():
         engine = migrated_engine(settings)
     try:
         with transaction(engine) as session:
-            token = create_token(session, email)
+            token = create_token(session, email, scope=scope)
     except AccountError as exc:
         fail(str(exc))
     finally:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from countersign.domain import errors
+from countersign.domain.tiers import Unacceptable
 from countersign.storage.accounts import AccountError
 from workflows.client import WorkflowUnavailable
 
@@ -25,6 +26,9 @@ STATUS_FOR = {
     errors.ProposalClosed: 409,
     errors.NotAwaitingChanges: 409,
     errors.NothingToAcknowledge: 409,
+    errors.NothingChanged: 422,
+    errors.GrantRefused: 409,
+    Unacceptable: 422,
     AccountError: 422,
     WorkflowUnavailable: 503,
 }

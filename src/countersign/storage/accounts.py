@@ -109,24 +109,31 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# What a token can be limited to (None: everything its user may do).
+TOKEN_SCOPES = ("grants:check",)
+
+
 def create_token(session: Session, email: str, name: str | None = None, actor: str | None = None,
-                 via: str = "cli") -> str:
+                 via: str = "cli", scope: str | None = None) -> str:
     """A new API token for `email`; only its hash is stored, so show it once."""
-    return create_token_row(session, email, name, actor, via)[1]
+    return create_token_row(session, email, name, actor, via, scope)[1]
 
 
 def create_token_row(session: Session, email: str, name: str | None = None, actor: str | None = None,
-                     via: str = "cli") -> tuple[ApiToken, str]:
+                     via: str = "cli", scope: str | None = None) -> tuple[ApiToken, str]:
+    if scope is not None and scope not in TOKEN_SCOPES:
+        raise AccountError(f"unknown token scope {scope!r}; the scopes are {', '.join(TOKEN_SCOPES)}")
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
         raise AccountError(f"no account for {email}")
     token = "cs_" + secrets.token_urlsafe(32)
     now = utcnow()
-    row = ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now, name=name or None)
+    row = ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now, name=name or None, scope=scope)
     session.add(row)
     session.flush()
     audit.append(session, None, "token_created", now, actor=actor or user.email, party=user.party,
-                 detail={"token_id": str(row.id), "owner": user.email, "via": via, "name": name or ""})
+                 detail={"token_id": str(row.id), "owner": user.email, "via": via, "name": name or ""}
+                 | ({"scope": scope} if scope else {}))
     return row, token
 
 

@@ -232,4 +232,4 @@ class OutboxMail(SQLModel, table=True):
     step: int | None = None  # the workflow step that wrote it
 
 
-from countersign.storage.grant_tables import GrantRecord, ObligationRecord  # noqa: E402,F401  (one metadata)
+import countersign.storage.grant_tables  # noqa: E402,F401  (its tables join the one metadata)
