@@ -25,6 +25,7 @@ from api.routes import (
     charts,
     delegation_pages,
     delegations,
+    grant_pages,
     grants,
     links,
     outbox_pages,
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(audit.pages)
     app.include_router(auth.router)
     app.include_router(pages.router)
+    app.include_router(grant_pages.router)
     app.include_router(proposal_pages.router)
     app.include_router(charts.router)
     app.include_router(outbox_pages.router)
