@@ -8,6 +8,7 @@ revokes, and denied for everyone after expiry."""
 from __future__ import annotations
 
 import asyncio
+import html
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from api.deps import current_time
 from countersign.domain.policy import load_policy
 from countersign.storage.tables import AuditEntry
 from tests import factories
+from tests.web_client import csrf_of
 from workflows.worker import build_worker
 
 POLICY_FILE = factories.POLICIES / "tiers_seconds.toml"
@@ -43,8 +45,8 @@ def users(engine):
 
 
 def voice_body(**overrides) -> dict:
-    return factories.submission(POLICY, capability="voice", synthesises=["voice"], launch_scope="broad_rollout",
-                                **overrides)
+    return factories.submission(POLICY, **{"capability": "voice", "synthesises": ["voice"],
+                                           "launch_scope": "broad_rollout", **overrides})
 
 
 async def decide(api, pid: int, party: str, decision: str = "approve", comment: str = "") -> dict:
@@ -194,3 +196,56 @@ async def wait_for(client, pid: int, condition, timeout: float = 10.0) -> dict:
             return proposal
         assert asyncio.get_running_loop().time() < deadline, proposal
         await asyncio.sleep(0.05)
+
+
+def form_of(body: dict) -> dict:
+    """A submit body as the new-proposal form posts it."""
+    fields = {key: body[key] for key in ("title", "summary", "capability", "data_sources", "launch_scope")}
+    fields |= {"parties": body["parties"], "requested_decision_date": "", "synthesises": body["synthesises"],
+               "markets": ", ".join(body["markets"])}
+    fields |= {f"checklist.{key}": value for key, value in body["checklist"].items()}
+    return fields
+
+
+async def test_the_pages_preview_the_route_and_show_tier_diff_grants_and_obligations(app, api, browser):
+    lead = await browser("lead")
+    form = await lead.get("/proposals/new")
+    assert 'formaction="/proposals/new/preview"' in form.text and 'name="synthesises"' in form.text
+    shown = await lead.post("/proposals/new/preview", form_of(voice_body(markets=["GB"])), token=csrf_of(form.text))
+    assert shown.status_code == 200, shown.text
+    text = html.unescape(shown.text)
+    assert "Route preview" in text and "chip-tier-high" in text and "synthetic-voice-beyond-sandbox" in text
+    assert text.index("Rights & licensing review") < text.index("Artist council") < text.index("Executive approval")
+    refused = await lead.post("/proposals/new/preview", form_of(voice_body()) | {"user_uploads": "yes"},
+                              token=csrf_of(form.text))
+    assert "cannot be submitted" in html.unescape(refused.text) and "voice-from-user-uploads" in refused.text
+
+    pid = (await api("lead").post("/api/v1/proposals", json=voice_body(launch_scope="internal_sandbox"))).json()["id"]
+    page = html.unescape((await lead.get(f"/proposals/{pid}")).text)
+    assert "Risk and route" in page and "chip-tier-minimal" in page and "no risk rule matched" in page
+    await decide(api, pid, "sony", "request_changes", "Say where it launches")
+    # Widening the scope: material, and now high risk.
+    widened = await api("lead").post(f"/api/v1/proposals/{pid}/resubmit", json=voice_body(summary="Broad now."))
+    assert widened.json()["tier"] == "high" and widened.json()["stage"] == FIRST
+    sony = await browser("sony")
+    decide_page = html.unescape((await sony.get(f"/proposals/{pid}/decide")).text)
+    assert "What version 2 changed since version 1" in decide_page and "material change" in decide_page
+    assert decide_page.count('class="chip chip-material"') == 1  # launch scope; the summary is not material
+
+    for stage in (FIRST, COUNCIL, EXECUTIVE):
+        for party in LABELS:
+            await decide(api, pid, party, *(("approve_with_conditions", "Quarterly report") if party == "sony"
+                                               and stage == EXECUTIVE else ()))
+    await api("lead").post(f"/api/v1/proposals/{pid}/acknowledge")
+    await wait_for(api("lead"), pid, lambda p: len(p["grants"]) == 3)
+    page = html.unescape((await sony.get(f"/proposals/{pid}")).text)
+    assert 'id="grant-sony"' in page and "Suspend our grant" in page and "Revoke our grant" in page
+    suspended = await sony.post(f"/proposals/{pid}/grants/sony/suspend", {"reason": "Audit"}, token=csrf_of(page))
+    assert suspended.status_code == 303, suspended.text
+    assert "chip-grant-suspended" in (await sony.get(f"/proposals/{pid}")).text
+
+    lead_page = (await lead.get(f"/proposals/{pid}")).text
+    sent = await lead.post(f"/proposals/{pid}/obligations/1/evidence", {"text": "Q1 report"}, token=csrf_of(lead_page))
+    assert sent.status_code == 303, sent.text
+    dashboard = html.unescape((await sony.get("/")).text)
+    assert "Evidence to accept or return" in dashboard and "Quarterly report" in dashboard

@@ -95,6 +95,14 @@ CASES = [
     Case("GET", "/proposals/new", row(200, 200, 403, 403, 403, 403, LOGIN)),
     # An empty form: a lead gets past the role check to the form's own errors.
     Case("POST", "/proposals/new", row(422, 422, 403, 403, 403, 403, LOGIN), form={}),
+    Case("POST", "/proposals/new/preview", row(422, 422, 403, 403, 403, 403, LOGIN), form={}),
+    # The proposal is in review: no grants or obligations yet (409 where the caller could act on them).
+    Case("POST", f"/proposals/{P}/grants/{{party}}/{{action}}", row(403, 404, 409, 404, 403, 403, LOGIN),
+         url=f"/proposals/{P}/grants/sony/suspend", form={"reason": "matrix"}),
+    Case("POST", f"/proposals/{P}/obligations/{{number}}/evidence", row(409, 404, 403, 404, 403, 403, LOGIN),
+         url=f"/proposals/{P}/obligations/1/evidence", form={"text": "matrix"}),
+    Case("POST", f"/proposals/{P}/obligations/{{number}}/{{verdict}}", row(404, 404, 404, 404, 404, 404, LOGIN),
+         url=f"/proposals/{P}/obligations/1/accept", form={}),
     Case("GET", f"/proposals/{P}", READ),
     Case("GET", f"/proposals/{P}/live", READ),
     Case("GET", f"/proposals/{P}/versions/{{number}}", READ, url=f"/proposals/{P}/versions/1"),
