@@ -134,3 +134,16 @@ def test_a_risk_or_grant_table_with_a_mistake_is_refused_saying_where(extra, mes
            "stages": [{"name": "A", "due": "1s"}]} | extra
     with pytest.raises(PolicyError, match=message):
         parse_policy(raw)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_the_examples_proposal_of_each_tier_gets_that_tier_under_the_example_policy(tier):
+    import json
+    from pathlib import Path
+
+    from api.schemas import proposal_submit
+
+    folder = Path(__file__).parents[2] / "examples" / "risk"
+    policy = load_policy(folder / "policy.toml")
+    body = proposal_submit(policy).model_validate(json.loads((folder / f"{tier}.json").read_text()))
+    assert route(policy, body.model_dump(mode="json")).tier == tier
