@@ -20,6 +20,7 @@ from countersign.domain.policy import load_policy
 from countersign.storage.tables import AuditEntry
 from tests import factories
 from tests.web_client import csrf_of
+from workflows.history import reconcile_proposal
 from workflows.worker import build_worker
 
 POLICY_FILE = factories.POLICIES / "tiers_seconds.toml"
@@ -162,6 +163,13 @@ async def test_tiers_route_material_changes_reopen_and_grants_end(app, api, temp
         kinds = session.exec(select(AuditEntry.kind).where(AuditEntry.proposal_id == pid)).all()
     assert {"grant_issued", "obligation_set", "evidence_submitted", "evidence_accepted", "grant_revoked",
             "grant_expiry_reminded", "grant_expired"} <= set(kinds)
+
+    # Every grant change is on the chain, agrees with the workflow's history, and is in the export.
+    with Session(engine) as session:
+        _, disagreements = await reconcile_proposal(temporal_env.client, session, pid)
+    assert disagreements == []
+    exported = await api("compliance").get("/api/v1/audit/export", params={"format": "jsonl"})
+    assert exported.status_code == 200 and '"grant_revoked"' in exported.text and "Artist withdrew consent" in exported.text
 
 
 async def test_an_unacceptable_proposal_is_refused_naming_the_rule(app, api):
