@@ -63,7 +63,7 @@ async def check(api, pid: int, party: str, scope: str = "broad_rollout", who: st
     return response.json()
 
 
-async def test_tiers_route_material_changes_reopen_and_grants_end(app, api, temporal_env, engine):
+async def test_tiers_route_material_changes_reopen_and_grants_end(app, api, browser, temporal_env, engine):
     lead = api("lead")
     # The preview: high risk, the artist council added by the rule that said so.
     preview = (await lead.post("/api/v1/proposals/preview", json=voice_body())).json()
@@ -168,6 +168,9 @@ async def test_tiers_route_material_changes_reopen_and_grants_end(app, api, temp
     with Session(engine) as session:
         _, disagreements = await reconcile_proposal(temporal_env.client, session, pid)
     assert disagreements == []
+    compliance = await browser("compliance")
+    timeline = await compliance.get(f"/compliance/proposals/{pid}")
+    assert timeline.status_code == 200 and "Artist withdrew consent" in html.unescape(timeline.text)
     exported = await api("compliance").get("/api/v1/audit/export", params={"format": "jsonl"})
     assert exported.status_code == 200 and '"grant_revoked"' in exported.text and "Artist withdrew consent" in exported.text
 
