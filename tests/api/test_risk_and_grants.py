@@ -112,6 +112,9 @@ async def test_tiers_route_material_changes_reopen_and_grants_end(app, api, brow
         resubmitted = session.exec(select(AuditEntry).where(AuditEntry.proposal_id == pid,
                                                             AuditEntry.kind == "resubmitted")).all()
     assert [e.detail["material"] for e in resubmitted] == ["", "checklist.compensation"]
+    with Session(engine) as session:
+        routed = session.exec(select(AuditEntry).where(AuditEntry.proposal_id == pid, AuditEntry.kind == "routed")).all()
+    assert [e.detail.get("added_by") for e in routed][:2] == [None, "synthetic-voice-beyond-sandbox"]
 
     # Through the route again; Universal's condition becomes an obligation.
     for stage in (FIRST, COUNCIL):

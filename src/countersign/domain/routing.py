@@ -482,10 +482,13 @@ class Review:
             if parties:
                 slots = {p: self._new_slot(p, index, now) for p in parties}
                 self.stages.append(Stage(self.policy.stages[index].name, slots, now, index))
-                return [Event("routed", now, detail={
-                    "stage": self.stages[-1].name, "parties": ",".join(parties),
-                    "due": ",".join(f"{p}={s.due_at.isoformat()}" for p, s in slots.items()),
-                })]
+                detail = {"stage": self.stages[-1].name, "parties": ",".join(parties),
+                          "due": ",".join(f"{p}={s.due_at.isoformat()}" for p, s in slots.items())}
+                origin = self.route.stages[index] if self.route else None
+                for key in ("added_by", "rule_set_by"):  # the risk rule that put the stage on the route, or set its rule
+                    if origin and getattr(origin, key) != tiers.BASE:
+                        detail[key] = getattr(origin, key)
+                return [Event("routed", now, detail=detail)]
             index += 1
         return self._conclude(now)
 
