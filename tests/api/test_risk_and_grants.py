@@ -263,3 +263,16 @@ async def test_the_pages_preview_the_route_and_show_tier_diff_grants_and_obligat
     assert sent.status_code == 303, sent.text
     dashboard = html.unescape((await sony.get("/")).text)
     assert "Evidence to accept or return" in dashboard and "Quarterly report" in dashboard
+
+
+async def test_the_tokens_page_makes_a_token_limited_to_the_check(app, api, browser):
+    sony = await browser("sony")
+    page = await sony.get("/tokens")
+    assert 'name="scope" value="grants:check"' in page.text
+    created = await sony.post("/tokens", {"name": "runtime", "scope": "grants:check"}, token=csrf_of(page.text))
+    assert created.status_code == 200 and "grants:check only" in created.text
+    secret = created.text.split('id="new-token-secret" value="', 1)[1].split('"', 1)[0]
+    client = api("sony")
+    client.headers["Authorization"] = f"Bearer {secret}"
+    assert (await client.get("/api/v1/grants/check", params={"proposal": 1, "party": "sony"})).status_code == 200
+    assert (await client.get("/api/v1/inbox")).status_code == 403
