@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from countersign.domain import errors
-from countersign.domain.tiers import Unacceptable
 from countersign.storage.accounts import AccountError
 from workflows.client import WorkflowUnavailable
 
@@ -28,7 +27,7 @@ STATUS_FOR = {
     errors.NothingToAcknowledge: 409,
     errors.NothingChanged: 422,
     errors.GrantRefused: 409,
-    Unacceptable: 422,
+    errors.Unacceptable: 422,
     AccountError: 422,
     WorkflowUnavailable: 503,
 }

@@ -92,6 +92,8 @@ async def test_tiers_route_material_changes_reopen_and_grants_end(app, api, brow
     # An unchanged resubmission is refused; a cosmetic one reopens nothing approved.
     unchanged = await lead.post(f"/api/v1/proposals/{pid}/resubmit", json=voice_body())
     assert unchanged.status_code == 422 and "same as version 1" in unchanged.json()["detail"]
+    unacceptable = await lead.post(f"/api/v1/proposals/{pid}/resubmit", json=voice_body(user_uploads=True))
+    assert unacceptable.status_code == 422 and "voice-from-user-uploads" in unacceptable.json()["detail"]
     cosmetic = await lead.post(f"/api/v1/proposals/{pid}/resubmit", json=voice_body(summary="Voice actors named."))
     assert cosmetic.status_code == 200, cosmetic.text
     proposal = cosmetic.json()

@@ -52,3 +52,7 @@ class NothingChanged(DomainError):
 
 class GrantRefused(DomainError):
     """A grant or obligation action the grant's state does not allow."""
+
+
+class Unacceptable(DomainError):
+    """The proposal's risk tier is unacceptable: it cannot be submitted."""

@@ -13,14 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from countersign.domain.errors import DomainError
+from countersign.domain.errors import Unacceptable
 from countersign.domain.policy import TIERS, Policy, StagePolicy
 
 BASE = "policy"  # `added_by` / `rule_set_by` of what the base policy says
-
-
-class Unacceptable(DomainError):
-    """The proposal's tier is unacceptable: it cannot be submitted."""
 
 
 @dataclass(frozen=True)
