@@ -114,6 +114,8 @@ async def test_tiers_route_material_changes_reopen_and_grants_end(app, api, brow
         resubmitted = session.exec(select(AuditEntry).where(AuditEntry.proposal_id == pid,
                                                             AuditEntry.kind == "resubmitted")).all()
     assert [e.detail["material"] for e in resubmitted] == ["", "checklist.compensation"]
+    page = html.unescape((await (await browser("lead")).get(f"/proposals/{pid}")).text)
+    assert page.count("on version 1") == 4 and page.count("on version 2") == 1  # stage one's and the council's approvals
     with Session(engine) as session:
         routed = session.exec(select(AuditEntry).where(AuditEntry.proposal_id == pid, AuditEntry.kind == "routed")).all()
     assert [e.detail.get("added_by") for e in routed][:2] == [None, "synthetic-voice-beyond-sandbox"]

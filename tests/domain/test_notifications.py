@@ -301,3 +301,15 @@ def test_mail_is_rendered_from_templates_compiled_at_import(monkeypatch):
     monkeypatch.setattr(notifications.ENV, "compile", noting)
     assert {m.kind for m in every_kind()} == MAILED_KINDS
     assert compiled == []
+
+
+def test_a_material_resubmission_mails_each_rep_once_asking_for_a_decision():
+    from tests import factories
+
+    pol = load_policy(POLICIES / "tiers_seconds.toml")
+    body = factories.submission(pol, capability="voice")
+    review, _ = Review.open(pol, ["sony", "warner"], T0, content=body)
+    review.decide("sony", "request_changes", "Pay them", 1, "rep.sony@example.com", T0)
+    events = review.resubmit(OWNER, T0, factories.submission(pol, capability="voice clone"))
+    sent = mails(events, pol, audience(), TITLE)
+    assert sorted((m.kind, m.recipient) for m in sent) == [("routed", rep) for rep in sorted(SONY + WARNER)]

@@ -136,6 +136,8 @@ class _Step:
             yield from self._reps(party, stage=event.detail["stage"], due=self._when(due, party))
 
     def resubmitted(self, event: Event) -> Recipients:
+        if any(e.kind == "routed" for e in self.events):
+            return  # a material change re-routed it: the reps hear of it once, from "routed"
         for party in filter(None, event.detail["reopened"].split(",")):
             yield from self._reps(party, version=event.detail["version"], stage=event.detail["stage"])
 
