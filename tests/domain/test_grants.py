@@ -115,3 +115,18 @@ def test_an_active_grant_past_its_expiry_is_expired_before_the_timer_records_it(
 @given(st.sampled_from(SCOPES), st.sampled_from(SCOPES))
 def test_a_scope_covers_exactly_the_scopes_inside_it(granted, asked):
     assert covers(granted, asked) == (SCOPES.index(asked) <= SCOPES.index(granted))
+
+
+def test_conditions_given_to_a_version_before_a_material_change_lapse_with_their_approval():
+    body = factories.submission(POLICY, launch_scope="pilot")
+    review, _ = Review.open(POLICY, LABELS, T0, content=body)
+    review.decide("sony", "approve_with_conditions", "Old terms", 1, "rep.sony", T0)
+    review.decide("warner", "request_changes", "Pay more", 1, "rep.warner", T0)
+    review.resubmit("lead", T0, dict(body, checklist={**body["checklist"], "compensation": "More."}))
+    assert review.open_conditions == [] and review.version == 2
+    while review.pending_parties():
+        party = review.pending_parties()[0]
+        review.decide(party, "approve", "", 2, f"rep.{party}", T0)
+    assert review.status == Status.APPROVED  # nothing left to acknowledge
+    consent, _ = Consent.issue(review, body, POLICY, T0)
+    assert consent.obligations == []

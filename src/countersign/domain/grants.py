@@ -90,7 +90,7 @@ class Consent:
             events.append(Event("grant_issued", now, party, detail={
                 "scope": consent.grants[party].scope, "markets": ",".join(consent.grants[party].markets),
                 "expires_at": expires.isoformat(), "version": str(review.version)}))
-        for condition in review.conditions:
+        for condition in review.standing_conditions:
             if condition.party in consent.grants:
                 due = calendar.after(now, rules.obligations_due, policy.parties[condition.party])
                 obligation = Obligation(len(consent.obligations) + 1, condition.party, condition.text, due)

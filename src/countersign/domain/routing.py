@@ -136,6 +136,9 @@ class Review:
     route: tiers.Route | None = None
     content: dict | None = None
     base_policy: Policy | None = None
+    # A material change re-routed the review at this version: conditions given
+    # to earlier versions lapse with the approvals they came with.
+    rerouted_at: int = 0
 
     # -- starting ----------------------------------------------------------
 
@@ -181,7 +184,12 @@ class Review:
 
     @property
     def open_conditions(self) -> list[Condition]:
-        return [c for c in self.conditions if not c.acknowledged]
+        return [c for c in self.conditions if not c.acknowledged and c.version >= self.rerouted_at]
+
+    @property
+    def standing_conditions(self) -> list[Condition]:
+        """The conditions of the approvals that count: those of the route's current round."""
+        return [c for c in self.conditions if c.version >= self.rerouted_at]
 
     def pending_parties(self) -> list[str]:
         if self.status != Status.IN_REVIEW:
@@ -213,7 +221,8 @@ class Review:
             stage_index=len(self.stages) - 1,
             parties=current,
             stages=stages,
-            conditions=[Condition(c.party, c.text, c.version, c.acknowledged) for c in self.conditions],
+            # Lapsed conditions (of versions before a material change) stay in the decisions and the trail.
+            conditions=[Condition(c.party, c.text, c.version, c.acknowledged) for c in self.standing_conditions],
             outcome_scope=self.outcome_scope,
             pending=self.pending_parties(),
             next_due_at=min((s.due_at for s in self._pending_slots()), default=None),
@@ -337,6 +346,7 @@ class Review:
     def _reroute(self, actor: str, now: datetime, changes: list[Change]) -> list[Event]:
         self.route = tiers.route(self.base_policy, self.content)
         self.version += 1
+        self.rerouted_at = self.version
         self.status = Status.IN_REVIEW
         self._close_open_slots()  # the old route's slots stay as the earlier version's record
         self.policy = self.route.policy
