@@ -48,11 +48,8 @@ def to_public_many(session: Session, proposals: list[Proposal]) -> list[Proposal
 
 def _add_consent(session: Session, answers: list[ProposalOut]) -> None:
     """Each approved proposal's grants (their state as of now) and obligations."""
-    approved = [a.id for a in answers if a.status.startswith("approved")]
-    if not approved:
-        return
     now = datetime.now(UTC)
-    grants, obligations = grant_reads.of_proposals(session, approved)
+    grants, obligations = grant_reads.of_proposals(session, [a.id for a in answers])
     for answer in answers:
         answer.grants = {g.party: GrantOut(**grant_reads.grant_out(g, now)) for g in grants.get(answer.id, [])}
         answer.obligations = [

@@ -91,6 +91,18 @@ class ProposalWorkflow:
         await self._record(
             [submitted, *self._opening], created_by=input.owner, new_version=NewVersion(1, input.content, input.owner)
         )
+        await self._run_review()
+        if self._approved and input.policy.grants and workflow.patched(GRANTS):
+            await self._run_grants(input)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._review.status.value
+
+    @property
+    def _approved(self) -> bool:
+        return self._review.status in (Status.APPROVED, Status.APPROVED_PARTIAL)
+
+    async def _run_review(self) -> None:
+        """Until the review concludes: wait for a decision or the next deadline."""
         while not self._review.concluded:
             deadline = self._review.next_deadline()
             try:
@@ -104,30 +116,36 @@ class ProposalWorkflow:
                 events = self._review.advance_clock(workflow.now())
                 if events:
                     await self._record(events)
-        if (self._review.status in (Status.APPROVED, Status.APPROVED_PARTIAL) and input.policy.grants
-                and workflow.patched(GRANTS)):
-            await self._run_grants(input)
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._review.status.value
 
     async def _run_grants(self, input: ProposalInput) -> None:
         """The approval's grants, until none is active or suspended: wait for a
         party's action or the next moment (a reminder, an expiry, an obligation's
-        due time), ask the consent what happened, record it."""
-        self._consent, events = Consent.issue(self._review, self._review.content or input.content, input.policy,
-                                              workflow.now())
-        await self._record(events)
+        due time), ask the consent what happened, record it. A widened launch
+        scope opens a new approval round meanwhile; the grants in force stay so
+        until it approves, when the new grants replace them."""
+        await self._issue_grants(input)
         while self._consent.live:
+            if not self._review.concluded:  # a new round, for a wider launch scope
+                await self._run_review()
+                if self._approved:
+                    await self._issue_grants(input)
+                continue
             deadline = self._consent.next_deadline()
             try:
                 await workflow.wait_condition(
-                    lambda: not self._consent.live or self._consent.next_deadline() != deadline,
+                    lambda: not self._consent.live or self._consent.next_deadline() != deadline
+                    or not self._review.concluded,
                     timeout=self._time_to(deadline),
                 )
             except asyncio.TimeoutError:
                 events = self._consent.advance_clock(workflow.now())
                 if events:
                     await self._record(events)
+
+    async def _issue_grants(self, input: ProposalInput) -> None:
+        self._consent, events = Consent.issue(self._review, self._review.content or input.content, input.policy,
+                                              workflow.now())
+        await self._record(events)
 
     # -- updates -----------------------------------------------------------
 
@@ -160,14 +178,15 @@ class ProposalWorkflow:
     async def resubmit(self, request: ResubmitRequest) -> UpdateResult:
         await workflow.wait_condition(self._opened)
         if workflow.patched(MATERIAL_CHANGES):
-            events = self._apply(lambda: self._review.resubmit(request.actor, workflow.now(), request.content))
+            events = self._apply(lambda: self._check_widening(request)
+                                 or self._review.resubmit(request.actor, workflow.now(), request.content))
         else:
             events = self._apply(lambda: self._review.resubmit(request.actor, workflow.now()))
         return await self._record(events, new_version=NewVersion(self._review.version, request.content, request.actor))
 
     @resubmit.validator
     def _validate_resubmit(self, request: ResubmitRequest) -> None:
-        refuse_on_domain_error(lambda: self._review.check_resubmit(request.content))
+        refuse_on_domain_error(lambda: self._check_widening(request) or self._review.check_resubmit(request.content))
 
     @workflow.update
     async def grant_action(self, request: GrantActionRequest) -> UpdateResult:
@@ -221,6 +240,11 @@ class ProposalWorkflow:
         refuse_on_domain_error(self._review.check_acknowledge)
 
     # -- internals ---------------------------------------------------------
+
+    def _check_widening(self, request: ResubmitRequest) -> None:
+        """An approved proposal is widened only while its grants run (a policy with [grants])."""
+        if self._approved and self._consent is None:
+            raise GrantRefused("this approval has no grants to widen: submit a new proposal for the wider launch scope")
 
     def _granted(self) -> Consent:
         if self._consent is None:

@@ -280,3 +280,31 @@ async def test_the_tokens_page_makes_a_token_limited_to_the_check(app, api, brow
     client.headers["Authorization"] = f"Bearer {secret}"
     assert (await client.get("/api/v1/grants/check", params={"proposal": 1, "party": "sony"})).status_code == 200
     assert (await client.get("/api/v1/inbox")).status_code == 403
+
+
+async def test_widening_an_approved_scope_is_a_new_round_while_the_old_grants_hold(app, api, temporal_env):
+    lead = api("lead")
+    body = factories.submission(POLICY, launch_scope="pilot")
+    pid = (await lead.post("/api/v1/proposals", json=body)).json()["id"]
+    for party in LABELS:
+        await decide(api, pid, party)
+    await decide(api, pid, "sony")  # executive approval: any one label
+    workflow_now = await temporal_env.get_current_time()
+    app.dependency_overrides[current_time] = lambda: workflow_now
+    await wait_for(lead, pid, lambda p: len(p["grants"]) == 3)
+    assert (await lead.post(f"/api/v1/proposals/{pid}/resubmit", json=dict(body, summary="Reworded."))).status_code == 409
+
+    widened = await lead.post(f"/api/v1/proposals/{pid}/resubmit", json=dict(body, launch_scope="broad_rollout"))
+    assert widened.status_code == 200, widened.text
+    proposal = widened.json()
+    assert (proposal["status"], proposal["stage"], proposal["version"]) == ("in_review", FIRST, 2)
+    assert {g["scope"] for g in proposal["grants"].values()} == {"pilot"}  # in force meanwhile, at the old scope
+    assert (await check(api, pid, "warner", scope="pilot"))["allowed"] is True
+    assert (await check(api, pid, "warner", scope="broad_rollout"))["reason"] == "out_of_scope"
+
+    for party in LABELS:
+        await decide(api, pid, party)
+    assert (await decide(api, pid, "warner"))["status"] == "approved"
+    proposal = await wait_for(lead, pid, lambda p: p["grants"]["sony"]["scope"] == "broad_rollout")
+    assert {g["version"] for g in proposal["grants"].values()} == {2}
+    assert (await check(api, pid, "warner", scope="broad_rollout"))["allowed"] is True

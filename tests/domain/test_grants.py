@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from countersign.domain.errors import GrantRefused, NotFound
+from countersign.domain.errors import GrantRefused, NotAwaitingChanges, NotFound
 from countersign.domain.grants import SCOPES, Consent, GrantState, check_grant, covers
 from countersign.domain.policy import load_policy
 from countersign.domain.routing import Review, Status
@@ -130,3 +130,15 @@ def test_conditions_given_to_a_version_before_a_material_change_lapse_with_their
     assert review.status == Status.APPROVED  # nothing left to acknowledge
     consent, _ = Consent.issue(review, body, POLICY, T0)
     assert consent.obligations == []
+
+
+def test_widening_an_approved_proposals_scope_is_a_new_round_from_the_first_stage():
+    review, body = approved(conditions=False)
+    with pytest.raises(NotAwaitingChanges, match="only by widening its launch scope"):
+        review.check_resubmit(dict(body, summary="New words."))
+    with pytest.raises(NotAwaitingChanges, match="only by widening"):
+        review.check_resubmit(dict(body, launch_scope="internal_sandbox"))
+    events = review.resubmit("lead", T0, dict(body, launch_scope="broad_rollout"))
+    assert events[0].detail["widened"] == "launch_scope" and events[0].detail["material"] == "launch_scope"
+    assert review.status == Status.IN_REVIEW and review.version == 2
+    assert review.stage.name == "Rights & licensing review" and review.pending_parties() == LABELS

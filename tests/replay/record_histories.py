@@ -198,6 +198,24 @@ async def tiers_grants(run: Run) -> None:
     assert await run.handle.result() == "approved"
 
 
+async def widen_grants(run: Run) -> None:
+    """An approved pilot widened to a broad rollout: a second round while the
+    first grants hold, then the new grants, to their expiry."""
+    labels = ["sony", "universal", "warner"]
+    await run.start(labels, launch_scope="pilot")
+    for party in labels:
+        await run.decide(party)
+    assert await run.decide("sony") == "approved"
+    await run.env.sleep(timedelta(seconds=5))
+    broad = factories.submission(parties=labels, launch_scope="broad_rollout")
+    await wf.resubmit(run.client, run.proposal_id, ResubmitRequest(LEAD, broad))
+    for party in labels:
+        await run.decide(party, version=2)
+    assert await run.decide("warner", version=2) == "approved"
+    await run.env.sleep(timedelta(seconds=310))
+    assert await run.handle.result() == "approved"
+
+
 def tiers_policy() -> Policy:
     return load_policy(factories.POLICIES / "tiers_seconds.toml")
 
@@ -217,6 +235,7 @@ KINDS: dict[str, tuple[Callable[[Run], Awaitable[None]], Callable[[], Policy]]] 
     "partial": (partial, partial_policy),
     "in_flight": (in_flight, factories.policy),
     "tiers_grants": (tiers_grants, tiers_policy),
+    "widen_grants": (widen_grants, tiers_policy),
 }
 
 

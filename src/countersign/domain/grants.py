@@ -16,10 +16,9 @@ from enum import StrEnum
 from countersign.domain import calendar
 from countersign.domain.errors import GrantRefused, NotFound
 from countersign.domain.policy import GrantPolicy, Policy
-from countersign.domain.routing import Event, Review
+from countersign.domain.routing import SCOPES, Event, Review
 
-# Launch scopes, narrowest first: a grant covers its own scope and those inside it.
-SCOPES = ("internal_sandbox", "pilot", "broad_rollout")
+# SCOPES: launch scopes, narrowest first; a grant covers its own scope and those inside it.
 
 
 class GrantState(StrEnum):

@@ -272,6 +272,8 @@ class Review:
             raise NotPendingParty(self._why_not_pending(party, state))
 
     def check_resubmit(self, content: dict | None = None) -> None:
+        if content is not None and self.status in (Status.APPROVED, Status.APPROVED_PARTIAL):
+            return self.check_widen(content)
         self.check_open()
         if self.status != Status.CHANGES_REQUESTED:
             raise NotAwaitingChanges("no changes were requested; only a proposal returned for changes can be resubmitted")
@@ -280,6 +282,17 @@ class Review:
                 raise NothingChanged(f"version {self.version + 1} would be the same as version {self.version}; "
                                      "change what the reviewers asked for before resubmitting")
             tiers.route(self.base_policy, content).check_submittable()
+
+    def check_widen(self, content: dict) -> None:
+        """An approved proposal takes a new version only to widen its launch
+        scope: a new approval round, from the first stage."""
+        if self.content is None or self.status not in (Status.APPROVED, Status.APPROVED_PARTIAL):
+            raise NotAwaitingChanges("only an approved proposal's launch scope can be widened")
+        if not _widens(self.content.get("launch_scope"), content.get("launch_scope")):
+            raise NotAwaitingChanges(
+                "an approved proposal changes only by widening its launch scope (sandbox, then pilot, then broad "
+                "rollout), which starts a new approval round; for other changes submit a new proposal")
+        tiers.route(self.base_policy, content).check_submittable()
 
     def changes(self, content: dict) -> list[Change]:
         """What `content` changes against the current version, material or not."""
@@ -328,6 +341,13 @@ class Review:
         first stage for every party, earlier approvals staying with the earlier
         version; an unchanged version is refused."""
         self.check_resubmit(content)
+        if content is not None and self.status in (Status.APPROVED, Status.APPROVED_PARTIAL):
+            changes = self.changes(content)
+            self.content = content
+            self.outcome_scope = None  # the new round decides it again
+            events = self._reroute(actor, now, changes)
+            events[0].detail["widened"] = "launch_scope"
+            return events
         if content is not None and self.content is not None:
             changes = self.changes(content)
             self.content = content
@@ -627,6 +647,14 @@ def current_parties(snapshot: Snapshot) -> list[PartyView]:
     `current` rows and the workflow's answers both come from here."""
     in_stage = {view.party: view for view in snapshot.stages[snapshot.stage_index].parties}
     return [in_stage.get(view.party, view) for view in snapshot.parties]
+
+
+# Launch scopes, narrowest first (the submit body's values).
+SCOPES = ("internal_sandbox", "pilot", "broad_rollout")
+
+
+def _widens(before: str | None, after: str | None) -> bool:
+    return before in SCOPES and after in SCOPES and SCOPES.index(after) > SCOPES.index(before)
 
 
 def _party_view(slot: Slot) -> PartyView:
