@@ -63,9 +63,12 @@ EXPIRING_WITHIN = timedelta(days=45)
 
 
 def dashboard(session, user) -> dict[str, Any] | None:
-    """A rep's label: grants expiring soon, evidence waiting on its review."""
+    """A rep's label: grants expiring soon, evidence waiting on its review.
+    A lead: obligations waiting on their evidence."""
+    if user.role == Role.LEAD:
+        return {"expiring": [], "evidence": [], "to_submit": grants.evidence_to_submit(session, user.id)}
     if user.role != Role.REP or not user.party:
         return None
     now = datetime.now(UTC)
-    return {"expiring": grants.expiring(session, user.party, now, EXPIRING_WITHIN),
+    return {"to_submit": [], "expiring": grants.expiring(session, user.party, now, EXPIRING_WITHIN),
             "evidence": grants.evidence_to_review(session, user.party)}

@@ -262,6 +262,7 @@ async def test_the_pages_preview_the_route_and_show_tier_diff_grants_and_obligat
     assert suspended.status_code == 303, suspended.text
     assert "chip-grant-suspended" in (await sony.get(f"/proposals/{pid}")).text
 
+    assert "Obligations waiting on your evidence" in html.unescape((await lead.get("/")).text)
     lead_page = (await lead.get(f"/proposals/{pid}")).text
     sent = await lead.post(f"/proposals/{pid}/obligations/1/evidence", {"text": "Q1 report"}, token=csrf_of(lead_page))
     assert sent.status_code == 303, sent.text

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from countersign.storage import grants
 from countersign.storage.db import transaction
 from countersign.storage.grant_tables import GrantRecord, ObligationRecord
+from countersign.storage.tables import Proposal
 from tests.storage.test_read_model import add_proposal
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
@@ -50,3 +51,5 @@ def test_a_labels_dashboard_lists_its_grants_expiring_soon_and_evidence_waiting_
         [waiting] = grants.evidence_to_review(session, "warner")
         assert (waiting.number, waiting.title) == (2, "AI remix studio")
         assert grants.evidence_to_review(session, "sony") == []
+        owner = session.get(Proposal, PID).owner_id
+        assert [row.number for row in grants.evidence_to_submit(session, owner)] == [1]  # the submitted one waits on warner

@@ -72,3 +72,11 @@ def evidence_to_review(session: Session, party: str, limit: int = 20) -> list:
         select(OBLIGATION, Proposal.title).join(Proposal, col(Proposal.id) == OBLIGATION.c.proposal_id)
         .where(OBLIGATION.c.party == party, OBLIGATION.c.state == "submitted")
         .order_by(OBLIGATION.c.due_at).limit(limit)).all()
+
+
+def evidence_to_submit(session: Session, owner_id: int, limit: int = 20) -> list:
+    """Obligations of a lead's proposals that wait on the lead's evidence, soonest due first."""
+    return session.execute(
+        select(OBLIGATION, Proposal.title).join(Proposal, col(Proposal.id) == OBLIGATION.c.proposal_id)
+        .where(Proposal.owner_id == owner_id, OBLIGATION.c.state.in_(_WAITING_ON_LEAD))
+        .order_by(OBLIGATION.c.due_at).limit(limit)).all()
