@@ -241,7 +241,9 @@ def every_kind(title: str = TITLE, comment: str = "Say which stems.") -> list[Ma
     sent += [m for events in run_clock(review, datetime(2026, 12, 4, tzinfo=UTC))
              for m in mails(events, pol, who, title)]
     grants = [Event("grant_expiry_reminded", T0, "sony", detail={"expires_at": (T0 + timedelta(days=30)).isoformat()}),
-              Event("grant_revoked", T0, "warner", "rep.warner@example.com", {"reason": comment})]
+              Event("grant_revoked", T0, "warner", "rep.warner@example.com", {"reason": comment}),
+              Event("obligation_overdue", T0, "sony", detail={"obligation": "1", "text": comment,
+                                                              "due_at": T0.isoformat(), "denies": "true"})]
     return sent + mails(grants, pol, who, title)
 
 

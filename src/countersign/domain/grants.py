@@ -175,8 +175,9 @@ class Consent:
         for obligation in self.obligations:
             if not obligation.overdue and obligation.state in WAITING_ON_LEAD and obligation.due_at <= now:
                 obligation.overdue = True
-                events.append(Event("obligation_overdue", now, obligation.party,
-                                    detail={"obligation": str(obligation.id), "due_at": obligation.due_at.isoformat()}))
+                events.append(Event("obligation_overdue", now, obligation.party, detail={
+                    "obligation": str(obligation.id), "text": obligation.text, "due_at": obligation.due_at.isoformat(),
+                    "denies": "true" if self.policy.deny_when_obligation_overdue else "false"}))
         return events
 
     def next_deadline(self) -> datetime | None:

@@ -41,6 +41,7 @@ SUBJECTS = {
     "concluded": "{{ title }}: {{ status }}",
     "grant_expiry_reminded": "Grant expiring: {{ party_name }} on {{ title }}",
     "grant_revoked": "Grant revoked: {{ party_name }} on {{ title }}",
+    "obligation_overdue": "Overdue: {{ party_name }}'s obligation on {{ title }}",
 }
 MAILED_KINDS = frozenset(SUBJECTS)  # the kinds of event that send mail
 
@@ -177,6 +178,11 @@ class _Step:
     def grant_expiry_reminded(self, event: Event) -> Recipients:
         yield self.audience.owner, dict(party_name=self._name(event.party),
                                         expires=self._when(event.detail["expires_at"], event.party))
+
+    def obligation_overdue(self, event: Event) -> Recipients:
+        yield self.audience.owner, dict(party_name=self._name(event.party), text=event.detail["text"],
+                                        due=self._when(event.detail["due_at"], event.party),
+                                        denies=event.detail.get("denies") == "true")
 
     def grant_revoked(self, event: Event) -> Recipients:
         yield self.audience.owner, dict(party_name=self._name(event.party), reason=event.detail["reason"])
