@@ -68,11 +68,20 @@ def check_grant(
     return GrantCheckOut(allowed=answer.allowed, reason=answer.reason, grant=grant)
 
 
-@router.post("/proposals/{proposal_id}/grants/{party}/{action}", response_model=ProposalOut)
-async def grant_action(proposal_id: ProposalId, party: PartyKey, action: Literal["suspend", "resume", "revoke"],
-                       body: ReasonIn, user: ApiUser, session: SessionDep, temporal: TemporalClientDep) -> ProposalOut:
-    await grant_commands.grant_action(session, temporal, user, proposal_id, party, action, body.reason)
-    return await run_in_threadpool(_read_back, session, user, proposal_id)
+def _grant_route(action: str):
+    async def grant_action(proposal_id: ProposalId, party: PartyKey, body: ReasonIn, user: ApiUser,
+                           session: SessionDep, temporal: TemporalClientDep) -> ProposalOut:
+        await grant_commands.grant_action(session, temporal, user, proposal_id, party, action, body.reason)
+        return await run_in_threadpool(_read_back, session, user, proposal_id)
+
+    grant_action.__doc__ = f"{action.capitalize()} the caller's own party's grant, with a reason (that party's reps)."
+    return grant_action
+
+
+# One route per action, as API.md lists them.
+for _action in ("suspend", "resume", "revoke"):
+    router.post(f"/proposals/{{proposal_id}}/grants/{{party}}/{_action}", response_model=ProposalOut,
+                name=f"{_action}_grant", operation_id=f"{_action}_grant")(_grant_route(_action))
 
 
 @router.post("/proposals/{proposal_id}/obligations/{number}/evidence", response_model=ProposalOut)

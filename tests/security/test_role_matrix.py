@@ -122,8 +122,9 @@ CASES = [
          json=factories.submission(parties=["sony", "warner"])),
     Case("GET", "/api/v1/grants/check", row(200, 200, 200, 200, 200, 200, 401),
          url=f"/api/v1/grants/check?proposal={P}&party=sony&scope=pilot"),
-    Case("POST", f"/api/v1/proposals/{P}/grants/{{party}}/{{action}}", row(403, 404, 409, 404, 403, 403, 401),
-         url=f"/api/v1/proposals/{P}/grants/sony/suspend", json={"reason": "matrix"}),
+    *[Case("POST", f"/api/v1/proposals/{P}/grants/{{party}}/{action}", row(403, 404, 409, 404, 403, 403, 401),
+           url=f"/api/v1/proposals/{P}/grants/sony/{action}", json={"reason": "matrix"})
+      for action in ("suspend", "resume", "revoke")],
     Case("POST", f"/api/v1/proposals/{P}/obligations/{{number}}/evidence", row(409, 404, 403, 404, 403, 403, 401),
          url=f"/api/v1/proposals/{P}/obligations/1/evidence", json={"text": "matrix"}),
     Case("POST", f"/api/v1/proposals/{P}/obligations/{{number}}/{{verdict}}", row(404, 404, 404, 404, 404, 404, 401),
