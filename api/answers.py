@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlmodel import Session, col, select
 
-from api.schemas import ConditionOut, PartyOut, ProposalOut, VersionOut
+from api.schemas import ConditionOut, GrantOut, ObligationOut, PartyOut, ProposalOut, RouteOut, VersionOut
+from countersign.storage import grants as grant_reads
 from countersign.domain.errors import NotFound
 from countersign.storage.queries import workflow_id
 from countersign.storage.tables import ConditionRecord, PartyReview, Proposal, ProposalVersion, User
@@ -37,8 +40,23 @@ def to_public_many(session: Session, proposals: list[Proposal]) -> list[Proposal
         .where(col(ConditionRecord.proposal_id).in_(ids)).order_by(ConditionRecord.id)
     ):
         conditions.setdefault(c.proposal_id, []).append(_condition_out(c))
-    return [_public(p, owners[p.owner_id], _in_order(p.parties, parties.get(p.id, {})), conditions.get(p.id, []))
-            for p in proposals]
+    answers = [_public(p, owners[p.owner_id], _in_order(p.parties, parties.get(p.id, {})), conditions.get(p.id, []))
+               for p in proposals]
+    _add_consent(session, answers)
+    return answers
+
+
+def _add_consent(session: Session, answers: list[ProposalOut]) -> None:
+    """Each approved proposal's grants (their state as of now) and obligations."""
+    now = datetime.now(UTC)
+    grants, obligations = grant_reads.of_proposals(session, [a.id for a in answers])
+    for answer in answers:
+        answer.grants = {g.party: GrantOut(**grant_reads.grant_out(g, now)) for g in grants.get(answer.id, [])}
+        answer.obligations = [
+            ObligationOut(id=o.number, party=o.party, text=o.text, due_at=o.due_at, state=o.state,
+                          overdue=o.state in ("open", "returned") and o.due_at <= now, evidence=o.evidence,
+                          comment=o.comment)
+            for o in obligations.get(answer.id, [])]
 
 
 def _in_order(keys: list[str], by_party: dict[str, PartyOut]) -> dict[str, PartyOut]:
@@ -69,6 +87,8 @@ def _public(proposal: Proposal, owner: str, parties: dict[str, PartyOut], condit
         parties=parties,
         conditions=conditions,
         outcome_scope=proposal.outcome_scope,
+        tier=proposal.tier,
+        route=RouteOut(**proposal.route) if proposal.route else None,
         created_at=proposal.created_at,
         updated_at=proposal.updated_at,
     )

@@ -30,6 +30,8 @@ from api.routes import (
     delegation_pages,
     delegations,
     health,
+    grant_pages,
+    grants,
     links,
     outbox_pages,
     pages,
@@ -146,6 +148,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.add_middleware(AllowHeader)
     errors.install(app)
     app.add_exception_handler(LoginRequired, _login_required)
+    app.include_router(grants.preview_router(policy), prefix="/api/v1")
+    app.include_router(grants.router, prefix="/api/v1")
     app.include_router(proposals.submit_router(policy), prefix="/api/v1")
     app.include_router(proposals.router, prefix="/api/v1")
     app.include_router(proposals.inbox_router, prefix="/api/v1")
@@ -159,6 +163,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(sso.router)
     scim.install(app)
     app.include_router(pages.router)
+    app.include_router(grant_pages.router)
     app.include_router(proposal_pages.router)
     app.include_router(charts.router)
     app.include_router(outbox_pages.router)

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api.schemas import DecisionIn, ProposalContent
+from countersign.domain import tiers
 from countersign.domain.access import Action, require
 from countersign.domain.errors import Conflict, InvalidDecision, ProposalClosed
 from countersign.domain.policy import Policy
@@ -55,8 +56,9 @@ async def submit(session: Session, temporal: Client, task_queue: str, policy: Po
                  body: ProposalContent) -> int:
     """The new proposal's id, once it is stored."""
     require(user, Action.SUBMIT)
-    proposal_id = await run_in_threadpool(_allocate_number, session)
     content = body.model_dump(mode="json")
+    tiers.route(policy, content).check_submittable()  # an unacceptable tier: 422 naming the rule
+    proposal_id = await run_in_threadpool(_allocate_number, session)
     await wf.start_proposal(temporal, task_queue, ProposalInput(proposal_id, user.email, content, policy))
     return proposal_id
 

@@ -81,20 +81,35 @@ def _unauthorized() -> HTTPException:
     )
 
 
-def api_user(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> User:
-    """The token's user, or 401."""
+def _token_user(session: Session, credentials: HTTPAuthorizationCredentials | None) -> tuple[str | None, User]:
     found = token_user(session, credentials.credentials) if credentials else None
     if found is None:
         raise _unauthorized()
     token, user = found
     session.commit()  # hands the connection back: an async route may await next
     keep_last_use(session.get_bind(), token)
+    return token.scope, user
+
+
+def api_user(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
+    """The token's user, or 401; 403 for a token limited to one call (`scope`)."""
+    scope, user = _token_user(session, credentials)
+    if scope is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this token is limited to {scope}; use a full token")
     return user
 
 
+def grants_check_user(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
+    """Any token's user, a token limited to the grants check too."""
+    return _token_user(session, credentials)[1]
+
+
 ApiUser = Annotated[User, Depends(api_user)]
+GrantsCheckUser = Annotated[User, Depends(grants_check_user)]
 
 
 class LoginRequired(Exception):

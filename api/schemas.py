@@ -74,6 +74,12 @@ class ProposalContent(BaseModel):
     launch_scope: Annotated[LaunchScope, BeforeValidator(_scope_alias)]
     requested_decision_date: IsoDate | None = None
     checklist: Checklist
+    # Read by the policy's risk rules (countersign.domain.tiers).
+    synthesises: list[Literal["voice", "likeness"]] = Field(
+        default_factory=list, description="What of a real person the product synthesises, if anything.")
+    user_uploads: bool = Field(False, description="Whether it takes recordings uploaded by users.")
+    markets: list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]] = Field(
+        default_factory=list, max_length=300, description="ISO country codes it launches in; none: unrestricted.")
 
 
 def _not_in_the_past(value: date | None) -> date | None:
@@ -148,6 +154,40 @@ class ConditionOut(BaseModel):
     acknowledged: bool
 
 
+class RouteStageOut(BaseModel):
+    name: str
+    rule: str
+    added_by: str  # "policy", or the risk rule whose tier added the stage
+    rule_set_by: str
+    due: str
+
+
+class RouteOut(BaseModel):
+    rules: list[str]  # the risk rules the proposal matched, highest tier first
+    stages: list[RouteStageOut]
+
+
+class GrantOut(BaseModel):
+    state: Literal["active", "suspended", "revoked", "expired"]
+    scope: str
+    markets: list[str]
+    starts_at: datetime
+    expires_at: datetime
+    version: int
+    reason: str | None = None
+
+
+class ObligationOut(BaseModel):
+    id: int
+    party: str
+    text: str
+    due_at: datetime
+    state: str  # open, submitted, accepted, returned
+    overdue: bool
+    evidence: str | None = None
+    comment: str | None = None
+
+
 class ProposalOut(BaseModel):
     id: int
     title: str
@@ -160,6 +200,10 @@ class ProposalOut(BaseModel):
     parties: dict[str, PartyOut]
     conditions: list[ConditionOut]
     outcome_scope: list[str] | None
+    tier: str | None = None
+    route: RouteOut | None = None
+    grants: dict[str, GrantOut] = Field(default_factory=dict)
+    obligations: list[ObligationOut] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 
@@ -170,3 +214,48 @@ class VersionOut(BaseModel):
     submitted_by: str
     submitted_at: datetime
     content: ProposalContent
+
+
+class PreviewStageOut(BaseModel):
+    name: str
+    rule: str
+    parties: list[str]
+    added_by: str
+    rule_set_by: str
+    due: str
+    due_at: dict[str, datetime] | None  # per party, for the stage that opens at submission
+
+
+class TierRuleOut(BaseModel):
+    rule: str
+    tier: str
+    why: str
+
+
+class PreviewOut(BaseModel):
+    tier: str
+    rules: list[TierRuleOut]
+    stages: list[PreviewStageOut]
+    submittable: bool
+    reason: str | None
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+
+class EvidenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+
+
+class EvidenceReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: Annotated[str, StringConstraints(max_length=5000)] = ""
+
+
+class GrantCheckOut(BaseModel):
+    allowed: bool
+    reason: Literal["granted", "no_grant", "expired", "suspended", "revoked", "out_of_scope", "obligation_overdue"]
+    grant: dict | None

@@ -16,7 +16,7 @@ import jinja2
 from fastapi import Request
 from starlette.templating import Jinja2Templates
 
-from api import csrf
+from api import csrf, risk_form
 from api.schemas import CHECKLIST_QUESTIONS, LaunchScope
 from countersign.domain.policy import Policy
 from countersign.storage.tables import User
@@ -181,6 +181,7 @@ def build_environment(policy: Policy) -> jinja2.Environment:
         LAUNCH_SCOPE_LABELS=LAUNCH_SCOPE_LABELS,
         DECISION_LABELS=DECISION_LABELS,
         DECISION_HINTS=DECISION_HINTS,
+        RISK_SYNTHESES=risk_form.SYNTHESES,
     )
     return env
 

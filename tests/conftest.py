@@ -23,6 +23,7 @@ from api.app import create_app
 from countersign.settings import Settings
 from countersign.storage.accounts import create_token, use_password_cost
 from countersign.storage.db import make_engine, migrate, transaction
+from countersign.storage.grant_tables import GrantRecord
 from countersign.storage.tables import Proposal, ProposalNumber, utcnow
 from tests import factories
 from tests.live_server import LiveServer
@@ -164,6 +165,9 @@ async def _end_leftover_workflows(request):
         return
     with Session(engine) as session:
         ids = session.exec(select(Proposal.id).where(col(Proposal.status).in_(OPEN_STATUSES))).all()
+        # An approval whose grants are live keeps its workflow running, with their expiry timers.
+        ids += session.exec(select(GrantRecord.proposal_id).where(
+            col(GrantRecord.state).in_(["active", "suspended"])).distinct()).all()
     for proposal_id in ids:
         try:
             await env.client.get_workflow_handle(f"proposal-{proposal_id}").terminate("test finished")

@@ -139,6 +139,19 @@ def test_tokens_create_with_an_expiry_lists_it(run, data_dir):
     assert listed[1].rsplit("\t", 1)[1] != "-"  # the day it expires
 
 
+def test_tokens_create_limited_to_the_grants_check(run, data_dir, engine):
+    added = run("users", "add", "--email", "runtime@example.com", "--role", "lead", "--password-stdin",
+                input=PASSWORD + "\n")
+    assert added.exit_code == 0, added.output
+    created = run("tokens", "create", "--email", "runtime@example.com", "--scope", "grants:check")
+    assert created.exit_code == 0, created.output
+    with transaction(engine) as session:
+        token, _ = accounts.token_user(session, created.stdout.strip())
+        assert token.scope == "grants:check"
+    refused = run("tokens", "create", "--email", "runtime@example.com", "--scope", "everything")
+    assert refused.exit_code == 2 and "unknown token scope 'everything'" in refused.stderr
+
+
 def test_token_alone_on_stdout_from_the_console_script(data_dir, engine):
     """Through `main()` as installed: logs go to stderr, the token alone to stdout."""
     env = {**os.environ, "COUNTERSIGN_DATA_DIR": str(data_dir)}

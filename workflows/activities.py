@@ -27,6 +27,7 @@ from countersign.domain.policy import PartyConfig
 from countersign.domain.routing import PartyView, current_parties
 from countersign.storage import audit, delegation
 from countersign.storage.db import transaction
+from countersign.storage.grant_tables import GrantRecord, ObligationRecord
 from countersign.storage.tables import (
     ConditionRecord,
     Decision,
@@ -57,8 +58,10 @@ SELECT_MAIL_USERS = select(User.email, User.role, User.party).where(
     or_(User.role == Role.COMPLIANCE,
         and_(User.role == Role.REP, col(User.party).in_(bindparam("parties", expanding=True)))),
 ).order_by(User.email)
+DELETE_GRANTS = delete(GrantRecord).where(col(GrantRecord.proposal_id) == bindparam("proposal_id"))
+DELETE_OBLIGATIONS = delete(ObligationRecord).where(col(ObligationRecord.proposal_id) == bindparam("proposal_id"))
 INSERT = {model: insert(model) for model in (Proposal, ProposalVersion, Decision, PartyReview, ConditionRecord,
-                                             OutboxMail)}
+                                             OutboxMail, GrantRecord, ObligationRecord)}
 
 
 class ProposalActivities:
@@ -147,7 +150,8 @@ class ProposalActivities:
         proposal_id = record.proposal_id
         changes = dict(status=snapshot.status.value, version=snapshot.version, stage=snapshot.stage,
                        pending=snapshot.pending, outcome_scope=snapshot.outcome_scope,
-                       next_due_at=snapshot.next_due_at, last_step=record.step, updated_at=record.at)
+                       next_due_at=snapshot.next_due_at, last_step=record.step, updated_at=record.at,
+                       tier=snapshot.tier, route=_route(snapshot))
         if record.new_version:
             content = record.new_version.content
             changes |= dict(title=content["title"], capability=content["capability"])
@@ -166,6 +170,32 @@ class ProposalActivities:
                 dict(proposal_id=proposal_id, party=condition.party, text=condition.text,
                      version=condition.version, acknowledged=condition.acknowledged)
                 for condition in snapshot.conditions])
+        if record.consent is not None:
+            _write_consent(db, proposal_id, record.consent)
+
+
+def _route(snapshot) -> dict | None:
+    if snapshot.tier is None:
+        return None
+    return {"rules": snapshot.tier_rules,
+            "stages": [dict(name=s.name, rule=s.rule, added_by=s.added_by, rule_set_by=s.rule_set_by, due=s.due)
+                       for s in snapshot.route]}
+
+
+def _write_consent(db: Connection, proposal_id: int, consent) -> None:
+    """The grants and obligations, rewritten whole, as the party rows are."""
+    db.execute(DELETE_GRANTS, {"proposal_id": proposal_id})
+    db.execute(DELETE_OBLIGATIONS, {"proposal_id": proposal_id})
+    if consent.grants:
+        db.execute(INSERT[GrantRecord], [
+            dict(proposal_id=proposal_id, party=g.party, state=g.state.value, scope=g.scope, markets=g.markets,
+                 starts_at=g.starts_at, expires_at=g.expires_at, version=g.version, reason=g.reason)
+            for g in consent.grants.values()])
+    if consent.obligations:
+        db.execute(INSERT[ObligationRecord], [
+            dict(proposal_id=proposal_id, number=o.id, party=o.party, text=o.text, due_at=o.due_at,
+                 state=o.state.value, evidence=o.evidence, comment=o.comment)
+            for o in consent.obligations])
 
 
 class ProposalRow(NamedTuple):

@@ -27,6 +27,9 @@ from workflows import search_attributes as sa
 from workflows.messages import (
     AcknowledgeRequest,
     DecisionRequest,
+    EvidenceRequest,
+    EvidenceReview,
+    GrantActionRequest,
     ProposalInput,
     ResubmitRequest,
     UpdateResult,
@@ -135,3 +138,15 @@ def _domain_error(cause: BaseException | None) -> errors.DomainError:
             return kind(cause.message)
         return WorkflowUnavailable(cause.message)
     return WorkflowUnavailable(str(cause) or "the workflow failed to apply the change")
+
+
+async def grant_action(client: Client, proposal_id: int, request: GrantActionRequest) -> UpdateResult:
+    return await _call(_handle(client, proposal_id).execute_update(ProposalWorkflow.grant_action, request))
+
+
+async def submit_evidence(client: Client, proposal_id: int, request: EvidenceRequest) -> UpdateResult:
+    return await _call(_handle(client, proposal_id).execute_update(ProposalWorkflow.submit_evidence, request))
+
+
+async def review_evidence(client: Client, proposal_id: int, request: EvidenceReview) -> UpdateResult:
+    return await _call(_handle(client, proposal_id).execute_update(ProposalWorkflow.review_evidence, request))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from countersign.domain.grants import Consent
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Event, Snapshot
 
@@ -47,6 +48,30 @@ class AcknowledgeRequest:
 
 
 @dataclass
+class GrantActionRequest:
+    party: str
+    action: str  # suspend, resume or revoke
+    reason: str
+    actor: str
+
+
+@dataclass
+class EvidenceRequest:
+    obligation_id: int
+    text: str
+    actor: str
+
+
+@dataclass
+class EvidenceReview:
+    obligation_id: int
+    party: str
+    accept: bool
+    comment: str
+    actor: str
+
+
+@dataclass
 class UpdateResult:
     """What an update answers: the proposal's status and version once its
     step is stored (the web edge reads the rest back from the database)."""
@@ -82,3 +107,4 @@ class StepRecord:
     created_by: str | None = None  # set on the first step only: store the proposal
     new_version: NewVersion | None = None
     decision: DecisionRecord | None = None
+    consent: Consent | None = None  # the grants and obligations, once the proposal is approved

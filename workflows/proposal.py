@@ -21,14 +21,18 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from countersign.domain.errors import DomainError
-    from countersign.domain.routing import Event, Review
+    from countersign.domain.errors import DomainError, GrantRefused
+    from countersign.domain.grants import Consent
+    from countersign.domain.routing import Event, Review, Status
     from workflows import search_attributes as sa
     from workflows.activities import ProposalActivities
     from workflows.messages import (
         AcknowledgeRequest,
         DecisionRecord,
         DecisionRequest,
+        EvidenceRequest,
+        EvidenceReview,
+        GrantActionRequest,
         NewVersion,
         ProposalInput,
         ResubmitRequest,
@@ -48,6 +52,11 @@ RECORD_OPTIONS = dict(
     start_to_close_timeout=timedelta(seconds=10),
     retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10)),
 )
+# Patches (docs/changing-workflows.md): a resubmission compares the new
+# version with the last (material changes re-route, an unchanged one is
+# refused); an approval goes on into its grants' lifecycle.
+MATERIAL_CHANGES = "material-changes"
+GRANTS = "grants"
 
 
 def domain_failure(error: DomainError) -> ApplicationError:
@@ -67,7 +76,11 @@ class ProposalWorkflow:
     @workflow.init
     def __init__(self, input: ProposalInput) -> None:
         self._input = input
-        self._review, self._opening = Review.open(input.policy, input.content["parties"], workflow.now())
+        # With the content, the proposal's risk tier shapes the route; a policy
+        # without risk rules (every recorded history's) routes as before.
+        self._review, self._opening = Review.open(input.policy, input.content["parties"], workflow.now(),
+                                                  content=input.content)
+        self._consent: Consent | None = None  # once approved, under a policy with [grants]
         self._step = 0
         self._stored: UpdateResult | None = None  # the latest step stored, once the first is
         self._record_lock = asyncio.Lock()  # one recording at a time, in order
@@ -78,6 +91,18 @@ class ProposalWorkflow:
         await self._record(
             [submitted, *self._opening], created_by=input.owner, new_version=NewVersion(1, input.content, input.owner)
         )
+        await self._run_review()
+        if self._approved and input.policy.grants and workflow.patched(GRANTS):
+            await self._run_grants(input)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._review.status.value
+
+    @property
+    def _approved(self) -> bool:
+        return self._review.status in (Status.APPROVED, Status.APPROVED_PARTIAL)
+
+    async def _run_review(self) -> None:
+        """Until the review concludes: wait for a decision or the next deadline."""
         while not self._review.concluded:
             deadline = self._review.next_deadline()
             try:
@@ -91,8 +116,36 @@ class ProposalWorkflow:
                 events = self._review.advance_clock(workflow.now())
                 if events:
                     await self._record(events)
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._review.status.value
+
+    async def _run_grants(self, input: ProposalInput) -> None:
+        """The approval's grants, until none is active or suspended: wait for a
+        party's action or the next moment (a reminder, an expiry, an obligation's
+        due time), ask the consent what happened, record it. A widened launch
+        scope opens a new approval round meanwhile; the grants in force stay so
+        until it approves, when the new grants replace them."""
+        await self._issue_grants(input)
+        while self._consent.live:
+            if not self._review.concluded:  # a new round, for a wider launch scope
+                await self._run_review()
+                if self._approved:
+                    await self._issue_grants(input)
+                continue
+            deadline = self._consent.next_deadline()
+            try:
+                await workflow.wait_condition(
+                    lambda: not self._consent.live or self._consent.next_deadline() != deadline
+                    or not self._review.concluded,
+                    timeout=self._time_to(deadline),
+                )
+            except asyncio.TimeoutError:
+                events = self._consent.advance_clock(workflow.now())
+                if events:
+                    await self._record(events)
+
+    async def _issue_grants(self, input: ProposalInput) -> None:
+        self._consent, events = Consent.issue(self._review, self._review.content or input.content, input.policy,
+                                              workflow.now())
+        await self._record(events)
 
     # -- updates -----------------------------------------------------------
 
@@ -124,12 +177,47 @@ class ProposalWorkflow:
     @workflow.update
     async def resubmit(self, request: ResubmitRequest) -> UpdateResult:
         await workflow.wait_condition(self._opened)
-        events = self._apply(lambda: self._review.resubmit(request.actor, workflow.now()))
+        if workflow.patched(MATERIAL_CHANGES):
+            events = self._apply(lambda: self._check_widening(request)
+                                 or self._review.resubmit(request.actor, workflow.now(), request.content))
+        else:
+            events = self._apply(lambda: self._review.resubmit(request.actor, workflow.now()))
         return await self._record(events, new_version=NewVersion(self._review.version, request.content, request.actor))
 
     @resubmit.validator
     def _validate_resubmit(self, request: ResubmitRequest) -> None:
-        refuse_on_domain_error(self._review.check_resubmit)
+        refuse_on_domain_error(lambda: self._check_widening(request) or self._review.check_resubmit(request.content))
+
+    @workflow.update
+    async def grant_action(self, request: GrantActionRequest) -> UpdateResult:
+        """A party suspends, resumes or revokes its own grant."""
+        events = self._apply(lambda: self._granted().act(request.party, request.action, request.reason,
+                                                          request.actor, workflow.now()))
+        return await self._record(events)
+
+    @grant_action.validator
+    def _validate_grant_action(self, request: GrantActionRequest) -> None:
+        refuse_on_domain_error(lambda: self._granted().check_action(request.party, request.action, request.reason))
+
+    @workflow.update
+    async def submit_evidence(self, request: EvidenceRequest) -> UpdateResult:
+        events = self._apply(lambda: self._granted().submit_evidence(request.obligation_id, request.text,
+                                                                      request.actor, workflow.now()))
+        return await self._record(events)
+
+    @submit_evidence.validator
+    def _validate_submit_evidence(self, request: EvidenceRequest) -> None:
+        refuse_on_domain_error(lambda: self._granted().check_evidence(request.obligation_id))
+
+    @workflow.update
+    async def review_evidence(self, request: EvidenceReview) -> UpdateResult:
+        events = self._apply(lambda: self._granted().review_evidence(
+            request.obligation_id, request.party, request.accept, request.comment, request.actor, workflow.now()))
+        return await self._record(events)
+
+    @review_evidence.validator
+    def _validate_review_evidence(self, request: EvidenceReview) -> None:
+        refuse_on_domain_error(lambda: self._granted().check_review(request.obligation_id, request.party))
 
     @workflow.update
     async def withdraw(self, request: WithdrawRequest) -> UpdateResult:
@@ -152,6 +240,16 @@ class ProposalWorkflow:
         refuse_on_domain_error(self._review.check_acknowledge)
 
     # -- internals ---------------------------------------------------------
+
+    def _check_widening(self, request: ResubmitRequest) -> None:
+        """An approved proposal is widened only while its grants run (a policy with [grants])."""
+        if self._approved and self._consent is None:
+            raise GrantRefused("this approval has no grants to widen: submit a new proposal for the wider launch scope")
+
+    def _granted(self) -> Consent:
+        if self._consent is None:
+            raise GrantRefused("this proposal holds no grants: they are issued once it is approved")
+        return self._consent
 
     def _opened(self) -> bool:
         """Whether the first step (the proposal itself) is stored."""
@@ -184,7 +282,8 @@ class ProposalWorkflow:
                     sa.NEXT_DUE.value_set(snapshot.next_due_at) if snapshot.next_due_at else sa.NEXT_DUE.value_unset(),
                 ]
             )
-            record = StepRecord(self._input.proposal_id, self._step, workflow.now(), snapshot, events, **extra)
+            record = StepRecord(self._input.proposal_id, self._step, workflow.now(), snapshot, events,
+                                consent=self._consent, **extra)
             await workflow.execute_activity_method(ProposalActivities.record_step, record, **RECORD_OPTIONS)
             self._stored = UpdateResult(snapshot.status.value, snapshot.version)
             return self._stored

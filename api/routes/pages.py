@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from api import answers
+from api import answers, risk_form
 from api.csrf import CsrfError
 from api.deps import PageUser, SessionDep
 from api.errors import status_for
@@ -147,6 +147,7 @@ def dashboard_context(request: Request, user: User, session, status: str, page: 
         "paging": paging,
         "can_submit": can(user, Action.SUBMIT),
         "inbox_count": getattr(request.state, "inbox_count", None),
+        "consent": risk_form.dashboard(session, user),
     }
 
 

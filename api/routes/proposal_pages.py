@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api import answers, commands
+from api import answers, commands, risk_form
 from api.csrf import CsrfProtected
 from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import status_for
@@ -47,6 +47,9 @@ FIELD_LABELS = {
     "data_sources": "Data sources",
     "launch_scope": "Launch scope",
     "requested_decision_date": "Requested decision date",
+    "synthesises": "Synthesises",
+    "user_uploads": "User uploads",
+    "markets": "Markets",
     **{f"checklist.{key}": question.split(":", 1)[0] for key, question in CHECKLIST_QUESTIONS.items()},
 }
 
@@ -61,6 +64,7 @@ def read_proposal_form(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {name: _text(form, name) for name in TEXT_FIELDS}
     values["parties"] = [p for p in form.getlist("parties") if isinstance(p, str)]
     values["checklist"] = {key: _text(form, f"checklist.{key}") for key in CHECKLIST_QUESTIONS}
+    values |= risk_form.read(form)
     return values
 
 
@@ -71,6 +75,7 @@ def form_values(policy: Policy, content: dict[str, Any] | None = None) -> dict[s
     values["parties"] = list(content.get("parties") or policy.parties)
     checklist = content.get("checklist") or {}
     values["checklist"] = {key: str(checklist.get(key) or "") for key in CHECKLIST_QUESTIONS}
+    values |= risk_form.values(content)
     return values
 
 
@@ -103,7 +108,8 @@ def field_errors(error: ValidationError) -> dict[str, str]:
 
 def validate_proposal(policy: Policy,
                       values: dict[str, Any]) -> tuple[ProposalContent | None, dict[str, str]]:
-    data = {**values, "requested_decision_date": values["requested_decision_date"].strip() or None}
+    data = {**values, "requested_decision_date": values["requested_decision_date"].strip() or None,
+            "markets": risk_form.markets(values["markets"])}
     try:
         return proposal_submit(policy).model_validate(data), {}
     except ValidationError as error:
@@ -172,17 +178,19 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
 def _flat(content: dict[str, Any]) -> dict[str, str]:
     flat = {name: str(content.get(name) or "") for name in DIFF_FIELDS}
     flat["parties"] = ", ".join(content.get("parties") or [])
+    flat |= risk_form.flat(content)
     for key in CHECKLIST_QUESTIONS:
         flat[f"checklist.{key}"] = str((content.get("checklist") or {}).get(key) or "")
     return flat
 
 
-def version_changes(rows: list) -> list[dict[str, Any]]:
-    """Each version after the first, with what changed since the one before it, field by field."""
+def version_changes(rows: list, material: list[str] = ()) -> list[dict[str, Any]]:
+    """Each version after the first, with what changed since the one before it, field by
+    field, and whether the policy calls the field material."""
     changes = []
     for before, after in zip(rows, rows[1:]):
         old, new = _flat(before.content), _flat(after.content)
-        fields = [(FIELD_LABELS.get(name, name), word_diff(old[name], new[name]))
+        fields = [(FIELD_LABELS.get(name, name), word_diff(old[name], new[name]), name in material)
                   for name in new if old[name] != new[name]]
         changes.append({"number": after.number, "submitted_by": after.submitted_by,
                         "submitted_at": after.submitted_at, "fields": fields})
@@ -195,8 +203,8 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
     matrix = queries.stage_matrix(session, proposal.id)
     upcoming = []
     if Status(proposal.status) not in FINAL_STATUSES:  # stages still ahead, not yet opened
-        opened = max((row.stage_index + 1 for _, rows in matrix for row in rows.values()), default=0)
-        upcoming = [stage.name for stage in policy.stages[opened:]]
+        route = [s["name"] for s in proposal.route["stages"]] if proposal.route else [s.name for s in policy.stages]
+        upcoming = route[route.index(proposal.stage) + 1:] if proposal.stage in route else []
     decisions = session.exec(
         select(Decision).where(Decision.proposal_id == proposal.id).order_by(Decision.decided_at, Decision.id)
     ).all()
@@ -216,7 +224,8 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
         "open_conditions": open_conditions,
         "temporal_url": temporal_link(request, user, proposal),
         "versions": versions,
-        "changes": version_changes(versions),
+        "changes": version_changes(versions, policy.material_fields),
+        "risk": risk_form.detail(policy, user, proposal, public),
         "reminders": queries.audit_entries(session, proposal.id, ("reminded", "escalated")),
         "deadlines": deadlines,
         "may": {
@@ -309,6 +318,7 @@ def _decide_form(request: Request, session: Session, user: User, proposal: Propo
         "form_error": form_error,
         "closed": closed,
         "decision_id": str(uuid.uuid4()),  # fresh per rendering: one form sent twice counts once
+        "changes": version_changes(queries.versions(session, proposal.id)[-2:], request.app.state.policy.material_fields),
         "delegators": delegation.active_delegators(session, user),  # whom the rep may decide for
     }, status_code=status_code)
 

@@ -48,7 +48,8 @@ def list_proposals(
     return answers.to_public_many(session, rows)
 
 
-@router.get("/{proposal_id}", response_model=ProposalOut)
+# ":int": "/proposals/preview" (POST only) is not a proposal's path.
+@router.get("/{proposal_id:int}", response_model=ProposalOut)
 def get_proposal(proposal_id: ProposalId, user: ApiUser, session: SessionDep) -> ProposalOut:
     return answers.to_public(session, queries.get_visible(session, user, proposal_id))
 

@@ -73,10 +73,11 @@ def token_list(request: Request, user: Viewer, session: SessionDep) -> object:
 @router.post("/tokens")
 def create(request: Request, user: Viewer, _: CsrfProtected, session: WriteSessionDep,
            name: Annotated[str, Form(max_length=1000)] = "",
-           expires_on: Annotated[str, Form(max_length=20)] = "") -> object:
+           expires_on: Annotated[str, Form(max_length=20)] = "",
+           scope: Annotated[str, Form(max_length=40)] = "") -> object:
     try:
         row, secret = create_token_row(session, user.email, _name(name), actor=user.email, via="web",
-                                       expires_at=_end_of(expires_on))
+                                       expires_at=_end_of(expires_on), scope=scope or None)
     except DomainError as error:
         session.rollback()
         return _page(request, session, user, sentence(str(error)), status_for(error),

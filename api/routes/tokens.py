@@ -8,7 +8,7 @@ access chain (countersign.storage.accounts).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -28,6 +28,7 @@ class TokenOut(BaseModel):
     id: int
     owner: str
     name: str | None
+    scope: str | None = None
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
@@ -42,10 +43,11 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00]*$")] | None = None
     expires_at: IsoAwareDatetime | None = None  # when it stops working; none: when revoked
+    scope: Literal["grants:check"] | None = None  # limit the token to the grants check
 
 
 def token_out(row: ApiToken, owner: User) -> TokenOut:
-    return TokenOut(id=row.id, owner=owner.email, name=row.name, created_at=row.created_at,
+    return TokenOut(id=row.id, owner=owner.email, name=row.name, scope=row.scope, created_at=row.created_at,
                     last_used_at=row.last_used_at, revoked_at=row.revoked_at, expires_at=row.expires_at)
 
 
@@ -62,7 +64,8 @@ def list_own_tokens(user: ApiUser, session: SessionDep) -> list[TokenOut]:
 def create_own_token(user: ApiUser, session: WriteSessionDep, body: TokenCreate | None = None) -> TokenCreated:
     """A new token for the caller; the answer carries its secret, once."""
     row, secret = create_token_row(session, user.email, body.name if body else None, actor=user.email, via="api",
-                                   expires_at=body.expires_at if body else None)
+                                   expires_at=body.expires_at if body else None,
+                                   scope=body.scope if body else None)
     session.commit()
     return TokenCreated(**token_out(row, user).model_dump(), token=secret)
 

@@ -238,8 +238,13 @@ def every_kind(title: str = TITLE, comment: str = "Say which stems.") -> list[Ma
     review, _ = Review.open(pol, ["sony", "merlin", "believe"], T0)
     review.decide("sony", "approve", "", 1, "rep.sony@example.com", T0)
     review.decide("believe", "approve", "", 1, "rep.believe@example.com", T0)
-    return sent + [m for events in run_clock(review, datetime(2026, 12, 4, tzinfo=UTC))
-                   for m in mails(events, pol, who, title)]
+    sent += [m for events in run_clock(review, datetime(2026, 12, 4, tzinfo=UTC))
+             for m in mails(events, pol, who, title)]
+    grants = [Event("grant_expiry_reminded", T0, "sony", detail={"expires_at": (T0 + timedelta(days=30)).isoformat()}),
+              Event("grant_revoked", T0, "warner", "rep.warner@example.com", {"reason": comment}),
+              Event("obligation_overdue", T0, "sony", detail={"obligation": "1", "text": comment,
+                                                              "due_at": T0.isoformat(), "denies": "true"})]
+    return sent + mails(grants, pol, who, title)
 
 
 def test_every_kind_that_mails_has_a_text_and_an_html_template_and_renders_both():
@@ -298,3 +303,15 @@ def test_mail_is_rendered_from_templates_compiled_at_import(monkeypatch):
     monkeypatch.setattr(notifications.ENV, "compile", noting)
     assert {m.kind for m in every_kind()} == MAILED_KINDS
     assert compiled == []
+
+
+def test_a_material_resubmission_mails_each_rep_once_asking_for_a_decision():
+    from tests import factories
+
+    pol = load_policy(POLICIES / "tiers_seconds.toml")
+    body = factories.submission(pol, capability="voice")
+    review, _ = Review.open(pol, ["sony", "warner"], T0, content=body)
+    review.decide("sony", "request_changes", "Pay them", 1, "rep.sony@example.com", T0)
+    events = review.resubmit(OWNER, T0, factories.submission(pol, capability="voice clone"))
+    sent = mails(events, pol, audience(), TITLE)
+    assert sorted((m.kind, m.recipient) for m in sent) == [("routed", rep) for rep in sorted(SONY + WARNER)]

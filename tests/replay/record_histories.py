@@ -49,6 +49,9 @@ from workflows import search_attributes as sa
 from workflows.messages import (
     AcknowledgeRequest,
     DecisionRequest,
+    EvidenceRequest,
+    EvidenceReview,
+    GrantActionRequest,
     ProposalInput,
     ResubmitRequest,
     WithdrawRequest,
@@ -78,13 +81,13 @@ class Run:
     def handle(self) -> WorkflowHandle:
         return self.client.get_workflow_handle(workflow_id(self.proposal_id))
 
-    async def start(self, parties: list[str]) -> None:
+    async def start(self, parties: list[str], **content) -> None:
         with transaction(self.engine) as session:
             number = ProposalNumber(allocated_at=utcnow())
             session.add(number)
             session.flush()
             self.proposal_id = number.id
-        body = factories.submission(parties=parties)
+        body = factories.submission(parties=parties, **content)
         await wf.start_proposal(self.client, self.task_queue, ProposalInput(self.proposal_id, LEAD, body, self.policy))
 
     async def decide(self, party: str, verdict: str = "approve", comment: str = "", version: int = 1) -> str:
@@ -163,6 +166,60 @@ async def in_flight(run: Run) -> None:
     await run.env.sleep(timedelta(days=11))  # 7+ business days everywhere: reminders go out
 
 
+async def tiers_grants(run: Run) -> None:
+    """Issue 26's branches (patches "material-changes" and "grants"): a high-risk
+    route, an unchanged, a cosmetic and a material resubmission, then the grants'
+    lifecycle to its end: conditions become an obligation, one label revokes, the rest expire."""
+    labels = ["sony", "universal", "warner"]
+    voice = dict(capability="voice", synthesises=["voice"], launch_scope="broad_rollout")
+    await run.start(labels, **voice)
+    for party in labels:
+        await run.decide(party)
+    await run.decide("universal")
+    await run.decide("sony", "request_changes", "Name the voice actors.")
+    cosmetic = factories.submission(parties=labels, summary="Voice actors named.", **voice)
+    await wf.resubmit(run.client, run.proposal_id, ResubmitRequest(LEAD, cosmetic))
+    await run.decide("sony", "request_changes", "Pay them.", version=2)
+    material = dict(cosmetic, checklist={**cosmetic["checklist"], "compensation": "Voice actors paid per use."})
+    await wf.resubmit(run.client, run.proposal_id, ResubmitRequest(LEAD, material))
+    for _stage in range(2):
+        for party in labels:
+            await run.decide(party, version=3)
+    await run.decide("sony", version=3)
+    await run.decide("warner", version=3)
+    await run.decide("universal", "approve_with_conditions", "Report takedowns monthly.", version=3)
+    await wf.acknowledge(run.client, run.proposal_id, AcknowledgeRequest(LEAD))
+    await wf.submit_evidence(run.client, run.proposal_id, EvidenceRequest(1, "May's report.", LEAD))
+    await wf.review_evidence(run.client, run.proposal_id,
+                             EvidenceReview(1, "universal", True, "", "rep.universal@example.com"))
+    await wf.grant_action(run.client, run.proposal_id,
+                          GrantActionRequest("warner", "revoke", "Consent withdrawn.", "rep.warner@example.com"))
+    await run.env.sleep(timedelta(seconds=310))
+    assert await run.handle.result() == "approved"
+
+
+async def widen_grants(run: Run) -> None:
+    """An approved pilot widened to a broad rollout: a second round while the
+    first grants hold, then the new grants, to their expiry."""
+    labels = ["sony", "universal", "warner"]
+    await run.start(labels, launch_scope="pilot")
+    for party in labels:
+        await run.decide(party)
+    assert await run.decide("sony") == "approved"
+    await run.env.sleep(timedelta(seconds=5))
+    broad = factories.submission(parties=labels, launch_scope="broad_rollout")
+    await wf.resubmit(run.client, run.proposal_id, ResubmitRequest(LEAD, broad))
+    for party in labels:
+        await run.decide(party, version=2)
+    assert await run.decide("warner", version=2) == "approved"
+    await run.env.sleep(timedelta(seconds=310))
+    assert await run.handle.result() == "approved"
+
+
+def tiers_policy() -> Policy:
+    return load_policy(factories.POLICIES / "tiers_seconds.toml")
+
+
 def partial_policy() -> Policy:
     return factories.policy({"name": "Rights", "due": "10 business days"},
                             {"name": "Legal", "due": "5 business days"}, allow_partial=True)
@@ -177,6 +234,8 @@ KINDS: dict[str, tuple[Callable[[Run], Awaitable[None]], Callable[[], Policy]]] 
     "withdraw": (withdraw, factories.policy),
     "partial": (partial, partial_policy),
     "in_flight": (in_flight, factories.policy),
+    "tiers_grants": (tiers_grants, tiers_policy),
+    "widen_grants": (widen_grants, tiers_policy),
 }
 
 

@@ -145,3 +145,36 @@ def test_two_attempts_at_once_record_the_step_once(activities, any_engine, step)
     assert proposal.last_step == record.step and len(versions) == 1
     assert [e.kind for e in entries].count("submitted") == 1
     assert [d.decision_id for d in decisions] == ([] if step == "opening" else ["sony-1"])
+
+
+def test_a_step_with_grants_and_a_tier_crosses_the_converter_and_is_stored(activities, any_engine):
+    """The tier, the route and the consent: through the SDK's converter, then the database."""
+    from countersign.domain.grants import Consent
+    from countersign.domain.policy import load_policy
+    from countersign.storage.grant_tables import GrantRecord, ObligationRecord
+
+    policy = load_policy(factories.POLICIES / "tiers_seconds.toml")
+    body = factories.submission(policy, synthesises=["voice"], launch_scope="pilot", markets=["GB"])
+    review, opening = Review.open(policy, body["parties"], START, content=body)
+    while review.pending_parties():
+        party = review.pending_parties()[0]
+        verdict = "approve_with_conditions" if party == "warner" else "approve"
+        review.decide(party, verdict, "Monthly report", 1, f"rep.{party}@example.com", START)
+    review.acknowledge(LEAD, START)
+    consent, issued = Consent.issue(review, body, policy, START)
+    converter = DataConverter.default.payload_converter
+    first = StepRecord(PROPOSAL, 1, START, review.snapshot(), opening, created_by=LEAD,
+                       new_version=NewVersion(1, body, LEAD))
+    grants = StepRecord(PROPOSAL, 2, START, review.snapshot(), issued, consent=consent)
+    assert converter.from_payload(converter.to_payload(grants), StepRecord) == grants
+    activities.record_step(converter.from_payload(converter.to_payload(first), StepRecord))
+    activities.record_step(converter.from_payload(converter.to_payload(grants), StepRecord))
+    with Session(any_engine) as session:
+        proposal = session.get(Proposal, PROPOSAL)
+        assert proposal.tier == "high" and proposal.route["rules"] == ["synthetic-voice-beyond-sandbox"]
+        assert [s["added_by"] for s in proposal.route["stages"]][1] == "synthetic-voice-beyond-sandbox"
+        rows = session.exec(select(GrantRecord).where(GrantRecord.proposal_id == PROPOSAL)).all()
+        assert {(g.party, g.state, g.scope, tuple(g.markets)) for g in rows} == {
+            (p, "active", "pilot", ("GB",)) for p in body["parties"]}
+        obligations = session.exec(select(ObligationRecord).where(ObligationRecord.proposal_id == PROPOSAL)).all()
+        assert obligations and {(o.party, o.state) for o in obligations} == {("warner", "open")}

@@ -44,3 +44,15 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     """The request clashes with what is stored (e.g. a reused decision id)."""
+
+
+class NothingChanged(DomainError):
+    """A resubmission identical to the version it replaces."""
+
+
+class GrantRefused(DomainError):
+    """A grant or obligation action the grant's state does not allow."""
+
+
+class Unacceptable(DomainError):
+    """The proposal's risk tier is unacceptable: it cannot be submitted."""

@@ -40,6 +40,9 @@ SUBJECTS = {
     "expired": "Expired: {{ party_name }} on {{ title }}",
     "changes_requested": "Changes requested: {{ title }}",
     "concluded": "{{ title }}: {{ status }}",
+    "grant_expiry_reminded": "Grant expiring: {{ party_name }} on {{ title }}",
+    "grant_revoked": "Grant revoked: {{ party_name }} on {{ title }}",
+    "obligation_overdue": "Overdue: {{ party_name }}'s obligation on {{ title }}",
 }
 MAILED_KINDS = frozenset(SUBJECTS)  # the kinds of event that send mail
 
@@ -136,6 +139,8 @@ class _Step:
             yield from self._reps(party, stage=event.detail["stage"], due=self._when(due, party))
 
     def resubmitted(self, event: Event) -> Recipients:
+        if any(e.kind == "routed" for e in self.events):
+            return  # a material change re-routed it: the reps hear of it once, from "routed"
         for party in filter(None, event.detail["reopened"].split(",")):
             yield from self._reps(party, version=event.detail["version"], stage=event.detail["stage"])
 
@@ -171,6 +176,18 @@ class _Step:
     def concluded(self, event: Event) -> Recipients:
         expiries = [self._expiry(e) for e in self.events if e.kind == "expired"]
         yield self.audience.owner, dict(status=self._status(event), expiries=expiries)
+
+    def grant_expiry_reminded(self, event: Event) -> Recipients:
+        yield self.audience.owner, dict(party_name=self._name(event.party),
+                                        expires=self._when(event.detail["expires_at"], event.party))
+
+    def obligation_overdue(self, event: Event) -> Recipients:
+        yield self.audience.owner, dict(party_name=self._name(event.party), text=event.detail["text"],
+                                        due=self._when(event.detail["due_at"], event.party),
+                                        denies=event.detail.get("denies") == "true")
+
+    def grant_revoked(self, event: Event) -> Recipients:
+        yield self.audience.owner, dict(party_name=self._name(event.party), reason=event.detail["reason"])
 
     def _reps(self, party: str, **values: Any) -> Recipients:
         """The party's reps; a delegate is asked to act for that party's reps who delegated to them."""

@@ -229,6 +229,64 @@ class StagePolicy:
         return min(int(self.rule.split(":")[1]), party_count)
 
 
+# The proposal fields a risk rule may read and a policy may call material:
+# the submit body's fields, the checklist's answers as "checklist.<key>".
+PROPOSAL_FIELDS = frozenset({
+    "title", "summary", "capability", "parties", "data_sources", "launch_scope", "requested_decision_date",
+    "synthesises", "user_uploads", "markets", "checklist.agreements", "checklist.artist_choice",
+    "checklist.compensation", "checklist.attribution", "checklist.safeguards",
+})
+TIERS = ("minimal", "limited", "high", "unacceptable")  # lowest first, after the EU AI Act's vocabulary
+Tier = Literal["minimal", "limited", "high", "unacceptable"]
+
+
+def _proposal_field(name: str) -> str:
+    if name not in PROPOSAL_FIELDS:
+        raise ValueError(f"unknown proposal field {name!r} (known: {', '.join(sorted(PROPOSAL_FIELDS))})")
+    return name
+
+
+ProposalField = Annotated[str, AfterValidator(_proposal_field)]
+
+
+@with_config(FILE_TABLE)
+@dataclass(frozen=True)
+class RiskRule:
+    """A proposal matches when, for every field in `when`, its value is one of
+    the listed values (a list field: when any of its items is)."""
+
+    name: Text
+    tier: Tier
+    when: Annotated[dict[ProposalField, list[StrictStr | StrictBool]], Field(min_length=1)]
+    why: StrictStr = ""  # shown with the tier, in the preview and on the proposal page
+
+
+@with_config(FILE_TABLE)
+@dataclass(frozen=True)
+class AddedStage(StagePolicy):
+    """A stage a tier adds to the route, after the stage named `after` (at the end when unset)."""
+
+    after: StrictStr | None = None
+
+
+@with_config(FILE_TABLE)
+@dataclass(frozen=True)
+class TierPolicy:
+    add_stages: list[AddedStage] = field(default_factory=list)
+    rules: dict[str, Annotated[StrictStr, AfterValidator(_rule)]] = field(default_factory=dict)  # stage name -> rule
+
+
+@with_config(FILE_TABLE)
+@dataclass(frozen=True)
+class GrantPolicy:
+    """What an approval gives each approving party's catalog: a grant for a time."""
+
+    expires_after: DurationField = Duration(365, "days")
+    remind_before: DurationField = Duration(30, "days")  # the lead is reminded to seek re-approval
+    obligations_due: DurationField = Duration(30, "days")  # a condition's evidence is due this long after approval
+    deny_when_obligation_overdue: StrictBool = False  # the grants check answers obligation_overdue
+
+
 @with_config(FILE_TABLE)
 @dataclass(frozen=True)
 class Policy:
@@ -239,6 +297,12 @@ class Policy:
     stages: Annotated[list[StagePolicy], Field(min_length=1)]
     allow_partial: StrictBool = False
     platform: PlatformConfig = field(default_factory=PlatformConfig)
+    # Risk: rules give a tier (the highest matched; "minimal" if none), a tier reshapes the route.
+    risk_rules: list[RiskRule] = field(default_factory=list)
+    tiers: dict[Tier, TierPolicy] = field(default_factory=dict)
+    # A resubmission changing one of these reopens every stage already passed.
+    material_fields: list[ProposalField] = field(default_factory=list)
+    grants: GrantPolicy | None = None  # no grants are issued without this table
 
     def stage_parties(self, index: int, touched: list[str]) -> list[str]:
         wanted = self.stages[index].parties
@@ -317,6 +381,8 @@ def _describe(error: ErrorDetails, raw: dict) -> tuple[str, str]:
     loc, kind = error["loc"], error["type"]
     if "oidc" in loc or loc[:1] == ("platform",):
         return _describe_identity(error)
+    if loc and loc[0] in ("risk_rules", "tiers", "grants", "material_fields"):
+        return _describe_risk(error, raw)
     table, rest = (loc[:2], loc[2:]) if len(loc) >= 2 and loc[0] in TABLES else ((), loc)
     place = _place(table, raw)
     if not rest:
@@ -404,6 +470,7 @@ def _check_together(policy: Policy, fail) -> None:
                            f"'{reminder}' before due would fall before the stage opens (due is {stage.due}); "
                            "use a shorter offset")
     _check_identity(policy, fail)
+    _check_risk(policy, fail)
     # Every party must be asked somewhere: otherwise a proposal touching its
     # catalog could conclude approved without its sign-off.
     for key in policy.parties:
@@ -441,3 +508,44 @@ def _check_identity(policy: Policy, fail) -> None:
                                                      f"this provider may give {', '.join(allowed)}")
         if "openid" not in oidc.scopes:
             raise fail(f"{where} field 'scopes'", "must include \"openid\"")
+
+
+def _check_risk(policy: Policy, fail) -> None:
+    """Tiers name existing stages; rules read only material fields, so that
+    a change which would change the tier always re-routes."""
+    names = {s.name for s in policy.stages}
+    for tier, shape in policy.tiers.items():
+        for stage in shape.add_stages:
+            if stage.after is not None and stage.after not in names:
+                raise fail(f"[tiers.{tier}] added stage '{stage.name}' field 'after'",
+                           f"no stage is named {stage.after!r}; the stages are {', '.join(names)}")
+            if stage.name in names:
+                raise fail(f"[tiers.{tier}] added stage '{stage.name}'", "another stage has this name")
+        for stage_name in shape.rules:
+            if stage_name not in names:
+                raise fail(f"[tiers.{tier}] field 'rules'", f"no stage is named {stage_name!r}")
+    for rule in policy.risk_rules:
+        unread = [f for f in rule.when if f not in policy.material_fields]
+        if unread:
+            raise fail(f"risk rule '{rule.name}' field 'when'",
+                       f"reads {unread[0]!r}, which is not in material_fields: a change to it would not re-route")
+
+
+def _describe_risk(error: ErrorDetails, raw: dict) -> tuple[str, str]:
+    """Where and what in the risk and grant tables, e.g. "risk rule 2 (voice) field 'tier'"."""
+    loc, kind = error["loc"], error["type"]
+    where = ".".join(str(part) for part in loc[:-1]) or str(loc[0])
+    if loc[0] == "risk_rules" and len(loc) > 1 and isinstance(loc[1], int):
+        rule = raw["risk_rules"][loc[1]]
+        name = rule.get("name") if isinstance(rule, dict) else None
+        where = f"risk rule {loc[1] + 1} ({name or 'unnamed'})"
+    what = str(loc[-1])
+    if kind in UNKNOWN_KEY:
+        return where, f"unknown field '{what}'"
+    if kind == "missing":
+        return where, f"field '{what}' is required"
+    if kind == "value_error":
+        return f"{where} field '{what}'", str(error["ctx"]["error"])
+    if kind == "literal_error":
+        return f"{where} field '{what}'", f"must be one of {', '.join(TIERS)}"
+    return f"{where} field '{what}'", error["msg"]

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from countersign.domain import calendar
+from countersign.domain import calendar, tiers
+from countersign.domain.changes import Change, diff
 from countersign.domain.errors import (
     InvalidDecision,
     NotAwaitingChanges,
+    NothingChanged,
     NothingToAcknowledge,
     NotPendingParty,
     PolicyError,
@@ -129,11 +131,28 @@ class Review:
     dropped: list[str] = field(default_factory=list)
     conditions: list[Condition] = field(default_factory=list)
     outcome_scope: list[str] | None = None
+    # Set when opened with the proposal's content: the route its tier gives
+    # (`policy` is then the route's policy) and the content, for the next version's diff.
+    route: tiers.Route | None = None
+    content: dict | None = None
+    base_policy: Policy | None = None
+    # A material change re-routed the review at this version: conditions given
+    # to earlier versions lapse with the approvals they came with.
+    rerouted_at: int = 0
 
     # -- starting ----------------------------------------------------------
 
     @classmethod
-    def open(cls, policy: Policy, touched: list[str], now: datetime) -> tuple[Review, list[Event]]:
+    def open(cls, policy: Policy, touched: list[str], now: datetime,
+             content: dict | None = None) -> tuple[Review, list[Event]]:
+        """`content`: the proposal, whose risk tier shapes the route (tiers.route);
+        without it the policy's stages are the route."""
+        base = policy
+        route = None
+        if content is not None:
+            route = tiers.route(policy, content)
+            route.check_submittable()
+            policy = route.policy
         if not touched:
             raise ValueError("a proposal must touch at least one party's catalog")
         unknown = [p for p in touched if p not in policy.parties]
@@ -143,7 +162,7 @@ class Review:
             )
         if not any(policy.stage_parties(i, touched) for i in range(len(policy.stages))):
             raise PolicyError(f"no stage of the routing policy asks any of {', '.join(touched)}")
-        review = cls(policy=policy, touched=list(touched))
+        review = cls(policy=policy, touched=list(touched), route=route, content=content, base_policy=base)
         return review, review._open_stage(0, now)
 
     # -- reading -----------------------------------------------------------
@@ -165,7 +184,12 @@ class Review:
 
     @property
     def open_conditions(self) -> list[Condition]:
-        return [c for c in self.conditions if not c.acknowledged]
+        return [c for c in self.conditions if not c.acknowledged and c.version >= self.rerouted_at]
+
+    @property
+    def standing_conditions(self) -> list[Condition]:
+        """The conditions of the approvals that count: those of the route's current round."""
+        return [c for c in self.conditions if c.version >= self.rerouted_at]
 
     def pending_parties(self) -> list[str]:
         if self.status != Status.IN_REVIEW:
@@ -197,10 +221,14 @@ class Review:
             stage_index=len(self.stages) - 1,
             parties=current,
             stages=stages,
-            conditions=[Condition(c.party, c.text, c.version, c.acknowledged) for c in self.conditions],
+            # Lapsed conditions (of versions before a material change) stay in the decisions and the trail.
+            conditions=[Condition(c.party, c.text, c.version, c.acknowledged) for c in self.standing_conditions],
             outcome_scope=self.outcome_scope,
             pending=self.pending_parties(),
             next_due_at=min((s.due_at for s in self._pending_slots()), default=None),
+            tier=self.route.tier if self.route else None,
+            tier_rules=[m.rule for m in self.route.matches] if self.route else [],
+            route=list(self.route.stages) if self.route else [],
         )
 
     def next_deadline(self) -> datetime | None:
@@ -243,10 +271,32 @@ class Review:
         if state != SlotState.PENDING:
             raise NotPendingParty(self._why_not_pending(party, state))
 
-    def check_resubmit(self) -> None:
+    def check_resubmit(self, content: dict | None = None) -> None:
+        if content is not None and self.status in (Status.APPROVED, Status.APPROVED_PARTIAL):
+            return self.check_widen(content)
         self.check_open()
         if self.status != Status.CHANGES_REQUESTED:
             raise NotAwaitingChanges("no changes were requested; only a proposal returned for changes can be resubmitted")
+        if content is not None and self.content is not None:
+            if not self.changes(content):
+                raise NothingChanged(f"version {self.version + 1} would be the same as version {self.version}; "
+                                     "change what the reviewers asked for before resubmitting")
+            tiers.route(self.base_policy, content).check_submittable()
+
+    def check_widen(self, content: dict) -> None:
+        """An approved proposal takes a new version only to widen its launch
+        scope: a new approval round, from the first stage."""
+        if self.content is None or self.status not in (Status.APPROVED, Status.APPROVED_PARTIAL):
+            raise NotAwaitingChanges("only an approved proposal's launch scope can be widened")
+        if not _widens(self.content.get("launch_scope"), content.get("launch_scope")):
+            raise NotAwaitingChanges(
+                "an approved proposal changes only by widening its launch scope (sandbox, then pilot, then broad "
+                "rollout), which starts a new approval round; for other changes submit a new proposal")
+        tiers.route(self.base_policy, content).check_submittable()
+
+    def changes(self, content: dict) -> list[Change]:
+        """What `content` changes against the current version, material or not."""
+        return diff(self.content or {}, content, self.base_policy.material_fields if self.base_policy else [])
 
     def check_acknowledge(self) -> None:
         self.check_open()
@@ -284,11 +334,50 @@ class Review:
             return events
         return events + self._settle(now)
 
-    def resubmit(self, actor: str, now: datetime) -> list[Event]:
-        """A new version: the current stage reopens for everyone who had not approved it."""
-        self.check_resubmit()
+    def resubmit(self, actor: str, now: datetime, content: dict | None = None) -> list[Event]:
+        """A new version: the current stage reopens for everyone who had not
+        approved it. With `content` (the new version), a change to a material
+        field re-routes instead: the route its tier gives opens again from the
+        first stage for every party, earlier approvals staying with the earlier
+        version; an unchanged version is refused."""
+        self.check_resubmit(content)
+        if content is not None and self.status in (Status.APPROVED, Status.APPROVED_PARTIAL):
+            changes = self.changes(content)
+            self.content = content
+            self.outcome_scope = None  # the new round decides it again
+            events = self._reroute(actor, now, changes)
+            events[0].detail["widened"] = "launch_scope"
+            return events
+        if content is not None and self.content is not None:
+            changes = self.changes(content)
+            self.content = content
+            if any(c.material for c in changes):
+                return self._reroute(actor, now, changes)
+            self.version += 1
+            self.status = Status.IN_REVIEW
+            events = self._reopen_current(actor, now)
+            events[0].detail["changed"] = ",".join(c.field for c in changes)
+            events[0].detail["material"] = ""
+            return events
         self.version += 1
         self.status = Status.IN_REVIEW
+        return self._reopen_current(actor, now)
+
+    def _reroute(self, actor: str, now: datetime, changes: list[Change]) -> list[Event]:
+        self.route = tiers.route(self.base_policy, self.content)
+        self.version += 1
+        self.rerouted_at = self.version
+        self.status = Status.IN_REVIEW
+        self._close_open_slots()  # the old route's slots stay as the earlier version's record
+        self.policy = self.route.policy
+        resubmitted = Event("resubmitted", now, actor=actor, detail={
+            "version": str(self.version), "stage": self.policy.stages[0].name,
+            "reopened": ",".join(self._active(self.touched)), "tier": self.route.tier,
+            "changed": ",".join(c.field for c in changes),
+            "material": ",".join(c.field for c in changes if c.material)})
+        return [resubmitted, *self._open_stage(0, now)]
+
+    def _reopen_current(self, actor: str, now: datetime) -> list[Event]:
         reopened = []
         for party, slot in self.stage.slots.items():
             if slot.state in (SlotState.PENDING, SlotState.WAITING, SlotState.CHANGES_REQUESTED):
@@ -423,10 +512,13 @@ class Review:
             if parties:
                 slots = {p: self._new_slot(p, index, now) for p in parties}
                 self.stages.append(Stage(self.policy.stages[index].name, slots, now, index))
-                return [Event("routed", now, detail={
-                    "stage": self.stages[-1].name, "parties": ",".join(parties),
-                    "due": ",".join(f"{p}={s.due_at.isoformat()}" for p, s in slots.items()),
-                })]
+                detail = {"stage": self.stages[-1].name, "parties": ",".join(parties),
+                          "due": ",".join(f"{p}={s.due_at.isoformat()}" for p, s in slots.items())}
+                origin = self.route.stages[index] if self.route else None
+                for key in ("added_by", "rule_set_by"):  # the risk rule that put the stage on the route, or set its rule
+                    if origin and getattr(origin, key) != tiers.BASE:
+                        detail[key] = getattr(origin, key)
+                return [Event("routed", now, detail=detail)]
             index += 1
         return self._conclude(now)
 
@@ -543,6 +635,9 @@ class Snapshot:
     outcome_scope: list[str] | None
     pending: list[str]
     next_due_at: datetime | None
+    tier: str | None = None
+    tier_rules: list[str] = field(default_factory=list)  # the risk rules that matched, highest tier first
+    route: list[tiers.RouteStage] = field(default_factory=list)
 
 
 def current_parties(snapshot: Snapshot) -> list[PartyView]:
@@ -552,6 +647,14 @@ def current_parties(snapshot: Snapshot) -> list[PartyView]:
     `current` rows and the workflow's answers both come from here."""
     in_stage = {view.party: view for view in snapshot.stages[snapshot.stage_index].parties}
     return [in_stage.get(view.party, view) for view in snapshot.parties]
+
+
+# Launch scopes, narrowest first (the submit body's values).
+SCOPES = ("internal_sandbox", "pilot", "broad_rollout")
+
+
+def _widens(before: str | None, after: str | None) -> bool:
+    return before in SCOPES and after in SCOPES and SCOPES.index(after) > SCOPES.index(before)
 
 
 def _party_view(slot: Slot) -> PartyView:

@@ -116,15 +116,23 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# What a token can be limited to (None: everything its user may do).
+TOKEN_SCOPES = ("grants:check",)
+
+
 def create_token(session: Session, email: str, name: str | None = None, actor: str | None = None,
-                 via: str = "cli", expires_at: datetime | None = None) -> str:
+                 via: str = "cli", expires_at: datetime | None = None, scope: str | None = None) -> str:
     """A new API token for `email`; only its hash is stored, so show it once."""
-    return create_token_row(session, email, name, actor, via, expires_at)[1]
+    return create_token_row(session, email, name, actor, via, expires_at, scope)[1]
 
 
 def create_token_row(session: Session, email: str, name: str | None = None, actor: str | None = None,
-                     via: str = "cli", expires_at: datetime | None = None) -> tuple[ApiToken, str]:
-    """`expires_at`: when the token stops working (None: when revoked)."""
+                     via: str = "cli", expires_at: datetime | None = None,
+                     scope: str | None = None) -> tuple[ApiToken, str]:
+    """`expires_at`: when the token stops working (None: when revoked); `scope`: the one call it
+    is limited to (None: everything its user may do)."""
+    if scope is not None and scope not in TOKEN_SCOPES:
+        raise AccountError(f"unknown token scope {scope!r}; the scopes are {', '.join(TOKEN_SCOPES)}")
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
         raise AccountError(f"no account for {email}")
@@ -138,12 +146,13 @@ def create_token_row(session: Session, email: str, name: str | None = None, acto
             raise AccountError(f"a token can last at most {MAX_TOKEN_LIFE.days} days")
     token = "cs_" + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now, name=name or None,
-                   expires_at=expires_at)
+                   expires_at=expires_at, scope=scope)
     session.add(row)
     session.flush()
     audit.append(session, None, "token_created", now, actor=actor or user.email, party=user.party,
                  detail={"token_id": str(row.id), "owner": user.email, "via": via, "name": name or "",
-                         **({"expires_at": expires_at.isoformat()} if expires_at else {})})
+                         **({"expires_at": expires_at.isoformat()} if expires_at else {}),
+                         **({"scope": scope} if scope else {})})
     return row, token
 
 

@@ -66,6 +66,7 @@ class ApiToken(SQLModel, table=True):
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
     expires_at: datetime | None = _ts()  # none: until revoked
+    scope: str | None = Field(default=None, max_length=40)  # "grants:check": this call alone; None: all
 
 
 class ProposalNumber(SQLModel, table=True):
@@ -96,6 +97,8 @@ class Proposal(SQLModel, table=True):
     pending: list[str] = _json(nullable=False)
     outcome_scope: list[str] | None = _json()
     next_due_at: datetime | None = _ts()
+    tier: str | None = Field(default=None, max_length=20)  # its risk tier (countersign.domain.tiers)
+    route: dict | None = _json()  # {"rules": [risk rules matched], "stages": [{name, rule, added_by, ...}]}
     # The workflow step last recorded: a step's activity run again is recorded once (workflows.activities).
     last_step: int = 0
     created_at: datetime = _ts(nullable=False)
@@ -302,3 +305,4 @@ class ExternalIdentity(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=255)
     # SCIM DELETE: the account stays (decisions and the audit log name it), inactive and gone from SCIM.
     deleted_at: datetime | None = _ts()
+import countersign.storage.grant_tables  # noqa: E402,F401  (its tables join the one metadata)
