@@ -242,17 +242,17 @@ class PreviewOut(BaseModel):
 
 class ReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000, pattern=NO_NUL)]
 
 
 class EvidenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000, pattern=NO_NUL)]
 
 
 class EvidenceReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    comment: Annotated[str, StringConstraints(max_length=5000)] = ""
+    comment: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] = ""
 
 
 class GrantCheckOut(BaseModel):

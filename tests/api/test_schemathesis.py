@@ -28,12 +28,15 @@ TURNS = itertools.count()
 #   RFC 5321/5322 syntax and refuses special-use domains, beyond what a
 #   schema pattern or `format: email` states.
 # - a witness's public key: a PEM-encoded Ed25519 key, which no pattern states;
+# - a cosignature, which must verify against the organisation's registered key;
 # - a consistency proof's `from`, at most its `to`: JSON Schema cannot relate two parameters.
 # Every other operation runs every check, positive_data_acceptance included.
 SCHEMA_LIMITS = {
     ("POST", "/api/v1/checkpoints/witnesses"): "public_key must be a PEM Ed25519 public key",
     ("GET", "/api/v1/checkpoints/proof/consistency"): "from must not exceed to",
+    ("POST", "/api/v1/checkpoints/{size}/cosignatures"): "signature must verify with the organisation's key",
     ("POST", "/api/v1/proposals"): "requested_decision_date must be today or later",
+    ("POST", "/api/v1/proposals/preview"): "requested_decision_date must be today or later",
     ("POST", "/api/v1/proposals/{proposal_id}/resubmit"): "requested_decision_date must be today or later",
     ("POST", "/api/v1/proposals/{proposal_id}/decisions"): "on_behalf_of must be a deliverable-syntax address",
     ("POST", "/api/v1/tokens"): "expires_at must be in the future",
