@@ -39,11 +39,11 @@ class Settings(BaseSettings):
     temporal_namespace: str | None = Field(
         None, validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "COUNTERSIGN_TEMPORAL_NAMESPACE")
     )
-    temporal_ui_url: str | None = None
+    temporal_ui_url: str | None = None  # link proposals to their workflow in Temporal's Web UI
     # Request bodies above this are refused (413) before they are read or parsed;
     # multipart bodies (file uploads) have a limit of their own.
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
-    max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1024)  # link proposals to their workflow in Temporal's Web UI
+    max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     # argon2id's cost for password hashes; argon2's defaults (64 MiB, 3 passes, 4 lanes) take ~0.1 s.
     # A hash made at another cost is redone at its owner's next sign-in.
     password_memory_cost: int = Field(argon2.DEFAULT_MEMORY_COST, ge=8)  # KiB
