@@ -585,14 +585,17 @@ def users_add(
 
 
 @tokens_app.command("create")
-def tokens_create(email: Annotated[str, typer.Option("--email", help="Whose token.")]) -> None:
+def tokens_create(email: Annotated[str, typer.Option("--email", help="Whose token.")],
+                  scope: Annotated[list[str] | None, typer.Option(
+                      "--scope", help="What else the token may do: 'decide' (a rep's decisions; "
+                                      "docs/signatures.md). Repeat for more.")] = None) -> None:
     """Print a new API token for the account, alone on its line (shown once)."""
     settings = load_settings()
     with quiet_migrations():
         engine = migrated_engine(settings)
     try:
         with transaction(engine) as session:
-            token = create_token(session, email)
+            token = create_token(session, email, scopes=scope or ())
     except AccountError as exc:
         fail(str(exc))
     finally:

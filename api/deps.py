@@ -74,13 +74,15 @@ def _unauthorized() -> HTTPException:
 
 
 def api_user(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    """The token's user, or 401."""
+    """The token's user, or 401. The token itself stays on `request.state.api_token` (its scopes: api.reauth)."""
     found = token_user(session, credentials.credentials) if credentials else None
     if found is None:
         raise _unauthorized()
     token, user = found
+    request.state.api_token = token
     session.commit()  # hands the connection back: an async route may await next
     keep_last_use(session.get_bind(), token)
     return user

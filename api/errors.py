@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from countersign.domain import errors
 from countersign.storage.accounts import AccountError
+from countersign.storage.throttle import Throttled
 from workflows.client import WorkflowUnavailable
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ STATUS_FOR = {
     errors.NotAwaitingChanges: 409,
     errors.NothingToAcknowledge: 409,
     AccountError: 422,
+    Throttled: 429,  # too many wrong passwords at re-authentication (api.reauth)
     WorkflowUnavailable: 503,
 }
 

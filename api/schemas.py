@@ -123,11 +123,23 @@ class DecisionIn(BaseModel):
     # The delegating rep's e-mail, when deciding under their delegation (countersign.storage.delegation).
     on_behalf_of: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
                                                    pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")] | None = None
+    # The signer's password, where the policy asks for it with API decisions (`reauthenticate = "password"`).
+    password: Annotated[str, StringConstraints(max_length=1000)] | None = Field(default=None, repr=False)
 
 
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[str, StringConstraints(max_length=5000)] = ""
+
+
+class SignatureOut(BaseModel):
+    """A decision's signature manifestation (countersign.domain.signature)."""
+
+    name: str
+    role: str
+    party: str
+    at: str  # ISO 8601 in the party's time zone, with its offset
+    meaning: str
 
 
 class PartyOut(BaseModel):
@@ -136,6 +148,7 @@ class PartyOut(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     comment: str | None = None
+    signature: SignatureOut | None = None  # the decision's, once the party decided
 
 
 class ConditionOut(BaseModel):

@@ -60,12 +60,14 @@ def token_list(request: Request, user: Viewer, session: SessionDep) -> object:
 
 @router.post("/tokens")
 def create(request: Request, user: Viewer, _: CsrfProtected, session: WriteSessionDep,
-           name: Annotated[str, Form(max_length=1000)] = "") -> object:
+           name: Annotated[str, Form(max_length=1000)] = "",
+           scopes: Annotated[list[str], Form()] = []) -> object:  # noqa: B006 (FastAPI copies it)
     try:
-        row, secret = create_token_row(session, user.email, _name(name), actor=user.email, via="web")
+        row, secret = create_token_row(session, user.email, _name(name), actor=user.email, via="web", scopes=scopes)
     except DomainError as error:
         session.rollback()
-        return _page(request, session, user, sentence(str(error)), status_for(error), {"name": name})
+        return _page(request, session, user, sentence(str(error)), status_for(error),
+                     {"name": name, "scopes": scopes})
     session.commit()
     # No redirect: the secret is in this answer only (render() marks it no-store).
     return _page(request, session, user, created=(row, secret))

@@ -8,10 +8,10 @@ access chain (countersign.storage.accounts).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import select
 
 from api.deps import ApiUser, SessionDep, WriteSessionDep
@@ -30,6 +30,7 @@ class TokenOut(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scopes: list[str]  # "decide": the token may decide for its owner's party (API.md, docs/signatures.md)
 
 
 class TokenCreated(TokenOut):
@@ -39,11 +40,12 @@ class TokenCreated(TokenOut):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00]*$")] | None = None
+    scopes: Annotated[list[Literal["decide"]], Field(max_length=1)] = []  # noqa: RUF012 (pydantic copies it)
 
 
 def token_out(row: ApiToken, owner: User) -> TokenOut:
     return TokenOut(id=row.id, owner=owner.email, name=row.name, created_at=row.created_at,
-                    last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+                    last_used_at=row.last_used_at, revoked_at=row.revoked_at, scopes=list(row.scopes or []))
 
 
 router = APIRouter(prefix="/tokens", tags=["tokens"], responses=ERROR_RESPONSES)
@@ -58,7 +60,8 @@ def list_own_tokens(user: ApiUser, session: SessionDep) -> list[TokenOut]:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TokenCreated)
 def create_own_token(user: ApiUser, session: WriteSessionDep, body: TokenCreate | None = None) -> TokenCreated:
     """A new token for the caller; the answer carries its secret, once."""
-    row, secret = create_token_row(session, user.email, body.name if body else None, actor=user.email, via="api")
+    row, secret = create_token_row(session, user.email, body.name if body else None, actor=user.email, via="api",
+                                   scopes=body.scopes if body else ())
     session.commit()
     return TokenCreated(**token_out(row, user).model_dump(), token=secret)
 

@@ -25,6 +25,9 @@ from countersign.storage.db import transaction
 from countersign.storage.tables import ApiToken, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
+# What a token may do beyond what every token of its account may: decide (sign) for the account's party.
+DECIDE = "decide"
+SCOPES = (DECIDE,)
 LAST_USED_RESOLUTION = 60  # seconds
 
 
@@ -110,23 +113,31 @@ def _token_hash(token: str) -> str:
 
 
 def create_token(session: Session, email: str, name: str | None = None, actor: str | None = None,
-                 via: str = "cli") -> str:
+                 via: str = "cli", scopes: Collection[str] = ()) -> str:
     """A new API token for `email`; only its hash is stored, so show it once."""
-    return create_token_row(session, email, name, actor, via)[1]
+    return create_token_row(session, email, name, actor, via, scopes)[1]
 
 
 def create_token_row(session: Session, email: str, name: str | None = None, actor: str | None = None,
-                     via: str = "cli") -> tuple[ApiToken, str]:
+                     via: str = "cli", scopes: Collection[str] = ()) -> tuple[ApiToken, str]:
+    """`scopes`: of SCOPES; "decide" only for an account that can decide (a rep)."""
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
         raise AccountError(f"no account for {email}")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise AccountError(f"unknown token scope {unknown[0]!r}; the scopes are: {', '.join(SCOPES)}")
+    if DECIDE in scopes and user.role != Role.REP.value:
+        raise AccountError(f"only a label rep decides: a {user.role}'s token cannot have the decide scope")
     token = "cs_" + secrets.token_urlsafe(32)
     now = utcnow()
-    row = ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now, name=name or None)
+    chosen = [scope for scope in SCOPES if scope in scopes]
+    row = ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now, name=name or None, scopes=chosen)
     session.add(row)
     session.flush()
     audit.append(session, None, "token_created", now, actor=actor or user.email, party=user.party,
-                 detail={"token_id": str(row.id), "owner": user.email, "via": via, "name": name or ""})
+                 detail={"token_id": str(row.id), "owner": user.email, "via": via, "name": name or "",
+                         "scopes": " ".join(chosen)})
     return row, token
 
 

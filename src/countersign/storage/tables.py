@@ -62,6 +62,8 @@ class ApiToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True)
     token_hash: str = Field(unique=True, max_length=64)  # SHA-256 hex of the token
     name: str | None = Field(default=None, max_length=100)  # what it is for, as its owner named it
+    # What the token may do beyond reading and the lead's calls: "decide" (countersign.storage.accounts.SCOPES).
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     created_at: datetime = _ts(nullable=False)
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
@@ -151,6 +153,9 @@ class Decision(SQLModel, table=True):
     on_behalf_of: str | None = None  # the delegating rep, when `actor` decided as their delegate
     decided_at: datetime = _ts(nullable=False)
     step: int | None = None  # the workflow step that wrote it
+    # The signature's manifestation, computed once as the decision is stored (countersign.domain.signature).
+    signature: dict | None = _json()
+    reauthenticated: str | None = Field(default=None, max_length=20)  # how the signer proved it was them
 
 
 class ConditionRecord(SQLModel, table=True):
