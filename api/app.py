@@ -24,6 +24,7 @@ from api.routes import (
     audit,
     auth,
     charts,
+    certificate_pdf,
     checkpoint_pages,
     checkpoints,
     delegation_pages,
@@ -163,5 +164,6 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(token_pages.router)
     app.include_router(checkpoints.router, prefix="/api/v1")
     app.include_router(checkpoint_pages.router)
+    app.include_router(certificate_pdf.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

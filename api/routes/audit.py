@@ -34,6 +34,7 @@ from countersign.domain.routing import FINAL_STATUSES, Status
 from countersign.storage import audit, audit_export, queries
 from countersign.storage.audit_export import MATCHING, WHOLE, AuditFilter
 from countersign.storage.db import transaction
+from countersign.storage.signatures import signatures_by_step
 from countersign.storage.tables import AuditEntry, Proposal, ProposalVersion, User, utcnow
 from workflows import history
 
@@ -422,6 +423,7 @@ def certificate(request: Request, proposal_id: ProposalId, user: Viewer, session
             "owner": session.get(User, proposal.owner_id),
             "versions": versions,
             "decisions": [e for e in entries if e.kind == "decided"],
+            "signatures": signatures_by_step(session, proposal.id),  # by the step that wrote each decision
             "acknowledgements": [e for e in entries if e.kind == "conditions_acknowledged"],
             "withdrawn": next((e for e in entries if e.kind == "withdrawn"), None),
             "concluded": concluded,

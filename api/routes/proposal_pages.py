@@ -33,6 +33,7 @@ from countersign.domain.access import Action, can, require
 from countersign.domain.errors import DomainError
 from countersign.domain.policy import Policy
 from countersign.domain.routing import FINAL_STATUSES, Status
+from countersign.domain.signature import from_stored
 from countersign.storage import delegation, queries
 from countersign.storage.throttle import Throttled
 from countersign.storage.tables import Decision, Proposal, User
@@ -216,6 +217,7 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
         "matrix": matrix,
         "upcoming": upcoming,
         "decisions": decisions,
+        "signed": {d.id: from_stored(d.signature) for d in decisions},  # each decision's signature manifestation
         "open_conditions": open_conditions,
         "temporal_url": temporal_link(request, user, proposal),
         "versions": versions,
