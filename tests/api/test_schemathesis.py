@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from countersign.storage.accounts import create_token
+from tests import factories
 from countersign.storage.db import transaction
 
 # Two checks judge by the schema alone, which cannot say everything the API
@@ -29,7 +30,7 @@ def api_schema(live_server):
 @pytest.fixture(scope="session")
 def tokens(live_server) -> dict[str, str]:
     with transaction(live_server.engine) as session:
-        return {who: create_token(session, f"{who}@example.com") for who in ("lead", "rep.sony", "compliance")}
+        return {who: create_token(session, f"{who}@example.com", scopes=factories.token_scopes(session, f"{who}@example.com")) for who in ("lead", "rep.sony", "compliance")}
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

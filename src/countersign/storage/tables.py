@@ -63,7 +63,8 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=64)  # SHA-256 hex of the token
     name: str | None = Field(default=None, max_length=100)  # what it is for, as its owner named it
     # What the token may do beyond reading and the lead's calls: "decide" (countersign.storage.accounts.SCOPES).
-    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+    # None, as for tokens made before scopes: none.
+    scopes: list[str] | None = _json()
     created_at: datetime = _ts(nullable=False)
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()

@@ -19,7 +19,7 @@ depends_on = None
 def upgrade() -> None:
     op.add_column('decision', sa.Column('signature', sa.JSON(), nullable=True))
     op.add_column('decision', sa.Column('reauthenticated', sa.String(length=20), nullable=True))
-    op.add_column('api_token', sa.Column('scopes', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+    op.add_column('api_token', sa.Column('scopes', sa.JSON(), nullable=True))  # none: no scope
 
 
 def downgrade() -> None:
