@@ -32,3 +32,16 @@ def decisions_signed(session: Session, proposal_id: int) -> list[tuple[Decision,
         select(Decision).where(Decision.proposal_id == proposal_id).order_by(col(Decision.decided_at), col(Decision.id))
     ).all()
     return [(row, from_stored(row.signature)) for row in rows]
+
+
+def export_signatures(session: Session, proposal_ids: list[int]) -> dict[tuple[int, int], dict[str, str]]:
+    """The API shape of each decision's signature, by (proposal, step), for an export of these proposals."""
+    found: dict[tuple[int, int], dict[str, str]] = {}
+    for start in range(0, len(proposal_ids), 500):
+        rows = session.execute(
+            select(Decision.proposal_id, Decision.step, Decision.signature)
+            .where(col(Decision.proposal_id).in_(proposal_ids[start:start + 500]),
+                   col(Decision.signature).is_not(None), col(Decision.step).is_not(None))
+        )
+        found |= {(r.proposal_id, r.step): from_stored(r.signature).as_dict() for r in rows}
+    return found
