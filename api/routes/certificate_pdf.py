@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from api.deps import PolicyDep, SessionDep, SettingsDep
 from api.routes.audit import _auditable, _head, _log_read
-from api.routes.pages import PageRoute, Viewer
+from api.routes.pages import PageRoute, Viewer, error_page
 from api.templating import state_label
 from countersign.certificate.pdf import CertificateFacts, SignedDecision, VersionFacts, render
 from countersign.certificate.signing import sign_pdf
@@ -31,19 +31,22 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
 @router.get("/proposals/{proposal_id}/certificate.pdf", name="certificate_pdf")
-def certificate_pdf(proposal_id: ProposalId, user: Viewer, session: SessionDep, policy: PolicyDep,
-                    settings: SettingsDep) -> Response:
+def certificate_pdf(request: Request, proposal_id: ProposalId, user: Viewer, session: SessionDep, policy: PolicyDep,
+                    settings: SettingsDep) -> object:
     proposal = _auditable(session, user, proposal_id)
     if Status(proposal.status) not in FINAL_STATUSES:
         raise ProposalClosed(
             f"proposal {proposal.id} is still {proposal.status.replace('_', ' ')}: "
             "a certificate of completion is issued once it has concluded"
         )
+    try:
+        key = settings.certificate_signing_key
+    except ValueError as error:  # production without a configured key: say what to set
+        return error_page(request, 503, f"Signed certificates are not set up on this service: {error}.")
     _log_read(session, user, "certificate_pdf", [proposal.id])
     latest = checkpoints.latest(session)
     facts = certificate_facts(session, policy, user, proposal, latest.as_json() if latest else None)
-    signed = sign_pdf(render(facts), settings.certificate_signing_key,
-                      reason=f"Certificate of completion of proposal {proposal.id}")
+    signed = sign_pdf(render(facts), key, reason=f"Certificate of completion of proposal {proposal.id}")
     return Response(signed, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="countersign-certificate-{proposal.id}.pdf"',
         "Cache-Control": "no-store",

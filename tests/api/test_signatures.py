@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from countersign.storage import throttle
 from countersign.storage.accounts import create_token
 from countersign.storage.db import transaction
-from countersign.storage.tables import ApiToken, AuditEntry, Decision, utcnow
+from countersign.storage.tables import ApiToken, AuditEntry, Decision, ExternalIdentity, utcnow
 from tests import factories
 from tests.web_client import csrf_of
 
@@ -179,3 +179,22 @@ async def test_the_tokens_page_offers_the_decide_scope_to_reps_only(browser, eng
     with Session(engine) as session:
         rows = session.exec(select(ApiToken).where(ApiToken.user_id == users["sony"].id)).all()
     assert [(row.name, row.scopes) for row in rows] == [("bot", ["decide"])]
+
+
+async def test_a_single_sign_on_account_signs_in_again_at_its_provider_to_decide(api, browser, engine, users):
+    """Its password is known to no one: the form sends it to its provider for a sign-in no older than five
+    minutes (api.routes.sso's /login/oidc/reauth, max_age=300); until then a decision is refused."""
+    with transaction(engine) as session:
+        session.add(ExternalIdentity(user_id=users["warner"].id, organisation="warner",
+                                     issuer="https://id.warner.example", subject="w-1"))
+    proposal = await submit(api, parties=("warner",))
+    warner = await browser("warner")  # signed in with a password here; a provider sign-in is not recent
+    url = f"/proposals/{proposal['id']}/decide"
+    form = await warner.get(url)
+    assert f'href="/login/oidc/reauth?next=/proposals/{proposal["id"]}/decide"' in form.text
+    assert 'name="password"' not in form.text
+    refused = await warner.post(url, {"decision": "approve", "version": "1", "password": factories.PASSWORD,
+                                      "decision_id": hidden(form.text, "decision_id")}, token=csrf_of(form.text))
+    assert refused.status_code == 403 and "sign in again at your organisation" in refused.text.lower()
+    with Session(engine) as session:
+        assert not session.exec(select(Decision).where(Decision.proposal_id == proposal["id"])).all()

@@ -103,3 +103,12 @@ def render_minimal() -> bytes:
     now = datetime.now(UTC)
     return render(CertificateFacts(1, "Title", "Approved", now, "Lead", "stems", ["Sony Music Group"], "proposal-1",
                                    [], [], 0, "0" * 64, "intact", now, "compliance@example.com"))
+
+
+async def test_production_without_a_signing_key_says_what_to_set(app, api, browser, settings, monkeypatch):
+    proposal = await submit(api, parties=["sony"])
+    await decide(api, "sony", proposal["id"])
+    unconfigured = settings.model_copy(update={"environment": "production"})
+    monkeypatch.setattr(app.state, "settings", unconfigured)  # the app's own state, as another deployment has it
+    response = await (await browser("compliance")).get(f"/proposals/{proposal['id']}/certificate.pdf")
+    assert response.status_code == 503 and "COUNTERSIGN_CERTIFICATE_KEY" in response.text
