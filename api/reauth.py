@@ -81,16 +81,25 @@ def on_api(session: Session, policy: Policy, user: User, token: ApiToken, passwo
 def check_password(session: Session, user: User, password: str, address: str, proposal_id: int,
                    via: str) -> None:
     now = utcnow()
-    throttle.check(session, user.email, address, now)
+    try:
+        throttle.check(session, user.email, address, now)
+    except throttle.Throttled:
+        _record(session, user, address, proposal_id, via, "throttled", now)
+        raise
     if password:
         with Session(session.get_bind()) as checking:  # a hash it upgrades waits for the next sign-in
             if authenticate(checking, user.email, password) is not None:
                 return
-    with transaction(session.get_bind()) as write:
-        throttle.record_failure(write, user.email, address, now)
-        audit.append(write, None, "reauthentication_failed", now, actor=user.email, party=user.party,
-                     detail={"address": address, "proposal_id": str(proposal_id), "via": via,
-                             "reason": "missing_password" if not password else "bad_password"})
-    session.commit()
+    _record(session, user, address, proposal_id, via, "bad_password" if password else "missing_password", now)
     raise ReauthenticationFailed("that is not your password; enter the password you sign in with"
                                  if password else "enter your password to sign this decision")
+
+
+def _record(session: Session, user: User, address: str, proposal_id: int, via: str, reason: str, now) -> None:
+    """On the access chain; a wrong or missing password also counts towards the throttle (a throttled try does not)."""
+    with transaction(session.get_bind()) as write:
+        if reason != "throttled":
+            throttle.record_failure(write, user.email, address, now)
+        audit.append(write, None, "reauthentication_failed", now, actor=user.email, party=user.party,
+                     detail={"address": address, "proposal_id": str(proposal_id), "via": via, "reason": reason})
+    session.commit()  # what `session` reads next, it reads after the entry

@@ -106,6 +106,8 @@ async def test_too_many_wrong_passwords_at_a_decision_are_throttled(api, browser
     assert right_but_late.status_code == 429 and "Too many failed sign-ins" in right_but_late.text
     with Session(engine) as session:
         assert not session.exec(select(Decision).where(Decision.proposal_id == proposal["id"])).all()
+    assert [e.detail["reason"] for e in failed_reauthentications(engine, users["merlin"].email)] == [
+        "bad_password", "throttled"]
     # the sign-in form is held back as well: one limit for both
     again = await (await browser()).login(users["merlin"].email)
     assert again.status_code == 429
