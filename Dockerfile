@@ -19,6 +19,11 @@ RUN groupadd --system --gid 10001 countersign \
     && mkdir -p /var/lib/countersign /app \
     && chown countersign:countersign /var/lib/countersign
 
+# DejaVu: a Unicode font for the certificate PDF (countersign.certificate.pdf); without it names
+# outside Latin-1 print as "?".
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # Install the package (and its pinned dependencies, with the optional fast
 # event loop and HTTP parser) into site-packages, then
 # drop the sources: migrations, templates and static files are package data.

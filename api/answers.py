@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
-from api.schemas import ConditionOut, GrantOut, ObligationOut, PartyOut, ProposalOut, RouteOut, VersionOut
+from api.schemas import ConditionOut, GrantOut, ObligationOut, PartyOut, ProposalOut, RouteOut, SignatureOut, VersionOut
 from countersign.storage import grants as grant_reads
 from countersign.domain.errors import NotFound
 from countersign.storage.queries import workflow_id
+from countersign.storage.signatures import signatures_of_current
 from countersign.storage.tables import ConditionRecord, PartyReview, Proposal, ProposalVersion, User
 
 
@@ -27,12 +28,17 @@ def to_public_many(session: Session, proposals: list[Proposal]) -> list[Proposal
     owners = dict(session.execute(
         select(User.id, User.email).where(col(User.id).in_({p.owner_id for p in proposals}))).all())
     parties: dict[int, dict[str, PartyOut]] = {}
+    signed = signatures_of_current(session, ids)
     for row in session.execute(
         select(PartyReview.proposal_id, PartyReview.party, PartyReview.state, PartyReview.due_at,
-               PartyReview.decided_by, PartyReview.decided_at, PartyReview.comment)
+               PartyReview.decided_by, PartyReview.decided_at, PartyReview.comment, PartyReview.stage,
+               PartyReview.version)
         .where(col(PartyReview.proposal_id).in_(ids), PartyReview.current)
     ):
-        parties.setdefault(row.proposal_id, {})[row.party] = _party_out(row)
+        out = _party_out(row)
+        signature = signed.get((row.proposal_id, row.party, row.stage, row.version)) if row.decided_by else None
+        out.signature = SignatureOut(**signature.as_dict()) if signature else None
+        parties.setdefault(row.proposal_id, {})[row.party] = out
     conditions: dict[int, list[ConditionOut]] = {}
     for c in session.execute(
         select(ConditionRecord.proposal_id, ConditionRecord.party, ConditionRecord.text, ConditionRecord.version,

@@ -25,6 +25,7 @@ from api.routes import (
     audit,
     auth,
     charts,
+    certificate_pdf,
     checkpoint_pages,
     checkpoints,
     delegation_pages,
@@ -174,5 +175,6 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(checkpoint_pages.router)
     app.include_router(health.probes)
     app.include_router(health.pages)
+    app.include_router(certificate_pdf.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -606,8 +606,10 @@ def users_add(
 def tokens_create(email: Annotated[str, typer.Option("--email", help="Whose token.")],
                   days: Annotated[int | None, typer.Option(
                       "--days", min=1, max=1000, help="Expire after this many days (default: never).")] = None,
-                  scope: Annotated[str | None, typer.Option(
-                      "--scope", help="Limit the token to one call: grants:check.")] = None) -> None:
+                  scope: Annotated[list[str] | None, typer.Option(
+                      "--scope", help="'decide': the token may decide for a rep's party (docs/signatures.md); "
+                                      "'grants:check': the token may call the grants check and nothing else.")] = None,
+                  ) -> None:
     """Print a new API token for the account, alone on its line (shown once)."""
     settings = load_settings()
     with quiet_migrations():
@@ -615,7 +617,7 @@ def tokens_create(email: Annotated[str, typer.Option("--email", help="Whose toke
     try:
         with transaction(engine) as session:
             expires_at = datetime.now(UTC) + timedelta(days=days) if days else None
-            token = create_token(session, email, expires_at=expires_at, scope=scope)
+            token = create_token(session, email, expires_at=expires_at, scopes=scope or ())
     except AccountError as exc:
         fail(str(exc))
     finally:

@@ -32,6 +32,7 @@ from countersign.settings import Settings
 from countersign.storage import audit, audit_export
 from countersign.storage.audit_export import MATCHING, WHOLE, AuditFilter
 from countersign.storage.db import make_engine, transaction
+from countersign.storage.signatures import export_signatures
 from countersign.storage.tables import Proposal
 
 if TYPE_CHECKING:
@@ -343,11 +344,12 @@ def export(
                 filters=" ".join(f"{k}={v}" for k, v in f.as_dict().items()),
             )
         entries = audit_export.export_entries(engine, f, ids)
-        lines = (
-            audit_export.csv_rows(entries)
-            if format == "csv"
-            else audit_export.jsonl(entries, audit_export.header(f, reader, ids))
-        )
+        if format == "csv":
+            lines = audit_export.csv_rows(entries)
+        else:
+            with Session(engine) as session:
+                signed = export_signatures(session, ids)
+            lines = audit_export.jsonl(entries, audit_export.header(f, reader, ids), signed)
         if output is None:
             for line in lines:
                 sys.stdout.write(line)

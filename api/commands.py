@@ -15,6 +15,7 @@ included.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
@@ -71,8 +72,12 @@ def _allocate_number(session: Session) -> int:
         return number.id
 
 
-async def decide(session: Session, temporal: Client, user: User, proposal_id: int, body: DecisionIn) -> None:
-    decision_id, request, stored = await run_in_threadpool(_decision, session, user, proposal_id, body)
+async def decide(session: Session, temporal: Client, user: User, proposal_id: int, body: DecisionIn,
+                 reauthenticate: Callable[[], str]) -> None:
+    """`reauthenticate`: checks the signer's re-authentication once the decision is theirs to make
+    (api.reauth), raising if it fails, and says how they re-authenticated."""
+    decision_id, request, stored = await run_in_threadpool(_decision, session, user, proposal_id, body,
+                                                           reauthenticate)
     # Sent again even when stored: Temporal applies a repeated update id once
     # and answers it as it answered the first.
     try:
@@ -83,9 +88,11 @@ async def decide(session: Session, temporal: Client, user: User, proposal_id: in
         # the same decision sent again after its proposal closed: it counted once
 
 
-def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn) -> tuple[str, DecisionRequest, bool]:
+def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn,
+              reauthenticate: Callable[[], str]) -> tuple[str, DecisionRequest, bool]:
     """The decision's id, the update to send, and whether that id is stored already."""
     proposal = access_for(session, user, Action.DECIDE, proposal_id)
+    how = reauthenticate()
     decision_id = body.decision_id or str(uuid.uuid4())
     earlier = session.execute(_DECISION_BY_ID, {"decision_id": decision_id}).first()
     # The same id again is a retry of the same decision (answered as the first
@@ -97,7 +104,8 @@ def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn) 
         raise Conflict(f"decision id {decision_id} was used for another decision; send a new one")
     on_behalf_of = delegation.acting_for(session, user, body.on_behalf_of).email if body.on_behalf_of else None
     request = DecisionRequest(user.party, body.decision.value, body.comment, body.version or proposal.version,
-                              user.email, on_behalf_of)
+                              user.email, on_behalf_of, signer_name=user.name, signer_role=user.role,
+                              reauthenticated=how)
     release_connection(session)
     return decision_id, request, earlier is not None
 

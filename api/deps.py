@@ -14,9 +14,9 @@ from temporalio.client import Client
 from api.readiness import part_down
 from countersign.domain.policy import Policy
 from countersign.settings import Settings
-from countersign.storage.accounts import keep_last_use, session_epoch, token_user
+from countersign.storage.accounts import GRANTS_CHECK, keep_last_use, session_epoch, token_user
 from countersign.storage.db import write_session
-from countersign.storage.tables import User
+from countersign.storage.tables import ApiToken, User
 from workflows.client import WorkflowUnavailable
 
 
@@ -81,31 +81,37 @@ def _unauthorized() -> HTTPException:
     )
 
 
-def _token_user(session: Session, credentials: HTTPAuthorizationCredentials | None) -> tuple[str | None, User]:
+def _token_user(request: Request, session: Session,
+                credentials: HTTPAuthorizationCredentials | None) -> tuple[ApiToken, User]:
+    """The token and its user, or 401. The token stays on `request.state.api_token` (its scopes: api.reauth)."""
     found = token_user(session, credentials.credentials) if credentials else None
     if found is None:
         raise _unauthorized()
     token, user = found
+    request.state.api_token = token
     session.commit()  # hands the connection back: an async route may await next
     keep_last_use(session.get_bind(), token)
-    return token.scope, user
+    return token, user
 
 
 def api_user(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    """The token's user, or 401; 403 for a token limited to one call (`scope`)."""
-    scope, user = _token_user(session, credentials)
-    if scope is not None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this token is limited to {scope}; use a full token")
+    """The token's user, or 401; 403 for a token limited to the grants check."""
+    token, user = _token_user(request, session, credentials)
+    if GRANTS_CHECK in (token.scopes or []):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"this token is limited to {GRANTS_CHECK}; use a token without that scope")
     return user
 
 
 def grants_check_user(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     """Any token's user, a token limited to the grants check too."""
-    return _token_user(session, credentials)[1]
+    return _token_user(request, session, credentials)[1]
 
 
 ApiUser = Annotated[User, Depends(api_user)]

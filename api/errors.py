@@ -16,6 +16,7 @@ from api.readiness import RETRY_AFTER
 from countersign.domain import errors
 from countersign.domain.addresses import InvalidAddress
 from countersign.storage.accounts import AccountError
+from countersign.storage.throttle import Throttled
 from workflows.client import WorkflowUnavailable
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ STATUS_FOR = {
     errors.Unacceptable: 422,
     AccountError: 422,
     InvalidAddress: 422,
+    Throttled: 429,  # too many wrong passwords at re-authentication (api.reauth)
     WorkflowUnavailable: 503,
 }
 

@@ -132,11 +132,23 @@ class DecisionIn(BaseModel):
     on_behalf_of: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254,
                                                    pattern=r"^[^@\s\x00]+@[^@\s\x00]+$"),
                             AfterValidator(addresses.checked)] | None = None
+    # The signer's password, where the policy asks for it with API decisions (`reauthenticate = "password"`).
+    password: Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL)] | None = Field(default=None, repr=False)
 
 
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] = ""
+
+
+class SignatureOut(BaseModel):
+    """A decision's signature manifestation (countersign.domain.signature)."""
+
+    name: str
+    role: str
+    party: str
+    at: str  # ISO 8601 in the party's time zone, with its offset
+    meaning: str
 
 
 class PartyOut(BaseModel):
@@ -145,6 +157,7 @@ class PartyOut(BaseModel):
     decided_by: str | None = None
     decided_at: datetime | None = None
     comment: str | None = None
+    signature: SignatureOut | None = None  # the decision's, once the party decided
 
 
 class ConditionOut(BaseModel):

@@ -226,7 +226,8 @@ class Service:
         if party:
             args += ["--party", party]
         self.cli(*args, stdin=PASSWORD + "\n")
-        return self.cli("tokens", "create", "--email", email).strip().splitlines()[-1].strip()
+        scope = ("--scope", "decide") if role == "rep" else ()  # a rep's API decisions need it (docs/signatures.md)
+        return self.cli("tokens", "create", "--email", email, *scope).strip().splitlines()[-1].strip()
 
 
 # -- (a) the raw engine ----------------------------------------------------

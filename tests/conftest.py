@@ -212,7 +212,8 @@ async def api(app, engine, users):
 
     def client_for(who: str) -> httpx.AsyncClient:
         with transaction(engine) as session:
-            token = create_token(session, users[who].email)
+            # A rep's token may decide (api.reauth); tests of tokens without the scope make their own.
+            token = create_token(session, users[who].email, scopes=("decide",) if users[who].role == "rep" else ())
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
                                    headers={"Authorization": f"Bearer {token}"})
         clients.append(client)

@@ -6,7 +6,7 @@ import dataclasses
 import threading
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from api.schemas import proposal_submit
 from countersign.domain.policy import Policy, load_policy, parse_policy
@@ -101,3 +101,9 @@ def log_reads_at_once(engines: list, writers: int, each: int) -> list[AuditEntry
     assert errors == []
     with Session(engines[0]) as session:
         return audit.chain(session, None)
+
+
+def token_scopes(session, email: str) -> tuple[str, ...]:
+    """A rep's token in the tests may decide (api.reauth); others' cannot have the scope."""
+    user = session.exec(select(User).where(User.email == email)).first()
+    return ("decide",) if user is not None and user.role == "rep" else ()

@@ -72,6 +72,15 @@ def test_users_add_and_tokens_create_on_a_fresh_data_dir(run, data_dir, engine):
         assert user.name == "Sony Rep"
         assert accounts.authenticate(session, "rep.sony@example.com", PASSWORD) is not None
 
+    # A token that may decide (docs/signatures.md): only a rep's, and only when asked for.
+    deciding = run("tokens", "create", "--email", "rep.sony@example.com", "--scope", "decide")
+    assert deciding.exit_code == 0, deciding.output
+    with transaction(engine) as session:
+        assert accounts.token_user(session, token)[0].scopes == []
+        assert accounts.token_user(session, deciding.stdout.strip())[0].scopes == ["decide"]
+    unknown = run("tokens", "create", "--email", "rep.sony@example.com", "--scope", "sign-everything")
+    assert unknown.exit_code == 2 and "unknown token scope 'sign-everything'" in unknown.stderr
+
 
 @pytest.mark.parametrize(
     "args, stdin, fragment",
@@ -147,7 +156,7 @@ def test_tokens_create_limited_to_the_grants_check(run, data_dir, engine):
     assert created.exit_code == 0, created.output
     with transaction(engine) as session:
         token, _ = accounts.token_user(session, created.stdout.strip())
-        assert token.scope == "grants:check"
+        assert token.scopes == ["grants:check"]
     refused = run("tokens", "create", "--email", "runtime@example.com", "--scope", "everything")
     assert refused.exit_code == 2 and "unknown token scope 'everything'" in refused.stderr
 

@@ -25,6 +25,7 @@ from countersign.domain.links import LinkSigner
 from countersign.domain.notifications import MAILED_KINDS, Audience, Delegator, mails_for
 from countersign.domain.policy import PartyConfig
 from countersign.domain.routing import PartyView, current_parties
+from countersign.domain.signature import Signature, manifest
 from countersign.storage import audit, delegation
 from countersign.storage.db import transaction
 from countersign.storage.grant_tables import GrantRecord, ObligationRecord
@@ -143,7 +144,16 @@ class ProposalActivities:
             decision_id=decision.decision_id, proposal_id=record.proposal_id, version=request.version,
             stage=decision.stage, party=request.party, decision=request.decision,
             comment=request.comment.strip() or None, actor=request.actor, on_behalf_of=request.on_behalf_of,
-            decided_at=record.at, step=record.step))
+            decided_at=record.at, step=record.step, signature=self._signature(decision, record.at).stored(),
+            reauthenticated=request.reauthenticated))
+
+    def _signature(self, decision, at: datetime) -> Signature:
+        request = decision.request
+        party = self._parties.get(request.party)
+        return manifest(verdict=request.decision, party_name=party.name if party else request.party,
+                        zone=party.timezone if party else "UTC", stage=decision.stage, version=request.version,
+                        signer_name=request.signer_name or request.actor, signer_role=request.signer_role or "rep",
+                        decided_at=at, on_behalf_of=request.on_behalf_of)
 
     def _write_snapshot(self, db: Connection, record: StepRecord) -> None:
         snapshot = record.snapshot

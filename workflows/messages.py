@@ -28,6 +28,11 @@ class DecisionRequest:
     version: int
     actor: str
     on_behalf_of: str | None = None  # the delegating rep, when `actor` decides as their delegate
+    # The signer as they sign (countersign.domain.signature): their printed name and role then, and
+    # how they re-authenticated. Kept with the decision; a later change of account changes none of it.
+    signer_name: str | None = None
+    signer_role: str | None = None
+    reauthenticated: str | None = None
 
 
 @dataclass

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ApiUser, PolicyDep, SessionDep, TemporalClientDep
 from api.routes.pages import PageRoute, Viewer, temporal_link
+from api.schemas import SignatureOut
 from api.templating import render
 from api.text_types import IsoDate
 from countersign.domain.access import Action, require
@@ -35,6 +36,7 @@ from countersign.domain.routing import FINAL_STATUSES, Status
 from countersign.storage import audit, audit_export, queries
 from countersign.storage.audit_export import MATCHING, WHOLE, AuditFilter
 from countersign.storage.db import transaction
+from countersign.storage.signatures import export_signatures, signatures_by_step
 from countersign.storage.tables import AuditEntry, Proposal, ProposalVersion, User, utcnow
 from workflows import history
 
@@ -58,6 +60,8 @@ class AuditEntryOut(BaseModel):
     detail: dict[str, Any]
     prev_hash: str
     hash: str
+    # A "decided" entry's signature manifestation (stored with the decision; outside the entry's hash).
+    signature: SignatureOut | None = None
 
 
 class ChainBreakOut(BaseModel):
@@ -123,7 +127,8 @@ def _export_response(
     if fmt == "csv":
         body: Iterator[str] = audit_export.csv_rows(entries)
     else:
-        body = audit_export.jsonl(entries, audit_export.header(f, user.email, proposal_ids))
+        body = audit_export.jsonl(entries, audit_export.header(f, user.email, proposal_ids),
+                                  export_signatures(session, proposal_ids))
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     name = f"countersign-audit-{f'proposal-{f.proposal_id}-' if f.proposal_id else ''}{stamp}.{fmt}"
     return StreamingResponse(
@@ -145,15 +150,23 @@ def proposal_audit(proposal_id: ProposalId, user: ApiUser, session: SessionDep) 
     _log_read(session, user, "api", [proposal.id])
     entries = audit.chain(session, proposal.id)
     broken = audit.check_chain(entries)
+    signed = signatures_by_step(session, proposal.id)
     return AuditTrailOut(
         proposal_id=proposal.id,
         workflow_id=queries.workflow_id(proposal.id),
         status=proposal.status,
-        entries=[AuditEntryOut.model_validate(e, from_attributes=True) for e in entries],
+        entries=[_entry_out(e, signed) for e in entries],
         head_hash=_head(entries),
         intact=broken is None,
         broken=ChainBreakOut(seq=broken.seq, problem=broken.problem) if broken else None,
     )
+
+
+def _entry_out(entry: AuditEntry, signed: dict) -> AuditEntryOut:
+    out = AuditEntryOut.model_validate(entry, from_attributes=True)
+    signature = signed.get(entry.step) if entry.kind == "decided" else None
+    out.signature = SignatureOut(**signature.as_dict()) if signature else None
+    return out
 
 
 def export_router(policy: Policy) -> APIRouter:
@@ -379,6 +392,7 @@ def _timeline_context(session: Session, proposal: Proposal, loaded: history.Prop
         "proposal": proposal,
         "owner": session.get(User, proposal.owner_id),
         "entries": entries,
+        "signatures": signatures_by_step(session, proposal.id),  # for the "decided" entries, by step
         "broken": audit.check_chain(entries),
         "head": _head(entries),
         "facts": loaded.facts,
@@ -423,6 +437,7 @@ def certificate(request: Request, proposal_id: ProposalId, user: Viewer, session
             "owner": session.get(User, proposal.owner_id),
             "versions": versions,
             "decisions": [e for e in entries if e.kind == "decided"],
+            "signatures": signatures_by_step(session, proposal.id),  # by the step that wrote each decision
             "acknowledgements": [e for e in entries if e.kind == "conditions_acknowledged"],
             "withdrawn": next((e for e in entries if e.kind == "withdrawn"), None),
             "concluded": concluded,

@@ -20,10 +20,12 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api import answers, commands, risk_form
+from api import answers, commands, reauth, risk_form
 from api.csrf import CsrfProtected
 from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import status_for
+from api.oidc import recent_provider_sign_in
+from api.routes.auth import client_address
 from api.routes.pages import PageRoute, Viewer, error_page, live, sentence, temporal_link
 from api.schemas import CHECKLIST_QUESTIONS, DecisionIn, ProposalContent, proposal_submit
 from api.templating import DECISION_LABELS, flash, render
@@ -31,7 +33,9 @@ from countersign.domain.access import Action, can, require
 from countersign.domain.errors import DomainError
 from countersign.domain.policy import Policy
 from countersign.domain.routing import FINAL_STATUSES, Status
+from countersign.domain.signature import from_stored
 from countersign.storage import delegation, queries
+from countersign.storage.throttle import Throttled
 from countersign.storage.tables import Decision, Proposal, User
 
 router = APIRouter(prefix="/proposals", route_class=PageRoute, include_in_schema=False)
@@ -221,6 +225,7 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
         "matrix": matrix,
         "upcoming": upcoming,
         "decisions": decisions,
+        "signed": {d.id: from_stored(d.signature) for d in decisions},  # each decision's signature manifestation
         "open_conditions": open_conditions,
         "temporal_url": temporal_link(request, user, proposal),
         "versions": versions,
@@ -320,6 +325,9 @@ def _decide_form(request: Request, session: Session, user: User, proposal: Propo
         "decision_id": str(uuid.uuid4()),  # fresh per rendering: one form sent twice counts once
         "changes": version_changes(queries.versions(session, proposal.id)[-2:], request.app.state.policy.material_fields),
         "delegators": delegation.active_delegators(session, user),  # whom the rep may decide for
+        # How the signer re-authenticates (api.reauth): their password, or a recent sign-in at their provider.
+        "at_provider": reauth.signs_in_at_provider(session, user),
+        "provider_fresh": recent_provider_sign_in(user, request.session),
     }, status_code=status_code)
 
 
@@ -359,7 +367,8 @@ async def decide(request: Request, proposal_id: int, user: Viewer, _: CsrfProtec
                  comment: Annotated[str, Form(max_length=5000)] = "",
                  version: Annotated[str, Form(max_length=20)] = "",
                  decision_id: Annotated[str, Form(max_length=100)] = "",
-                 on_behalf_of: Annotated[str, Form(max_length=254)] = "") -> object:
+                 on_behalf_of: Annotated[str, Form(max_length=254)] = "",
+                 password: Annotated[str, Form(max_length=1000)] = "") -> object:
     proposal = await run_in_threadpool(queries.get_for, session, user, Action.DECIDE, proposal_id)
     values = {"decision": decision, "comment": comment, "version": version, "on_behalf_of": on_behalf_of}
     try:
@@ -379,8 +388,15 @@ async def decide(request: Request, proposal_id: int, user: Viewer, _: CsrfProtec
                 errors.setdefault("form", "This form is out of date; reload the page and decide again.")
         return await run_in_threadpool(_decide_form, request, session, user, proposal, values, errors, 422,
                                        form_error=errors.get("form"))
+    address = client_address(request)
     try:
-        await commands.decide(session, temporal, user, proposal_id, body)
+        await commands.decide(session, temporal, user, proposal_id, body, lambda: reauth.on_form(
+            session, request.session, user, password, address, proposal_id))
+    except (reauth.ReauthenticationFailed, Throttled) as error:
+        status_code = 429 if isinstance(error, Throttled) else 403
+        errors = {} if isinstance(error, reauth.ProviderSignInNeeded) else {"password": sentence(str(error))}
+        return await run_in_threadpool(_decide_form_again, request, session, user, proposal_id, values, errors,
+                                       status_code, form_error=None if errors else sentence(str(error)))
     except DomainError as error:
         errors = {}
         if status_for(error) == 422 and body.decision != "approve":

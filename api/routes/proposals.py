@@ -5,12 +5,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api import answers, commands
-from api.deps import ApiUser, SessionDep, SettingsDep, TemporalClientDep
+from api import answers, commands, reauth
+from api.deps import ApiUser, PolicyDep, SessionDep, SettingsDep, TemporalClientDep
+from api.routes.auth import client_address
 from api.errors import ERROR_RESPONSES
 from api.schemas import DecisionIn, ProposalOut, VersionOut, WithdrawIn, proposal_submit
 from api.text_types import NO_NUL
@@ -56,8 +57,10 @@ def get_proposal(proposal_id: ProposalId, user: ApiUser, session: SessionDep) ->
 
 @router.post("/{proposal_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
 async def decide(proposal_id: ProposalId, body: DecisionIn, user: ApiUser, session: SessionDep,
-                 temporal: TemporalClientDep) -> ProposalOut:
-    await commands.decide(session, temporal, user, proposal_id, body)
+                 temporal: TemporalClientDep, policy: PolicyDep, request: Request) -> ProposalOut:
+    """Needs a token with the decide scope, and the signer's `password` where the policy asks for it (api.reauth)."""
+    await commands.decide(session, temporal, user, proposal_id, body, lambda: reauth.on_api(
+        session, policy, user, request.state.api_token, body.password, client_address(request), proposal_id))
     return await run_in_threadpool(_read_back, session, user, proposal_id)
 
 

@@ -74,14 +74,14 @@ def token_list(request: Request, user: Viewer, session: SessionDep) -> object:
 def create(request: Request, user: Viewer, _: CsrfProtected, session: WriteSessionDep,
            name: Annotated[str, Form(max_length=1000)] = "",
            expires_on: Annotated[str, Form(max_length=20)] = "",
-           scope: Annotated[str, Form(max_length=40)] = "") -> object:
+           scopes: Annotated[list[str], Form()] = []) -> object:  # noqa: B006 (FastAPI copies it)
     try:
         row, secret = create_token_row(session, user.email, _name(name), actor=user.email, via="web",
-                                       expires_at=_end_of(expires_on), scope=scope or None)
+                                       expires_at=_end_of(expires_on), scopes=scopes)
     except DomainError as error:
         session.rollback()
         return _page(request, session, user, sentence(str(error)), status_for(error),
-                     {"name": name, "expires_on": expires_on})
+                     {"name": name, "expires_on": expires_on, "scopes": scopes})
     session.commit()
     # No redirect: the secret is in this answer only (render() marks it no-store).
     return _page(request, session, user, created=(row, secret))

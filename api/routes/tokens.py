@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlmodel import select
 
 from api.deps import ApiUser, SessionDep, WriteSessionDep
@@ -32,6 +32,7 @@ class TokenOut(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scopes: list[str]  # "decide": may decide (docs/signatures.md); "grants:check": that call alone
     expires_at: datetime | None = None  # none: until revoked
 
 
@@ -43,12 +44,14 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=r"^[^\x00]*$")] | None = None
     expires_at: IsoAwareDatetime | None = None  # when it stops working; none: when revoked
-    scope: Literal["grants:check"] | None = None  # limit the token to the grants check
+    # "decide": the token may decide for its owner's party; "grants:check": that call and nothing else.
+    scopes: Annotated[list[Literal["decide", "grants:check"]], Field(max_length=1)] = []  # noqa: RUF012
 
 
 def token_out(row: ApiToken, owner: User) -> TokenOut:
-    return TokenOut(id=row.id, owner=owner.email, name=row.name, scope=row.scope, created_at=row.created_at,
-                    last_used_at=row.last_used_at, revoked_at=row.revoked_at, expires_at=row.expires_at)
+    return TokenOut(id=row.id, owner=owner.email, name=row.name, created_at=row.created_at,
+                    last_used_at=row.last_used_at, revoked_at=row.revoked_at, expires_at=row.expires_at,
+                    scopes=list(row.scopes or []))
 
 
 router = APIRouter(prefix="/tokens", tags=["tokens"], responses=ERROR_RESPONSES)
@@ -65,7 +68,7 @@ def create_own_token(user: ApiUser, session: WriteSessionDep, body: TokenCreate 
     """A new token for the caller; the answer carries its secret, once."""
     row, secret = create_token_row(session, user.email, body.name if body else None, actor=user.email, via="api",
                                    expires_at=body.expires_at if body else None,
-                                   scope=body.scope if body else None)
+                                   scopes=body.scopes if body else ())
     session.commit()
     return TokenCreated(**token_out(row, user).model_dump(), token=secret)
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import argon2
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from countersign.certificate.signing import SigningKey
 
 from countersign.domain.checkpoint import Signer, new_private_key_pem, private_key_pem
 
@@ -53,6 +57,10 @@ class Settings(BaseSettings):
     # (`countersign audit key --generate`). Required in production; in development one is kept in the data dir.
     checkpoint_key: str | None = None
     checkpoint_every_minutes: int = Field(60, ge=1)  # the checkpoint Schedule's interval
+    # Sign certificate PDFs (PAdES): a PEM private key and its PEM X.509 certificate, issued by a CA the
+    # organisations trust. Required in production; in development a self-signed pair is kept in the data dir.
+    certificate_key: Path | None = None
+    certificate_cert: Path | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
@@ -85,6 +93,23 @@ class Settings(BaseSettings):
             path.touch(mode=0o600)  # private before the key is in it
             path.write_text(new_private_key_pem())
         return Signer(path.read_text())
+
+    @model_validator(mode="after")
+    def _check_certificate_key(self) -> Settings:
+        if (self.certificate_key is None) != (self.certificate_cert is None):
+            raise ValueError("set both COUNTERSIGN_CERTIFICATE_KEY and COUNTERSIGN_CERTIFICATE_CERT, or neither")
+        return self
+
+    @cached_property
+    def certificate_signing_key(self) -> SigningKey:
+        """What signs certificate PDFs: the configured key, or in development a self-signed one in the data dir."""
+        from countersign.certificate.signing import SigningKey, embedded_key  # pyHanko: only where PDFs are made
+        if self.certificate_key and self.certificate_cert:
+            return SigningKey(self.certificate_key, self.certificate_cert)
+        if self.environment == "production":
+            raise ValueError("COUNTERSIGN_CERTIFICATE_KEY and COUNTERSIGN_CERTIFICATE_CERT must be set in production "
+                             "(docs/signatures.md)")
+        return embedded_key(self.data_dir)
 
     @property
     def db_url(self) -> str:

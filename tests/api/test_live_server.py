@@ -38,7 +38,7 @@ async def test_more_clients_than_database_connections_are_all_answered(temporal_
     proposal = None
     try:
         with transaction(any_engine) as session:
-            lead, rep = create_token(session, "lead@example.com"), create_token(session, "rep.sony@example.com")
+            lead, rep = create_token(session, "lead@example.com"), create_token(session, "rep.sony@example.com", scopes=factories.token_scopes(session, "rep.sony@example.com"))
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100,
                               keepalive_expiry=CLIENT_KEEP_ALIVE)
         async with httpx.AsyncClient(base_url=f"{server.url}/api/v1", timeout=25, limits=limits) as client:

@@ -177,7 +177,7 @@ async def test_rep_decides_through_the_form_and_a_double_post_counts_once(api, b
     form = await sony.get(f"/proposals/{proposal['id']}/decide")
     assert form.status_code == 200
     fields = {"decision": "approve", "comment": "Fine by us", "version": hidden(form.text, "version"),
-              "decision_id": hidden(form.text, "decision_id")}
+              "decision_id": hidden(form.text, "decision_id"), "password": factories.PASSWORD}
     assert fields["version"] == "1"
     first = await sony.post(f"/proposals/{proposal['id']}/decide", fields, token=csrf_of(form.text))
     second = await sony.post(f"/proposals/{proposal['id']}/decide", fields, token=csrf_of(form.text))
@@ -203,12 +203,12 @@ async def test_decision_form_refusals_are_shown_on_the_form(api, browser):
     form = await merlin.get(url)
     no_choice = await merlin.post(url, {"comment": "hm", "version": "1", "decision_id": hidden(form.text, "decision_id")})
     assert no_choice.status_code == 422 and "Choose a decision." in no_choice.text
-    no_reason = await merlin.post(url, {"decision": "reject", "version": "1",
+    no_reason = await merlin.post(url, {"decision": "reject", "version": "1", "password": factories.PASSWORD,
                                         "decision_id": hidden(form.text, "decision_id")})
     assert no_reason.status_code == 422
     assert 'id="f-comment-error"' in no_reason.text and "comment is required" in no_reason.text
     assert re.search(r'value="reject"[^>]*checked', no_reason.text)  # the choice is kept
-    stale = await merlin.post(url, {"decision": "approve", "version": "7",
+    stale = await merlin.post(url, {"decision": "approve", "version": "7", "password": factories.PASSWORD,
                                     "decision_id": hidden(form.text, "decision_id")})
     assert stale.status_code == 409 and "the proposal is at version 1" in stale.text
 

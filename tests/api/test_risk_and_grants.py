@@ -196,7 +196,7 @@ async def test_a_check_only_token_is_refused_everywhere_else(app, api, engine, u
     from countersign.storage.accounts import create_token
     from countersign.storage.db import transaction
     with transaction(engine) as session:
-        token = create_token(session, users["sony"].email, scope="grants:check")
+        token = create_token(session, users["sony"].email, scopes=["grants:check"])
     client = api("sony")
     client.headers["Authorization"] = f"Bearer {token}"
     answer = await client.get("/api/v1/grants/check", params={"proposal": 999, "party": "sony"})
@@ -273,9 +273,9 @@ async def test_the_pages_preview_the_route_and_show_tier_diff_grants_and_obligat
 async def test_the_tokens_page_makes_a_token_limited_to_the_check(app, api, browser):
     sony = await browser("sony")
     page = await sony.get("/tokens")
-    assert 'name="scope" value="grants:check"' in page.text
-    created = await sony.post("/tokens", {"name": "runtime", "scope": "grants:check"}, token=csrf_of(page.text))
-    assert created.status_code == 200 and "grants:check only" in created.text
+    assert 'name="scopes" value="grants:check"' in page.text
+    created = await sony.post("/tokens", {"name": "runtime", "scopes": "grants:check"}, token=csrf_of(page.text))
+    assert created.status_code == 200 and "grants check only" in created.text
     secret = created.text.split('id="new-token-secret" value="', 1)[1].split('"', 1)[0]
     client = api("sony")
     client.headers["Authorization"] = f"Bearer {secret}"

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
 from countersign.storage.accounts import create_token
+from tests import factories
 from countersign.storage.db import transaction
 
 ROLES = ("lead", "rep.sony", "compliance")
@@ -53,7 +54,8 @@ def api_schema(live_server):
 @pytest.fixture(scope="session")
 def tokens(live_server) -> dict[str, str]:
     with transaction(live_server.engine) as session:
-        return {who: create_token(session, f"{who}@example.com") for who in ROLES}
+        return {who: create_token(session, f"{who}@example.com",
+                                  scopes=factories.token_scopes(session, f"{who}@example.com")) for who in ROLES}
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

@@ -71,7 +71,7 @@ async def test_three_other_labels_submit_decide_and_conclude(api, browser, users
     assert f'href="/proposals/{pid}/decide"' in inbox
     form = await kobalt.get(f"/proposals/{pid}/decide")
     assert "Decide for Kobalt Music" in page_text(form)
-    decision = {"decision": "approve", "comment": "Fine by Kobalt", "version": "1"}
+    decision = {"decision": "approve", "comment": "Fine by Kobalt", "version": "1", "password": factories.PASSWORD}
     decided = await kobalt.post(f"/proposals/{pid}/decide", decision, token=csrf_of(form.text))
     assert decided.status_code == 303, decided.text
     assert "Your decision for Kobalt Music was recorded" in page_text(await kobalt.get(f"/proposals/{pid}"))

@@ -214,7 +214,7 @@ async def test_a_label_with_only_the_api_catches_a_rewrite_and_its_witness_will_
         engine, server, tmp_path):
     users = factories.all_users(engine)
     with transaction(engine) as session:
-        token = create_token(session, users["sony"].email)
+        token = create_token(session, users["sony"].email, scopes=factories.token_scopes(session, users["sony"].email))
     run = _runner(engine, tmp_path)  # the label's machine uses --url, never the database
     witness = str(tmp_path / "witness")
     api = ("--url", server.url, "--token", token)

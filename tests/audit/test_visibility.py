@@ -41,7 +41,7 @@ async def dev_api(dev_temporal, engine, settings, users):
 
             def client_for(who: str) -> httpx.AsyncClient:
                 with transaction(engine) as session:
-                    token = create_token(session, users[who].email)
+                    token = create_token(session, users[who].email, scopes=factories.token_scopes(session, users[who].email))
                 client = httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app),
                     base_url="http://testserver",

@@ -21,7 +21,7 @@ def test_compliance_finds_reads_exports_and_verifies(chromium, live_server, tmp_
     tokens = {}
     with transaction(live_server.engine) as session:
         for who in ("lead", "rep.merlin"):
-            tokens[who] = create_token(session, f"{who}@example.com")
+            tokens[who] = create_token(session, f"{who}@example.com", scopes=factories.token_scopes(session, f"{who}@example.com"))
     title = f"Voice safety filter {uuid.uuid4().hex[:6]}"
     with httpx.Client(base_url=live_server.url, timeout=30) as client:
         created = client.post("/api/v1/proposals", json=factories.submission(parties=["merlin"], title=title),

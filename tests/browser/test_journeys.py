@@ -32,6 +32,7 @@ def decide(browser, base_url: str, party: str, proposal_id: int, decision: str, 
     page.get_by_label(decision, exact=True).check()
     if comment:
         page.get_by_label("Comment").fill(comment)
+    page.get_by_label("Your password").fill(factories.PASSWORD)  # a decision is a signature: re-authenticate
     if shots:
         shoot(page, shots)
     page.get_by_role("button", name="Record decision").click()
@@ -184,6 +185,8 @@ def test_a_rep_decides_with_javascript_off_and_the_keyboard(chromium, live_serve
         page.get_by_label("Approve", exact=True).focus()
         page.keyboard.press("Space")
         assert page.get_by_label("Approve", exact=True).is_checked()
+        page.get_by_label("Your password").focus()
+        page.keyboard.type(factories.PASSWORD)
         page.get_by_role("button", name="Record decision").focus()
         page.keyboard.press("Enter")
         page.wait_for_url(f"**/proposals/{proposal_id}")

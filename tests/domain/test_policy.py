@@ -5,6 +5,8 @@ of bad file is refused whole, with a message naming the file, the place
 from __future__ import annotations
 
 import re
+import tomllib
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -351,3 +353,13 @@ def _raw(stages: list[dict], allow_partial: bool = False) -> dict:
         },
         "stages": stages,
     }
+
+
+def test_reauthenticate_is_token_by_default_and_refuses_other_words():
+    """How signers re-authenticate at a decision (docs/signatures.md)."""
+    assert load_policy().reauthenticate == "token"
+    raw = tomllib.loads((resources.files("countersign.domain") / "default_policy.toml").read_text()) | {
+        "reauthenticate": "web"}
+    assert parse_policy(raw).reauthenticate == "web"
+    with pytest.raises(PolicyError, match="'reauthenticate': must be \"token\", \"password\" or \"web\""):
+        parse_policy(raw | {"reauthenticate": "never"})

@@ -230,7 +230,9 @@ def test_up_stops_cleanly_and_carries_proposals_across_a_restart(countersign):
     countersign.wait_until_ready(first)
     who = ["lead", *factories.PARTIES]
     emails = ["lead@example.com", *(f"rep.{party}@example.com" for party in factories.PARTIES)]
-    outputs = countersign.run_all(*[(("tokens", "create", "--email", email), None) for email in emails])
+    outputs = countersign.run_all(*[(("tokens", "create", "--email", email,
+                                      *(("--scope", "decide") if email.startswith("rep.") else ())), None)
+                                    for email in emails])
     tokens = {}
     for name, out in zip(who, outputs):
         assert len(out.splitlines()) == 1, out

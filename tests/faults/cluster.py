@@ -200,7 +200,7 @@ class Cluster:
                 with transaction(engine) as session:
                     create_user(session, email, role, PASSWORD, party=party, parties=PARTIES)
                 with transaction(engine) as session:
-                    tokens[who] = create_token(session, email)
+                    tokens[who] = create_token(session, email, scopes=factories.token_scopes(session, email))
         finally:
             engine.dispose()
         return tokens

@@ -64,7 +64,7 @@ def test_deactivation_ends_tokens_and_delegations_and_refuses_the_next_sign_in(a
     rep = sign_in(any_engine, "sony", SONY_ISSUER, sub="s-1", email="rep@sony.example")
     colleague = factories.user(any_engine, "rep", "sony", "colleague@sony.example")
     with transaction(any_engine) as session:
-        token = create_token(session, rep.email)
+        token = create_token(session, rep.email, scopes=factories.token_scopes(session, rep.email))
         delegation.create(session, colleague, rep.email, utcnow() + timedelta(days=2))
     with transaction(any_engine) as session:
         identity.deactivate(session, session.get(User, rep.id), "scim:sony", "scim")

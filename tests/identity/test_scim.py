@@ -212,7 +212,7 @@ async def test_replace_and_patch_change_the_account(scim, users, engine):
 async def test_deactivation_ends_sessions_tokens_and_delegations_at_once(app, scim, users, engine, browser):
     rep, colleague = users["sony"], factories.user(engine, "rep", "sony", "colleague@sony.example")
     with transaction(engine) as session:
-        token = create_token(session, rep.email)
+        token = create_token(session, rep.email, scopes=factories.token_scopes(session, rep.email))
         given = delegation.create(session, rep, colleague.email, utcnow() + timedelta(days=3))
         held = delegation.create(session, colleague, rep.email, utcnow() + timedelta(days=3))
     page = await browser("sony")

@@ -109,7 +109,7 @@ def test_reps_sign_in_through_their_own_provider_and_scim_ends_them(chromium, pr
 
         # Sony's SCIM deactivation ends Alice's session and API token within a second.
         with transaction(engine) as session:
-            alice_token = create_token(session, "alice@sony.example")
+            alice_token = create_token(session, "alice@sony.example", scopes=factories.token_scopes(session, "alice@sony.example"))
         alice_api = httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {alice_token}"}, timeout=20
         )

@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 
 from countersign.storage.accounts import create_token
+from tests import factories
 from countersign.storage.db import transaction
 from tests.web_client import Browser
 
@@ -48,6 +49,6 @@ async def browser(open_client):
 def token_for(engine):
     def make(email: str) -> str:
         with transaction(engine) as session:
-            return create_token(session, email)
+            return create_token(session, email, scopes=factories.token_scopes(session, email))
 
     return make

@@ -37,7 +37,8 @@ async def test_delegate_with_the_form_and_decide_on_behalf(browser, open_client,
     decision_id = re.search(r'name="decision_id" value="([^"]+)"', form.text).group(1)
     decided = await delegate.post(f"/proposals/{proposal['id']}/decide",
                                   {"decision": "approve", "comment": "", "version": "1", "decision_id": decision_id,
-                                   "on_behalf_of": users["sony"].email}, token=csrf_of(form.text))
+                                   "on_behalf_of": users["sony"].email, "password": factories.PASSWORD},
+                                  token=csrf_of(form.text))
     assert decided.status_code == 303, decided.text
     with Session(engine) as session:
         decision = session.exec(select(Decision).where(Decision.proposal_id == proposal["id"])).one()

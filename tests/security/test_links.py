@@ -65,7 +65,7 @@ async def test_the_mailed_link_leads_the_signed_in_rep_to_the_form_and_a_get_cha
 
     form = await sony.get(f"/proposals/{proposal_id}/decide")
     decided = await sony.post(f"/proposals/{proposal_id}/decide",
-                              {"decision": "approve", "comment": "", "version": "1",
+                              {"decision": "approve", "comment": "", "version": "1", "password": factories.PASSWORD,
                                "decision_id": re.search(r'name="decision_id" value="([^"]+)"', form.text).group(1)},
                               token=csrf_of(form.text))
     assert decided.status_code == 303

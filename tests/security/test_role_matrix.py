@@ -192,13 +192,14 @@ CASES = [
     Case("POST", f"/api/v1/proposals/{P}/decisions", row(403, 404, 201, 404, 403, 403, 401),
          json={"decision": "approve", "comment": "fine"}),
     Case("POST", f"/proposals/{P}/decide", row(403, 404, 409, 404, 403, 403, LOGIN),
-         form={"decision": "approve", "comment": "fine", "version": "1"}),
+         form={"decision": "approve", "comment": "fine", "version": "1", "password": factories.PASSWORD}),
     # The owner withdraws through the API; the page's button then finds it withdrawn (409).
     Case("POST", f"/api/v1/proposals/{P}/withdraw", row(200, 404, 403, 404, 403, 403, 401),
          json={"reason": "no longer needed"}),
     Case("POST", f"/proposals/{P}/withdraw", OWNER_ONLY_PAGE, form={"reason": "again"}),
     # A certificate of completion, once the proposal has concluded (withdrawn, above)
     Case("GET", f"/compliance/proposals/{P}/certificate", row(403, 404, 403, 404, 200, 200, LOGIN)),
+    Case("GET", f"/proposals/{P}/certificate.pdf", row(403, 404, 403, 404, 200, 200, LOGIN)),
     # -- organisations' identity (docs/identity.md): this policy configures no provider, and a
     # person's session or API token is no organisation's SCIM token
     Case("GET", "/login/oidc/{organisation}", everyone(404), url="/login/oidc/sony"),

@@ -178,3 +178,28 @@ def test_a_step_with_grants_and_a_tier_crosses_the_converter_and_is_stored(activ
             (p, "active", "pilot", ("GB",)) for p in body["parties"]}
         obligations = session.exec(select(ObligationRecord).where(ObligationRecord.proposal_id == PROPOSAL)).all()
         assert obligations and {(o.party, o.state) for o in obligations} == {("warner", "open")}
+
+
+def test_a_decision_is_stored_with_its_signature_which_reads_back_everywhere(activities, any_engine):
+    """The signature's manifestation is computed as the decision is stored and kept with it
+    (countersign.domain.signature); the answers read it back (countersign.storage.signatures)."""
+    from countersign.storage.signatures import export_signatures, signatures_by_step, signatures_of_current
+
+    run = Run()
+    activities.record_step(run.opening)
+    at = START + timedelta(hours=1)
+    record = run.decide(2, "sony", "sony-1", at)
+    record.decision.request.signer_name, record.decision.request.signer_role = "Ana Ruiz", "rep"
+    record.decision.request.reauthenticated = "password"
+    activities.record_step(record)
+    _, decisions, entries, _ = stored(any_engine)
+    stage = record.decision.stage
+    meaning = f"Approved, for Sony Music Group, {stage}, version 1"
+    assert [(d.reauthenticated, d.signature["meaning"], d.signature["name"]) for d in decisions] == [
+        ("password", meaning, "Ana Ruiz")]
+    assert decisions[0].signature["at"] == "2026-11-02T06:00:00-05:00"  # 11:00 UTC in New York
+    with Session(any_engine) as session:
+        assert signatures_by_step(session, PROPOSAL)[2].meaning == meaning
+        assert signatures_of_current(session, [PROPOSAL])[(PROPOSAL, "sony", stage, 1)].name == "Ana Ruiz"
+        assert export_signatures(session, [PROPOSAL])[(PROPOSAL, 2)]["meaning"] == meaning
+    assert [e.step for e in entries if e.kind == "decided"] == [2]  # how an audit entry finds its signature

@@ -296,6 +296,10 @@ class Policy:
     parties: Annotated[dict[Annotated[str, AfterValidator(_party_key)], PartyConfig], Field(min_length=1)]
     stages: Annotated[list[StagePolicy], Field(min_length=1)]
     allow_partial: StrictBool = False
+    # How a signer re-authenticates at a decision (docs/signatures.md): "token" (the default) asks the
+    # web form for the password again and API decisions for a token with the decide scope; "password"
+    # also asks API decisions for the signer's password; "web" refuses API decisions.
+    reauthenticate: Literal["token", "password", "web"] = "token"
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     # Risk: rules give a tier (the highest matched; "minimal" if none), a tier reshapes the route.
     risk_rules: list[RiskRule] = field(default_factory=list)
@@ -359,6 +363,7 @@ def parse_policy(raw: dict, source: str = "policy") -> Policy:
 # What to write, named when pydantic finds a field missing or of the wrong type.
 WANTED = {
     "allow_partial": "true or false",
+    "reauthenticate": '"token", "password" or "web"',
     "name": "a non-empty string",
     "timezone": "a time zone name such as Europe/London",
     "holidays": "a country code such as US, GB or FR",

@@ -29,6 +29,11 @@ from countersign.storage.tables import ApiToken, User, utcnow
 
 MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 MAX_TOKEN_LIFE = timedelta(days=3 * 366)
+# What a token may do besides what every token of its account may: decide (sign) for the account's
+# party; or, alone, nothing but the grants check (a product's runtime holds such a token).
+DECIDE = "decide"
+GRANTS_CHECK = "grants:check"
+SCOPES = (DECIDE, GRANTS_CHECK)
 LAST_USED_RESOLUTION = 60  # seconds
 
 
@@ -116,26 +121,28 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-# What a token can be limited to (None: everything its user may do).
-TOKEN_SCOPES = ("grants:check",)
-
-
 def create_token(session: Session, email: str, name: str | None = None, actor: str | None = None,
-                 via: str = "cli", expires_at: datetime | None = None, scope: str | None = None) -> str:
+                 via: str = "cli", expires_at: datetime | None = None, scopes: Collection[str] = ()) -> str:
     """A new API token for `email`; only its hash is stored, so show it once."""
-    return create_token_row(session, email, name, actor, via, expires_at, scope)[1]
+    return create_token_row(session, email, name, actor, via, expires_at, scopes)[1]
 
 
 def create_token_row(session: Session, email: str, name: str | None = None, actor: str | None = None,
                      via: str = "cli", expires_at: datetime | None = None,
-                     scope: str | None = None) -> tuple[ApiToken, str]:
-    """`expires_at`: when the token stops working (None: when revoked); `scope`: the one call it
-    is limited to (None: everything its user may do)."""
-    if scope is not None and scope not in TOKEN_SCOPES:
-        raise AccountError(f"unknown token scope {scope!r}; the scopes are {', '.join(TOKEN_SCOPES)}")
+                     scopes: Collection[str] = ()) -> tuple[ApiToken, str]:
+    """`expires_at`: when the token stops working (None: when revoked); `scopes`: of SCOPES,
+    "decide" only for an account that can decide (a rep), "grants:check" only alone."""
+    scopes = [scope for scope in scopes if scope]  # a form's "no scope" choice is empty
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
         raise AccountError(f"no account for {email}")
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise AccountError(f"unknown token scope {unknown[0]!r}; the scopes are: {', '.join(SCOPES)}")
+    if DECIDE in scopes and user.role != Role.REP.value:
+        raise AccountError(f"only a label rep decides: a {user.role}'s token cannot have the decide scope")
+    if GRANTS_CHECK in scopes and len(set(scopes)) > 1:
+        raise AccountError(f"a token limited to {GRANTS_CHECK} can have no other scope")
     now = utcnow()
     if expires_at is not None:
         if expires_at.tzinfo is None:
@@ -145,14 +152,15 @@ def create_token_row(session: Session, email: str, name: str | None = None, acto
         if expires_at > now + MAX_TOKEN_LIFE:
             raise AccountError(f"a token can last at most {MAX_TOKEN_LIFE.days} days")
     token = "cs_" + secrets.token_urlsafe(32)
+    chosen = [scope for scope in SCOPES if scope in scopes]
     row = ApiToken(user_id=user.id, token_hash=_token_hash(token), created_at=now, name=name or None,
-                   expires_at=expires_at, scope=scope)
+                   expires_at=expires_at, scopes=chosen)
     session.add(row)
     session.flush()
     audit.append(session, None, "token_created", now, actor=actor or user.email, party=user.party,
                  detail={"token_id": str(row.id), "owner": user.email, "via": via, "name": name or "",
                          **({"expires_at": expires_at.isoformat()} if expires_at else {}),
-                         **({"scope": scope} if scope else {})})
+                         "scopes": " ".join(chosen)})
     return row, token
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -286,13 +286,18 @@ def _chain_key(proposal_id: int | None) -> str:
     return "access" if proposal_id is None else str(proposal_id)
 
 
-def jsonl(entries: Iterable[AuditEntry], head: dict[str, Any]) -> Iterator[str]:
-    """A JSON Lines export: header, entries, end record."""
+def jsonl(entries: Iterable[AuditEntry], head: dict[str, Any],
+          signatures: Mapping[tuple[int, int], dict[str, str]] | None = None) -> Iterator[str]:
+    """A JSON Lines export: header, entries, end record. A "decided" entry carries its decision's
+    `signature` (by proposal and step: countersign.storage.signatures), beside the hashed fields."""
     yield json.dumps(head, ensure_ascii=False) + "\n"
     chains: dict[str, dict[str, Any]] = {}
     count = 0
     for entry in entries:
         record = export_record(entry)
+        signature = (signatures or {}).get((entry.proposal_id, entry.step)) if entry.kind == "decided" else None
+        if signature:
+            record["signature"] = signature
         yield json.dumps(record, ensure_ascii=False) + "\n"
         count += 1
         chain = chains.setdefault(

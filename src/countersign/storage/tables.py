@@ -62,11 +62,13 @@ class ApiToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True)
     token_hash: str = Field(unique=True, max_length=64)  # SHA-256 hex of the token
     name: str | None = Field(default=None, max_length=100)  # what it is for, as its owner named it
+    # countersign.storage.accounts.SCOPES: "decide" (it may also decide), or "grants:check" (it may
+    # call the grants check and nothing else). None or empty: everything its account may, but decide.
+    scopes: list[str] | None = _json()
     created_at: datetime = _ts(nullable=False)
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
     expires_at: datetime | None = _ts()  # none: until revoked
-    scope: str | None = Field(default=None, max_length=40)  # "grants:check": this call alone; None: all
 
 
 class ProposalNumber(SQLModel, table=True):
@@ -155,6 +157,9 @@ class Decision(SQLModel, table=True):
     on_behalf_of: str | None = None  # the delegating rep, when `actor` decided as their delegate
     decided_at: datetime = _ts(nullable=False)
     step: int | None = None  # the workflow step that wrote it
+    # The signature's manifestation, computed once as the decision is stored (countersign.domain.signature).
+    signature: dict | None = _json()
+    reauthenticated: str | None = Field(default=None, max_length=20)  # how the signer proved it was them
 
 
 class ConditionRecord(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""risk tiers, grants and obligations; API tokens limited to one call
+"""risk tiers, grants and obligations
 
 Revision ID: 0013_grants
 Revises: 0007_hostile_input
@@ -21,8 +21,6 @@ def upgrade() -> None:
     with op.batch_alter_table('proposal', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tier', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
         batch_op.add_column(sa.Column('route', sa.JSON(), nullable=True))
-    with op.batch_alter_table('api_token', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True))
     op.create_table(
         'grant_record',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -65,8 +63,6 @@ def downgrade() -> None:
     op.drop_table('obligation')
     op.drop_index(op.f('ix_grant_record_party'), table_name='grant_record')
     op.drop_table('grant_record')
-    with op.batch_alter_table('api_token', schema=None) as batch_op:
-        batch_op.drop_column('scope')
     with op.batch_alter_table('proposal', schema=None) as batch_op:
         batch_op.drop_column('route')
         batch_op.drop_column('tier')
