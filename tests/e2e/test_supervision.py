@@ -44,7 +44,7 @@ def test_a_killed_worker_and_temporal_server_come_back(countersign):
     process = countersign.up()
     countersign.wait_until_ready(process)
     lead_token, rep_token = countersign.run_all((("tokens", "create", "--email", "lead@example.com"), None),
-                                                (("tokens", "create", "--email", "rep.sony@example.com"), None))
+                                                (("tokens", "create", "--email", "rep.sony@example.com", "--scope", "decide"), None))
     web = httpx.Client(base_url=countersign.url, timeout=30)
     lead = httpx.Client(base_url=countersign.url, timeout=30, headers={"Authorization": f"Bearer {lead_token.strip()}"})
     rep = httpx.Client(base_url=countersign.url, timeout=30, headers={"Authorization": f"Bearer {rep_token.strip()}"})
