@@ -29,43 +29,7 @@ HISTORY = 20  # restarts kept for the health page
 
 
 class Part(Protocol):
-    async def run(self) -> None:
-        delay = self._first_delay
-        while not self._stop.is_set():
-            if self._part is not None:
-                began = time.monotonic()
-                reason = "it exited"
-                try:
-                    await self._part.run()
-                except Exception as error:  # noqa: BLE001 - any death of the part is restarted
-                    reason = str(error) or type(error).__name__
-                if self._stop.is_set():
-                    break
-                if time.monotonic() - began >= STABLE_AFTER:
-                    delay = self._first_delay
-                self._part = None
-                log.error("the %s stopped (%s); starting it again in %.0f s", self.name, reason, delay)
-                self._health.last_error = reason
-                self._health.history = [Restart(utcnow(), reason), *self._health.history][:HISTORY]
-            self._set("restarting", next_try_in=delay)
-            try:
-                await asyncio.wait_for(self._stop.wait(), delay)
-                break  # asked to stop while waiting
-            except TimeoutError:
-                pass
-            delay = min(delay * 2, self._max_delay)
-            try:
-                self._part = await self._start()
-            except Exception as error:  # noqa: BLE001 - tried again after the next delay
-                log.error("the %s did not start again: %s", self.name, error)
-                self._health.last_error = f"did not start again: {error}"
-                continue
-            self._health.restarts += 1
-            log.warning("the %s is running again (restart %d)", self.name, self._health.restarts)
-            self._set("running")
-            if self._on_restart is not None:
-                await self._on_restart(self._part)
-        self._set("stopped")
+    async def run(self) -> None: ...
 
     async def shutdown(self) -> None: ...
 

@@ -290,17 +290,7 @@ def update(
             detail={"account": user.email, "to": email, "via": "scim"},
         )
         user.email = email
-    if role != user.role:
-        audit.append(
-            session,
-            None,
-            "role_changed",
-            utcnow(),
-            actor=actor,
-            party=user.party,
-            detail={"account": user.email, "from": user.role, "to": role, "via": "scim"},
-        )
-        user.role = role
+    change_role(session, organisation, user, role)
     user.name = name or user.name
     _ensure_identity(session, user, organisation).external_id = external_id
     if user.active and not active:
