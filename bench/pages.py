@@ -47,7 +47,7 @@ from countersign.storage.tables import (
 )
 from tests.live_server import free_port
 
-PASSWORD = "bench password 123"
+PASSWORD = "quiet orchid pebble 42"  # not secret; passes the password checks
 STAGES = [stage.name for stage in load_policy().stages]
 PARTIES = tuple(load_policy().parties)
 CONTENT = {
