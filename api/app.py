@@ -21,6 +21,7 @@ from api.allow_header import AllowHeader
 from api.deps import LoginRequired
 from api.oidc import build_clients
 from api.input_guard import InputGuard
+from api.overload import Overload
 from api.routes import (
     audit,
     auth,
@@ -97,8 +98,8 @@ async def _login_required(request: Request, exc: LoginRequired) -> RedirectRespo
     return RedirectResponse(target, status_code=303)
 
 
-# A web process answers at most MAX_REQUESTS requests at once (uvicorn
-# refuses more with a 503), and its thread pool, where sync routes and
+# A web process answers at most MAX_REQUESTS requests at once (api.overload
+# refuses more with a JSON 503), and its thread pool, where sync routes and
 # dependencies run, has more threads than that. So a request waiting in a
 # thread for a database connection can never hold the last thread that the
 # request holding a connection needs to finish: FastAPI validates a sync
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AllowHeader)
+    app.add_middleware(Overload, limit=MAX_REQUESTS)  # outermost: a refusal costs nothing more
     errors.install(app)
     app.add_exception_handler(LoginRequired, _login_required)
     app.include_router(grants.preview_router(policy), prefix="/api/v1")

@@ -229,12 +229,10 @@ class WebServer(uvicorn.Server):
 
 
 def web_server(app_, host: str, port: int, trusted_proxies: str = "127.0.0.1") -> WebServer:
-    from api.app import MAX_REQUESTS
-
     # X-Forwarded-For is believed only from the proxies named, so that sign-in
     # throttling per address sees the client's address, not the proxy's.
     return WebServer(uvicorn.Config(app_, host=host, port=port, log_level="info", proxy_headers=True,
-                                    forwarded_allow_ips=trusted_proxies, limit_concurrency=MAX_REQUESTS,
+                                    forwarded_allow_ips=trusted_proxies,
                                     timeout_keep_alive=KEEP_ALIVE, timeout_graceful_shutdown=SHUTDOWN_GRACE))
 
 
