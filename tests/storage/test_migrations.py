@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 
 import countersign.storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from countersign.storage.db import alembic_config, downgrade, migrate
+from countersign.storage.tables import compared_by_alembic
 
 MODEL_TABLES = set(SQLModel.metadata.tables)
 
@@ -77,7 +78,8 @@ def test_every_revision_steps_up_and_down(empty_engine):
 def differences(engine, metadata: sqlalchemy.MetaData = SQLModel.metadata) -> list:
     """What `alembic revision --autogenerate` would put in a new migration."""
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True,
+                                                         "include_object": compared_by_alembic(conn.dialect.name)})
         return compare_metadata(context, metadata)
 
 

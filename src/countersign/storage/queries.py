@@ -170,7 +170,8 @@ def inbox_rows(session: Session, party: str, limit: int = 50, offset: int = 0) -
 
 
 def inbox_count(session: Session, party: str) -> int:
-    """How many proposals wait on `party` (the workflow keeps `pending` in step with the party rows)."""
+    """How many proposals wait on `party` (the workflow keeps `pending` in step with the party rows);
+    on SQLite counted from ix_proposal_status_pending alone."""
     query = select(func.count()).select_from(Proposal).where(
         Proposal.status == "in_review", _listed(Proposal.pending, party))
     return session.exec(query).one()

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import countersign.storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from countersign.storage.tables import compared_by_alembic  # (and registers the tables on SQLModel.metadata)
 from countersign.storage.db import WRITE
 
 config = context.config
@@ -16,5 +16,6 @@ with engine.execution_options(**WRITE).begin() as connection:
         connection=connection,
         target_metadata=SQLModel.metadata,
         render_as_batch=True,  # SQLite needs batch mode to alter tables
+        include_object=compared_by_alembic(connection.dialect.name),
     )
     context.run_migrations()

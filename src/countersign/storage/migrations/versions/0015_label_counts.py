@@ -1,0 +1,35 @@
+"""a label's counts read from indexes (SQLite)
+
+`queries.inbox_count` (every page of a rep: the inbox badge) and a rep's
+`count_visible` (the dashboard's pager) match the proposal's `pending` and
+`parties` JSON text. On SQLite, an index holding that text serves each count
+without reading a proposal row. PostgreSQL's json type has no b-tree order,
+so there is nothing to create there.
+
+Revision ID: 0015_label_counts
+Revises: 0009_signatures
+Create Date: 2026-12-04 14:00:00
+"""
+
+from alembic import op
+
+revision = '0015_label_counts'
+down_revision = '0009_signatures'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    with op.batch_alter_table('proposal', schema=None) as batch_op:
+        batch_op.create_index('ix_proposal_status_pending', ['status', 'pending'], unique=False)
+        batch_op.create_index('ix_proposal_parties', ['parties'], unique=False)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    with op.batch_alter_table('proposal', schema=None) as batch_op:
+        batch_op.drop_index('ix_proposal_parties')
+        batch_op.drop_index('ix_proposal_status_pending')
