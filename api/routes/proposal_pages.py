@@ -238,6 +238,8 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
             "withdraw": can(user, Action.WITHDRAW, proposal),
             "acknowledge": can(user, Action.ACKNOWLEDGE, proposal) and bool(open_conditions),
             "resubmit": can(user, Action.RESUBMIT, proposal),
+            # only while grants run: an approval without them is not widened (workflows.proposal)
+            "widen": can(user, Action.WIDEN, proposal) and any(g.state != "revoked" for g in public.grants.values()),
         },
         "action_error": None,
     }
@@ -416,7 +418,13 @@ def _resubmit_context(session: Session, proposal: Proposal) -> dict[str, Any]:
     requested = [(party, row.comment) for party, row in public.parties.items()
                  if row.state == "changes_requested" and row.comment]
     return {"page_title": f"New version: {proposal.title}", "proposal": proposal,
-            "next_version": proposal.version + 1, "requested": requested}
+            "next_version": proposal.version + 1, "requested": requested,
+            "widening": proposal.status in (Status.APPROVED, Status.APPROVED_PARTIAL)}
+
+
+def _may_resubmit(user: User, proposal: Proposal) -> bool:
+    """Returned for changes; or approved, for a wider launch scope (the workflow checks the scope is wider)."""
+    return can(user, Action.RESUBMIT, proposal) or can(user, Action.WIDEN, proposal)
 
 
 @router.get("/{proposal_id}/resubmit", name="resubmit")
@@ -425,8 +433,9 @@ def resubmit_form(request: Request, proposal_id: int, user: Viewer, session: Ses
     proposal = queries.get_for(session, user, Action.RESUBMIT, proposal_id)
     content = answers.get_version(session, proposal_id, proposal.version).content.model_dump(mode="json")
     values = form_values(policy, content)
-    if not can(user, Action.RESUBMIT, proposal):
-        return error_page(request, 409, "No changes were requested; only a proposal returned for changes "
+    if not _may_resubmit(user, proposal):
+        return error_page(request, 409, "No changes were requested; only a proposal returned for changes, or an "
+                                        "approved one seeking a wider launch scope, "
                                         "can be resubmitted.")
     return _proposal_form(request, "proposals/resubmit.html", values, {}, **_resubmit_context(session, proposal))
 

@@ -283,7 +283,7 @@ async def test_the_tokens_page_makes_a_token_limited_to_the_check(app, api, brow
     assert (await client.get("/api/v1/inbox")).status_code == 403
 
 
-async def test_widening_an_approved_scope_is_a_new_round_while_the_old_grants_hold(app, api, temporal_env):
+async def test_widening_an_approved_scope_is_a_new_round_while_the_old_grants_hold(app, api, browser, temporal_env):
     lead = api("lead")
     body = factories.submission(POLICY, launch_scope="pilot")
     pid = (await lead.post("/api/v1/proposals", json=body)).json()["id"]
@@ -295,9 +295,15 @@ async def test_widening_an_approved_scope_is_a_new_round_while_the_old_grants_ho
     await wait_for(lead, pid, lambda p: len(p["grants"]) == 3)
     assert (await lead.post(f"/api/v1/proposals/{pid}/resubmit", json=dict(body, summary="Reworded."))).status_code == 409
 
-    widened = await lead.post(f"/api/v1/proposals/{pid}/resubmit", json=dict(body, launch_scope="broad_rollout"))
-    assert widened.status_code == 200, widened.text
-    proposal = widened.json()
+    # On the pages: the lead is offered the wider scope, and the form says what it does.
+    page = await browser("lead")
+    assert "Seek a wider launch scope" in (await page.get(f"/proposals/{pid}")).text
+    form = await page.get(f"/proposals/{pid}/resubmit")
+    assert form.status_code == 200 and "grants in force hold at today" in html.unescape(form.text)
+    sent = await page.post(f"/proposals/{pid}/resubmit", form_of(dict(body, launch_scope="broad_rollout")),
+                           token=csrf_of(form.text))
+    assert sent.status_code == 303, sent.text
+    proposal = (await lead.get(f"/api/v1/proposals/{pid}")).json()
     assert (proposal["status"], proposal["stage"], proposal["version"]) == ("in_review", FIRST, 2)
     assert {g["scope"] for g in proposal["grants"].values()} == {"pilot"}  # in force meanwhile, at the old scope
     assert (await check(api, pid, "warner", scope="pilot"))["allowed"] is True

@@ -43,6 +43,7 @@ class Action(StrEnum):
     VIEW = "view"
     DECIDE = "decide"
     RESUBMIT = "resubmit"
+    WIDEN = "widen"  # a new version of an approved proposal, for a wider launch scope (its grants run on)
     WITHDRAW = "withdraw"
     ACKNOWLEDGE = "acknowledge"
     AUDIT = "audit"
@@ -83,6 +84,8 @@ def can(user: User, action: Action, proposal: Proposal | None = None) -> bool:
     owner = role == Role.LEAD and proposal.owner_id == user.id
     if action == Action.RESUBMIT:
         return owner and status == Status.CHANGES_REQUESTED
+    if action == Action.WIDEN:
+        return owner and status in (Status.APPROVED, Status.APPROVED_PARTIAL)
     if action == Action.WITHDRAW:
         return owner and status not in FINAL_STATUSES
     if action == Action.ACKNOWLEDGE:
@@ -93,6 +96,7 @@ def can(user: User, action: Action, proposal: Proposal | None = None) -> bool:
 _ROLES_FOR = {
     Action.DECIDE: {Role.REP},
     Action.RESUBMIT: {Role.LEAD},
+    Action.WIDEN: {Role.LEAD},
     Action.WITHDRAW: {Role.LEAD},
     Action.ACKNOWLEDGE: {Role.LEAD},
     Action.AUDIT: {Role.COMPLIANCE, Role.ADMIN},
