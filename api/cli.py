@@ -575,7 +575,7 @@ def web(host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT) -> Non
 @users_app.command("add")
 def users_add(
     email: Annotated[str, typer.Option("--email", help="Sign-in e-mail address.")],
-    role: Annotated[str, typer.Option("--role", help="lead, rep, compliance or admin.")],
+    role: Annotated[str, typer.Option("--role", help="lead, rep, compliance, admin or party_admin (with --party).")],
     party: Annotated[str | None, typer.Option(
         "--party", help="For a rep: one of the policy's party keys.")] = None,
     name: Annotated[str | None, typer.Option(
