@@ -14,6 +14,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from countersign.domain.errors import Unacceptable
+
+class InvalidWebhook(Unacceptable):
+    """An endpoint that cannot be registered as given (a 422 at the web edge)."""
+
+
 PAYLOAD_VERSION = 1
 SECRET_PREFIX = "whsec_"  # Standard Webhooks: the base64 of the key after this prefix
 
