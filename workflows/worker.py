@@ -50,9 +50,8 @@ def build_worker(client: Client, engine: Engine, task_queue: str, policy: Policy
         activities=[activities.record_step, hooks.pending, hooks.deliver, hooks.disable]
         + ([checkpoints.sign_checkpoint] if checkpoints else []),
         activity_executor=ThreadPoolExecutor(max_workers=16),
-        max_cached_workflows=MAX_CACHED_WORKFLOWS,
         workflow_runner=sandbox.runner(),
-        **options,
+        **({"max_cached_workflows": MAX_CACHED_WORKFLOWS} | options),
     )
 
 
