@@ -165,3 +165,10 @@ async def eventually(check: Callable[[], object], timeout: float = 15.0, what: s
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def users(users, engine):
+    """The conftest's users, with a party admin of sony and one of warner."""
+    return users | {f"{party}_admin": factories.user(engine, "party_admin", party, email=f"admin.{party}@example.com")
+                    for party in ("sony", "warner")}
