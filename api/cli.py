@@ -539,6 +539,9 @@ def worker() -> None:
         from workflows.checkpoint import ensure_schedule
 
         await ensure_schedule(client, settings.task_queue, timedelta(minutes=settings.checkpoint_every_minutes))
+        from workflows import webhook_sweep
+
+        await webhook_sweep.ensure_schedule(client, settings.task_queue)
         return await serve(stop, worker=built, mail=mail)
 
     try:

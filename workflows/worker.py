@@ -18,6 +18,7 @@ from workflows.activities import ProposalActivities
 from workflows.checkpoint import CheckpointActivities, CheckpointWorkflow
 from workflows.proposal import ProposalWorkflow
 from workflows.webhook_delivery import DeliveryPolicy, WebhookActivities, WebhookDeliveryWorkflow, WebhookWaker
+from workflows.webhook_sweep import WebhookSweepActivities, WebhookSweepWorkflow
 
 # Open proposals wait weeks on timers; a bounded cache keeps memory flat and
 # evicted workflows are replayed from history when they wake.
@@ -43,11 +44,12 @@ def build_worker(client: Client, engine: Engine, task_queue: str, policy: Policy
     waker = WebhookWaker(client, task_queue, _running_loop())
     activities = ProposalActivities(engine, policy.parties, base_url, links, checkpoints, waker)
     hooks = WebhookActivities(engine, webhook_policy, base_url)
+    sweep = WebhookSweepActivities(engine, task_queue)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ProposalWorkflow, CheckpointWorkflow, WebhookDeliveryWorkflow],
-        activities=[activities.record_step, hooks.pending, hooks.deliver, hooks.disable]
+        workflows=[ProposalWorkflow, CheckpointWorkflow, WebhookDeliveryWorkflow, WebhookSweepWorkflow],
+        activities=[activities.record_step, hooks.pending, hooks.deliver, hooks.disable, sweep.sweep]
         + ([checkpoints.sign_checkpoint] if checkpoints else []),
         activity_executor=ThreadPoolExecutor(max_workers=16),
         workflow_runner=sandbox.runner(),

@@ -211,3 +211,23 @@ async def test_a_worker_stopped_mid_delivery_and_a_new_one_deliver_everything_in
     assert order == sorted(order)  # at least once, in seq order (a repeat only of the one in flight)
     assert len(order) - len(seqs) <= 1
     assert endpoint(engine, hook["id"]).state == "active"
+
+
+async def test_the_sweep_wakes_an_endpoint_whose_wake_was_lost(engine, temporal_env, task_queue, workers,
+                                                                 receivers):
+    from countersign.storage import webhooks
+    from countersign.storage.db import transaction
+    from workflows.webhook_sweep import SweepInput, WebhookSweepWorkflow
+
+    receiver = await receivers()
+    with transaction(engine) as session:  # queued, and nobody told the delivery workflow
+        hook = webhooks.create_endpoint(session, "admin@example.com", "sony", receiver.url, ["proposal.submitted"])
+        webhooks.queue_test(session, hook)
+        hook_id = hook.id
+    await asyncio.sleep(0.3)
+    assert receiver.requests == []
+    result = await temporal_env.client.execute_workflow(WebhookSweepWorkflow.run, SweepInput(),
+                                                        id=f"sweep-{task_queue}", task_queue=task_queue)
+    assert result.woken == 1
+    await eventually(lambda: receiver.delivered(), what="the swept delivery")
+    assert [a.status for a in attempts(engine, hook_id)] == [200]

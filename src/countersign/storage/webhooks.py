@@ -231,3 +231,12 @@ def admins_of(session: Session, party: str | None) -> list[str]:
         if own:
             return list(own)
     return list(session.exec(select(User.email).where(User.role == Role.ADMIN, active).order_by(User.email)).all())
+
+
+def endpoints_waiting(session: Session) -> list[int]:
+    """Active endpoints with deliveries pending (for the sweep that wakes them)."""
+    return list(session.exec(
+        select(WebhookDelivery.endpoint_id).join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.state == DeliveryState.PENDING, WebhookEndpoint.state == EndpointState.ACTIVE,
+               col(WebhookEndpoint.deleted_at).is_(None))
+        .distinct().order_by(WebhookDelivery.endpoint_id)).all())
