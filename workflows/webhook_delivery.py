@@ -34,6 +34,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     import httpx2
     from sqlalchemy import Engine
+    from sqlmodel import Session
     from standardwebhooks import Webhook
 
     from countersign.storage import webhooks
@@ -107,7 +108,7 @@ class WebhookActivities:
 
     @activity.defn(name="webhook_pending")
     def pending(self, request: PendingRequest) -> PendingBatch:
-        with transaction(self._engine) as session:
+        with Session(self._engine) as session:
             ids = webhooks.pending(session, request.endpoint_id, request.limit)
         return PendingBatch(ids, self._policy)
 
@@ -131,10 +132,12 @@ class WebhookActivities:
         started = time.monotonic()
         status = error = excerpt = None
         try:
-            async with httpx2.AsyncClient(timeout=self._policy.timeout_seconds, follow_redirects=False) as client:
+            # The client's timeout bounds each read and write; this, the whole exchange.
+            async with asyncio.timeout(self._policy.timeout_seconds), httpx2.AsyncClient(
+                    timeout=self._policy.timeout_seconds, follow_redirects=False) as client:
                 response = await client.post(endpoint.url, content=body.encode(), headers=headers)
             status, excerpt = response.status_code, response.text[:webhooks.RESPONSE_EXCERPT]
-        except httpx2.TimeoutException:
+        except (TimeoutError, httpx2.TimeoutException):
             error = f"no answer within {self._policy.timeout_seconds:g} s"
         except httpx2.HTTPError as failure:
             error = f"{type(failure).__name__}: {failure}" if str(failure) else type(failure).__name__
@@ -154,12 +157,11 @@ class WebhookActivities:
                                     self._base_url)
 
     def _load(self, request: DeliverRequest) -> tuple[WebhookEndpoint, WebhookDelivery]:
-        with transaction(self._engine) as session:
+        with Session(self._engine, expire_on_commit=False) as session:
             endpoint = session.get(WebhookEndpoint, request.endpoint_id)
             delivery = session.get(WebhookDelivery, request.delivery_id)
             if endpoint is None or delivery is None:
                 raise ApplicationError("no such delivery", type=INACTIVE, non_retryable=True)
-            session.expunge_all()
             return endpoint, delivery
 
     def _record(self, delivery, at, status, duration_ms, excerpt, error, delivered) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import html
 
-import pytest
 from sqlmodel import Session, select
 from standardwebhooks import Webhook
 
@@ -48,19 +47,23 @@ async def test_a_party_admin_manages_its_own_partys_webhooks_only(api):
     assert (await warner_admin.get(f"/api/v1/webhooks/{warner['id']}")).status_code == 404
 
 
-@pytest.mark.parametrize("body, says", [
+REFUSED = [
     ({"url": "ftp://x.example/", "events": EVENTS}, "http"),
     ({"url": "https://user:pw@x.example/", "events": EVENTS}, "password"),
     ({"url": "https://x.example/", "events": ["proposal.eaten"]}, "events"),
     ({"url": "https://x.example/", "events": []}, "events"),
     ({"url": "https://x.example/\x00", "events": EVENTS}, "url"),
     ({"url": "https://x.example/", "events": EVENTS, "party": "emi"}, "party"),
-])
-async def test_a_webhook_that_cannot_work_is_refused_with_a_reason(api, body, says):
-    response = await api("admin").post("/api/v1/webhooks", json=body)
-    assert response.status_code == 422, response.text
-    assert says in response.text
-    assert (await api("admin").get("/api/v1/webhooks")).json() == []
+]
+
+
+async def test_a_webhook_that_cannot_work_is_refused_with_a_reason(api):
+    admin = api("admin")
+    for body, says in REFUSED:
+        response = await admin.post("/api/v1/webhooks", json=body)
+        assert response.status_code == 422, (body, response.text)
+        assert says in response.text, (body, response.text)
+    assert (await admin.get("/api/v1/webhooks")).json() == []
 
 
 async def test_during_a_rotation_both_secrets_sign(api, receivers):
@@ -83,7 +86,7 @@ async def test_a_paused_webhook_queues_and_sends_in_order_on_resume(api, engine,
     hook = await register(admin, receiver.url)
     assert (await admin.post(f"/api/v1/webhooks/{hook['id']}/pause")).json()["state"] == "paused"
     proposal_id = await decide_all(api, ["sony"])
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.3)
     assert receiver.requests == []
     with Session(engine) as session:
         queued = session.exec(select(WebhookDelivery.seq).where(WebhookDelivery.endpoint_id == hook["id"])
