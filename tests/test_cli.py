@@ -89,6 +89,7 @@ def test_users_add_and_tokens_create_on_a_fresh_data_dir(run, data_dir, engine):
         (["--email", "x@example.com", "--role", "rep"], PASSWORD, "a rep needs --party"),
         (["--email", "x@example.com", "--role", "rep", "--party", "emi"], PASSWORD, "a rep needs --party"),
         (["--email", "x@example.com", "--role", "lead", "--party", "sony"], PASSWORD, "only reps and party admins belong"),
+        (["--email", "x@example.com", "--role", "party_admin"], PASSWORD, "a party_admin needs --party"),
         (["--email", "x@example.com", "--role", "lead"], "short", "at least 10 characters"),
         (["--email", "not-an-address", "--role", "lead"], PASSWORD, "is not a valid e-mail address"),
         (["--email", "x@localhost", "--role", "lead"], PASSWORD, "is not a valid e-mail address"),
