@@ -8,12 +8,15 @@ import asyncio
 
 from sqlmodel import Session, col, select
 from standardwebhooks import Webhook
+from temporalio.worker import Replayer
 
 from countersign.domain.webhooks import EVENT_TYPES, SUBSCRIBABLE
 from countersign.storage.tables import AuditEntry, OutboxMail
 from countersign.storage.webhook_tables import WebhookAttempt, WebhookEndpoint
 from tests import factories
 from tests.webhooks.conftest import FAST, eventually
+from workflows import sandbox
+from workflows.webhook_delivery import WebhookDeliveryWorkflow, workflow_id
 
 ALL = sorted(SUBSCRIBABLE)
 
@@ -93,7 +96,7 @@ async def test_a_label_gets_signed_events_of_its_proposals_only_and_the_platform
 
 
 async def test_a_receiver_failing_with_500s_then_recovering_gets_every_event_in_order(api, engine, users,
-                                                                                      receivers):
+                                                                                      receivers, temporal_env):
     async def fail_twice(n: int) -> int:
         return 500 if n <= 2 else 200
 
@@ -114,6 +117,11 @@ async def test_a_receiver_failing_with_500s_then_recovering_gets_every_event_in_
     assert first["attempts"][-1]["response"] == "answer 500 to request 1"
     assert all(a["duration_ms"] >= 0 and a["at"] for a in first["attempts"])
     assert endpoint(engine, hook["id"]).state == "active"
+
+    # The delivery workflow's history replays under the sandbox (its code is deterministic).
+    handle = temporal_env.client.get_workflow_handle(workflow_id(hook["id"]))
+    history = await handle.fetch_history()
+    await Replayer(workflows=[WebhookDeliveryWorkflow], workflow_runner=sandbox.runner()).replay_workflow(history)
 
 
 async def test_an_attempt_past_the_timeout_is_logged_and_retried(api, engine, users, receivers):
