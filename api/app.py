@@ -40,6 +40,7 @@ from api.routes import (
     proposal_pages,
     proposals,
     scim,
+    webhooks,
     sso,
     token_pages,
     tokens,
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(auth.router)
     app.include_router(sso.router)
     scim.install(app)
+    webhooks.install(app)  # its JSON routes, its pages, and the payload in the OpenAPI's webhooks
     app.include_router(pages.router)
     app.include_router(grant_pages.router)
     app.include_router(proposal_pages.router)

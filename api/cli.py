@@ -300,8 +300,13 @@ def build_worker(client: Client, engine: Engine, settings: Settings, policy: Pol
     # The grace lets a step being recorded finish its transaction on shutdown. A worker that
     # died leaves its workflows' tasks on its sticky queue until this timeout (the SDK's 10 s
     # default): a restarted worker (api.supervisor) takes them over after 3 s instead.
+    from workflows.webhook_delivery import DeliveryPolicy
+
+    hooks = DeliveryPolicy(attempts=settings.webhook_attempts, first_retry_seconds=settings.webhook_first_retry_seconds,
+                           max_retry_seconds=settings.webhook_max_retry_seconds,
+                           timeout_seconds=settings.webhook_timeout_seconds)
     return build(client, engine, settings.task_queue, policy, base_url=settings.base_url,
-                 link_secret=settings.session_secret, checkpoint_signer=signer,
+                 link_secret=settings.session_secret, checkpoint_signer=signer, webhook_policy=hooks,
                  graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE),
                  sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT)
 
@@ -532,6 +537,9 @@ def worker() -> None:
         from workflows.checkpoint import ensure_schedule
 
         await ensure_schedule(client, settings.task_queue, timedelta(minutes=settings.checkpoint_every_minutes))
+        from workflows import webhook_sweep
+
+        await webhook_sweep.ensure_schedule(client, settings.task_queue)
         return await serve(stop, worker=built, mail=mail)
 
     try:
@@ -573,7 +581,7 @@ def web(host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT) -> Non
 @users_app.command("add")
 def users_add(
     email: Annotated[str, typer.Option("--email", help="Sign-in e-mail address.")],
-    role: Annotated[str, typer.Option("--role", help="lead, rep, compliance or admin.")],
+    role: Annotated[str, typer.Option("--role", help="lead, rep, compliance, admin or party_admin (with --party).")],
     party: Annotated[str | None, typer.Option(
         "--party", help="For a rep: one of the policy's party keys.")] = None,
     name: Annotated[str | None, typer.Option(

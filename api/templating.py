@@ -54,7 +54,8 @@ LAUNCH_SCOPE_LABELS = {
     LaunchScope.PILOT.value: "Pilot market",
     LaunchScope.BROAD_ROLLOUT.value: "Broad rollout",
 }
-ROLE_LABELS = {"lead": "Product lead", "rep": "Label rep", "compliance": "Compliance", "admin": "Admin"}
+ROLE_LABELS = {"lead": "Product lead", "rep": "Label rep", "compliance": "Compliance", "admin": "Admin",
+               "party_admin": "Party admin"}
 CHECKLIST_TITLES = {key: question.split(":", 1)[0] for key, question in CHECKLIST_QUESTIONS.items()}
 
 

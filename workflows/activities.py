@@ -26,7 +26,7 @@ from countersign.domain.notifications import MAILED_KINDS, Audience, Delegator, 
 from countersign.domain.policy import PartyConfig
 from countersign.domain.routing import PartyView, current_parties
 from countersign.domain.signature import Signature, manifest
-from countersign.storage import audit, delegation
+from countersign.storage import audit, delegation, webhooks
 from countersign.storage.db import transaction
 from countersign.storage.grant_tables import GrantRecord, ObligationRecord
 from countersign.storage.tables import (
@@ -42,6 +42,7 @@ from workflows.messages import StepRecord
 
 if TYPE_CHECKING:
     from workflows.checkpoint import CheckpointActivities
+    from workflows.webhook_delivery import WebhookWaker
 
 # The statements of every step, built once: SQLAlchemy then finds each one's
 # compiled form by a key it keeps on the statement, not one it computes anew.
@@ -67,19 +68,23 @@ INSERT = {model: insert(model) for model in (Proposal, ProposalVersion, Decision
 
 class ProposalActivities:
     def __init__(self, engine: Engine, parties: dict[str, PartyConfig], base_url: str,
-                 links: LinkSigner | None = None, checkpoints: CheckpointActivities | None = None) -> None:
+                 links: LinkSigner | None = None, checkpoints: CheckpointActivities | None = None,
+                 webhook_waker: WebhookWaker | None = None) -> None:
         self._engine = engine
         self._parties = parties  # for time zones and escalation contacts in mail
         self._base_url = base_url
         self._links = links  # signs the decision links in reps' mail
         self._checkpoints = checkpoints  # signs a checkpoint of the log when a proposal concludes
+        self._webhook_waker = webhook_waker  # wakes the delivery of webhooks the step queued
 
     @activity.defn
     def record_step(self, record: StepRecord) -> None:
         """Write the step, unless the database holds it already (by proposal and step);
         a concluding step is followed by a checkpoint of the whole log, in a
         transaction of its own."""
-        self._write(record)
+        woken = self._write(record)
+        if woken and self._webhook_waker is not None:
+            self._webhook_waker.wake_from_thread(woken)
         if self._checkpoints is not None and any(event.kind == "concluded" for event in record.events):
             # The step is stored: a checkpoint that cannot be signed now must not
             # hold the proposal's conclusion back. The checkpoint Schedule signs
@@ -90,7 +95,8 @@ class ProposalActivities:
                 activity.logger.exception("no checkpoint after proposal %s concluded; the Schedule will sign one",
                                           record.proposal_id)
 
-    def _write(self, record: StepRecord) -> None:
+    def _write(self, record: StepRecord) -> list[int]:
+        """The step, in one transaction; the webhook endpoints it queued deliveries for."""
         # Core statements on the session's connection, not ORM objects: this
         # runs once per step, and nothing here reads back what it writes.
         with transaction(self._engine) as session:
@@ -99,14 +105,25 @@ class ProposalActivities:
             if proposal is None:
                 proposal = self._create(db, record)
             elif proposal.last_step >= record.step:
-                return  # stored already: this attempt repeats one whose outcome was lost
+                return []  # stored already: this attempt repeats one whose outcome was lost
             if record.new_version:
                 self._add_version(db, record)
             if record.decision:
                 self._add_decision(db, record)
-            audit.append_events(session, record.proposal_id, record.events, step=record.step, row_locked=True)
+            entries = audit.append_events(session, record.proposal_id, record.events, step=record.step,
+                                          row_locked=True)
             self._queue_mail(session, db, proposal, record)
             self._write_snapshot(db, record)
+            return self._queue_webhooks(db, proposal, record, entries)
+
+    def _queue_webhooks(self, db: Connection, proposal: ProposalRow, record: StepRecord,
+                        entries: list[dict]) -> list[int]:
+        """The entries' events for every endpoint that may see the proposal: the parties it touched
+        before this step and after (a resubmission may change them)."""
+        content = record.new_version.content if record.new_version else {}
+        parties = sorted(set(proposal.parties) | set(content.get("parties", [])))
+        return webhooks.queue_for_entries(db, record.proposal_id, parties, content.get("title", proposal.title),
+                                          entries, record.at)
 
     def _queue_mail(self, session: Session, db: Connection, proposal: ProposalRow, record: StepRecord) -> None:
         if not any(event.kind in MAILED_KINDS for event in record.events):

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     # organisations trust. Required in production; in development a self-signed pair is kept in the data dir.
     certificate_key: Path | None = None
     certificate_cert: Path | None = None
+    # Webhook deliveries (docs/webhooks.md): attempts per delivery, the first wait and the longest
+    # (each wait 4 times the last), each attempt's timeout; how long a rotated-out secret still signs.
+    webhook_attempts: int = Field(8, ge=1, le=50)
+    webhook_first_retry_seconds: float = Field(90.0, gt=0)
+    webhook_max_retry_seconds: float = Field(8 * 3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    webhook_rotation_hours: float = Field(24.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -218,6 +218,36 @@ CASES = [
     Case("GET", "/scim/v2/Groups/{group_id}", everyone(401), url="/scim/v2/Groups/rep"),
     Case("PATCH", "/scim/v2/Groups/{group_id}", everyone(401), url="/scim/v2/Groups/rep", json={"Operations": []}),
     Case("PUT", "/scim/v2/Groups/{group_id}", everyone(401), url="/scim/v2/Groups/rep", json={"displayName": "rep"}),
+    # -- webhooks (docs/webhooks.md): admins, and a party's admins for their own party
+    # (tests/webhooks/test_webhooks_api.py); `{webhook_id}` and `{page_webhook_id}` are the admin's, for an
+    # event this proposal never sends, so nothing is delivered; `{delivery_id}` is no delivery.
+    Case("POST", "/api/v1/webhooks", row(403, 403, 403, 403, 403, 201, 401),
+         json={"url": "https://hooks.example/matrix", "events": ["grant.revoked"]}),
+    Case("GET", "/api/v1/webhooks", row(403, 403, 403, 403, 403, 200, 401)),
+    Case("GET", "/api/v1/webhooks/{webhook_id}", row(403, 403, 403, 403, 403, 200, 401)),
+    Case("GET", "/api/v1/webhooks/{webhook_id}/deliveries", row(403, 403, 403, 403, 403, 200, 401)),
+    Case("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+         row(403, 403, 403, 403, 403, 404, 401)),
+    Case("POST", "/api/v1/webhooks/{webhook_id}/resume", row(403, 403, 403, 403, 403, 200, 401)),
+    Case("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret", row(403, 403, 403, 403, 403, 200, 401)),
+    Case("POST", "/api/v1/webhooks/{webhook_id}/pause", row(403, 403, 403, 403, 403, 200, 401)),
+    Case("POST", "/api/v1/webhooks/{webhook_id}/test", row(403, 403, 403, 403, 403, 202, 401)),
+    Case("DELETE", "/api/v1/webhooks/{webhook_id}", row(403, 403, 403, 403, 403, 200, 401)),
+    Case("GET", "/webhooks", row(403, 403, 403, 403, 403, 200, LOGIN)),
+    Case("POST", "/webhooks", row(403, 403, 403, 403, 403, 422, LOGIN), form={}),
+    Case("GET", "/webhooks/{webhook_id}", row(403, 403, 403, 403, 403, 200, LOGIN), url="/webhooks/{page_webhook_id}"),
+    Case("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", row(403, 403, 403, 403, 403, 404, LOGIN),
+         form={}, url="/webhooks/{page_webhook_id}/deliveries/{delivery_id}/redeliver"),
+    Case("POST", "/webhooks/{webhook_id}/resume", row(403, 403, 403, 403, 403, 303, LOGIN), form={},
+         url="/webhooks/{page_webhook_id}/resume"),
+    Case("POST", "/webhooks/{webhook_id}/rotate-secret", row(403, 403, 403, 403, 403, 200, LOGIN), form={},
+         url="/webhooks/{page_webhook_id}/rotate-secret"),
+    Case("POST", "/webhooks/{webhook_id}/pause", row(403, 403, 403, 403, 403, 303, LOGIN), form={},
+         url="/webhooks/{page_webhook_id}/pause"),
+    Case("POST", "/webhooks/{webhook_id}/test", row(403, 403, 403, 403, 403, 303, LOGIN), form={},
+         url="/webhooks/{page_webhook_id}/test"),
+    Case("POST", "/webhooks/{webhook_id}/delete", row(403, 403, 403, 403, 403, 303, LOGIN), form={},
+         url="/webhooks/{page_webhook_id}/delete"),
     # Last: signing out ends every session.
     Case("POST", "/logout", everyone(LOGIN), form={}),
 ]
@@ -309,7 +339,15 @@ async def test_every_role_gets_the_answer_of_the_matrix(app, accounts, browser, 
     delegated, for_pages = [await touched_api.post("/api/v1/delegations", json={
         "delegate": "colleague.sony@example.com", "ends_at": IN_A_MONTH}) for _ in range(2)]
     assert delegated.status_code == for_pages.status_code == 201, delegated.text
-    ids = {"proposal_id": proposal_id, "token_id": spare.json()["id"], "page_token_id": page_spare.json()["id"],
+    admin_api = open_client(token_for(accounts["admin"].email))
+    webhook_ids = []
+    for _ in range(2):
+        created = await admin_api.post("/api/v1/webhooks", json={"url": "https://hooks.example/matrix",
+                                                                  "events": ["grant.revoked"]})
+        assert created.status_code == 201, created.text
+        webhook_ids.append(created.json()["id"])
+    ids = {"webhook_id": webhook_ids[0], "page_webhook_id": webhook_ids[1], "delivery_id": 2**31 - 1,
+           "proposal_id": proposal_id, "token_id": spare.json()["id"], "page_token_id": page_spare.json()["id"],
            "admin_page_token_id": admin_page_spare.json()["id"], "delegation_id": delegated.json()["id"],
            "page_delegation_id": for_pages.json()["id"],
            "token": LinkSigner(app.state.settings.session_secret).token(proposal_id, "sony")}

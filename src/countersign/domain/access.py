@@ -19,6 +19,7 @@ class Role(StrEnum):
     REP = "rep"
     COMPLIANCE = "compliance"
     ADMIN = "admin"
+    PARTY_ADMIN = "party_admin"  # one party's admin: manages that party's webhooks, sees no proposal
 
 
 class User(Protocol):
@@ -51,6 +52,7 @@ class Action(StrEnum):
     MANAGE_ACCOUNTS = "manage_accounts"
     READ_OUTBOX = "read_outbox"
     READ_HEALTH = "read_health"  # the parts `up` supervises, their restarts and errors
+    MANAGE_WEBHOOKS = "manage_webhooks"  # admins: any organisation's; party admins: their own party's
 
 
 def visible(user: User, proposal: Proposal) -> bool:
@@ -72,6 +74,8 @@ def can(user: User, action: Action, proposal: Proposal | None = None) -> bool:
         return role == Role.REP
     if action in (Action.MANAGE_ACCOUNTS, Action.READ_OUTBOX, Action.READ_HEALTH):
         return role == Role.ADMIN
+    if action == Action.MANAGE_WEBHOOKS:
+        return role in (Role.ADMIN, Role.PARTY_ADMIN)
     if proposal is None or not visible(user, proposal):
         return False
     status = Status(proposal.status)
@@ -105,6 +109,7 @@ _ROLES_FOR = {
     Action.MANAGE_ACCOUNTS: {Role.ADMIN},
     Action.READ_OUTBOX: {Role.ADMIN},
     Action.READ_HEALTH: {Role.ADMIN},
+    Action.MANAGE_WEBHOOKS: {Role.ADMIN, Role.PARTY_ADMIN},
 }
 
 

@@ -78,10 +78,10 @@ def create_user(
         role = Role(role)
     except ValueError:
         raise AccountError(f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}") from None
-    if role == Role.REP and party not in parties:
-        raise AccountError(f"a rep needs --party, one of the policy's parties: {', '.join(parties)}")
-    if role != Role.REP and party:
-        raise AccountError("only reps belong to a party")
+    if role in (Role.REP, Role.PARTY_ADMIN) and party not in parties:
+        raise AccountError(f"a {role.value} needs --party, one of the policy's parties: {', '.join(parties)}")
+    if role not in (Role.REP, Role.PARTY_ADMIN) and party:
+        raise AccountError("only reps and party admins belong to a party")
     if weak := passwords.problem(password, email, name):
         raise AccountError(weak)
     if session.exec(select(User).where(User.email == email)).first():

@@ -149,15 +149,15 @@ def append(
 
 
 def append_events(session: Session, proposal_id: int, events: Iterable[EventLike], step: int | None = None,
-                  row_locked: bool = False) -> None:
+                  row_locked: bool = False) -> list[dict[str, Any]]:
     """Append `events` to `proposal_id`'s chain in order, inside the caller's
     transaction: what `append` does for each, with one read of the chain's
-    tail and one insert (a workflow step writes several at once).
+    tail and one insert (a workflow step writes several at once). Returns the rows written.
     `row_locked`: the caller holds the proposal's row FOR UPDATE, which
     serializes the chain's writers on PostgreSQL as the chain's lock would."""
     events = list(events)
     if not events:
-        return
+        return []
     _lock_chain(session, proposal_id, row_locked)
     last_seq, prev_hash = _tail(session, proposal_id)
     rows: list[dict[str, Any]] = []
@@ -166,6 +166,7 @@ def append_events(session: Session, proposal_id: int, events: Iterable[EventLike
                                event.detail, step))
         prev_hash = rows[-1]["hash"]
     session.connection().execute(_INSERT, rows)
+    return rows  # the entries' columns as stored, their seq and hash with them (webhooks queue from them)
 
 
 def _tail(session: Session, proposal_id: int | None) -> tuple[int, str]:
