@@ -12,6 +12,7 @@ from api import grant_commands
 from api.deps import ApiUser, GrantsCheckUser, Now, PolicyDep, SessionDep, TemporalClientDep
 from api.errors import ERROR_RESPONSES
 from api.routes.proposals import ProposalId, _read_back
+from api.text_types import NO_NUL
 from api.schemas import (
     EvidenceIn,
     EvidenceReviewIn,
@@ -59,7 +60,7 @@ def preview_out(found) -> PreviewOut:
 def check_grant(
     user: GrantsCheckUser, session: SessionDep, policy: PolicyDep, now: Now,
     proposal: int = Query(ge=1, le=2**31 - 1, description="The proposal's id"),
-    party: str = Query(max_length=40, description="The party whose catalog the product would use"),
+    party: str = Query(max_length=40, pattern=NO_NUL, description="The party whose catalog the product would use"),
     scope: Literal[SCOPES] | None = Query(None, description="The launch scope the product runs at"),
 ) -> GrantCheckOut:
     """Whether the product may use `party`'s catalog under `proposal` now (from the read model)."""

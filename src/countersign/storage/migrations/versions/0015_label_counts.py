@@ -7,14 +7,14 @@ without reading a proposal row. PostgreSQL's json type has no b-tree order,
 so there is nothing to create there.
 
 Revision ID: 0015_label_counts
-Revises: 0009_signatures
+Revises: 0012_webhooks
 Create Date: 2026-12-04 14:00:00
 """
 
 from alembic import op
 
 revision = '0015_label_counts'
-down_revision = '0009_signatures'
+down_revision = '0012_webhooks'
 branch_labels = None
 depends_on = None
 
