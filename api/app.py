@@ -34,6 +34,7 @@ from api.routes import (
     grant_pages,
     grants,
     links,
+    messages,
     outbox_pages,
     pages,
     proposal_pages,
@@ -176,5 +177,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(health.probes)
     app.include_router(health.pages)
     app.include_router(certificate_pdf.router)
+    app.include_router(messages.router, prefix="/api/v1")  # messages and files (issue 21)
+    app.include_router(messages.pages)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

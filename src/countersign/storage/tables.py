@@ -311,3 +311,4 @@ class ExternalIdentity(SQLModel, table=True):
     # SCIM DELETE: the account stays (decisions and the audit log name it), inactive and gone from SCIM.
     deleted_at: datetime | None = _ts()
 import countersign.storage.grant_tables  # noqa: E402,F401  (its tables join the one metadata)
+import countersign.storage.message_tables  # noqa: E402,F401  (its tables join the one metadata)
