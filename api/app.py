@@ -35,6 +35,7 @@ from api.routes import (
     grants,
     links,
     messages,
+    thread_pages,
     outbox_pages,
     pages,
     proposal_pages,
@@ -179,5 +180,6 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(certificate_pdf.router)
     app.include_router(messages.router, prefix="/api/v1")  # messages and files (issue 21)
     app.include_router(messages.pages)
+    app.include_router(thread_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
