@@ -140,6 +140,19 @@ CASES = [
     Case("POST", f"/api/v1/proposals/{P}/resubmit", OWNER_ONLY_API,
          json=factories.submission(parties=["sony", "warner"])),
     Case("POST", f"/api/v1/proposals/{P}/acknowledge", OWNER_ONLY_API),
+    # -- messages and files (issue 21): the proposal's writers post; admins alone redact
+    Case("POST", f"/api/v1/proposals/{P}/messages", row(201, 404, 201, 404, 403, 403, 401), json={"text": "matrix"}),
+    Case("GET", f"/api/v1/proposals/{P}/messages", API_READ),
+    Case("POST", f"/proposals/{P}/messages", row(303, 404, 303, 404, 403, 403, LOGIN), form={"text": "matrix page"}),
+    Case("POST", f"/api/v1/proposals/{P}/messages/{{message_id}}/redact", row(403, 404, 403, 404, 403, 200, 401),
+         json={"reason": "matrix"}),
+    Case("POST", f"/api/v1/proposals/{P}/files", row(201, 404, 403, 404, 403, 403, 401),
+         extra={"files": {"file": ("matrix.txt", b"matrix\n", "text/plain")}}),
+    Case("GET", f"/api/v1/proposals/{P}/files", API_READ),
+    Case("GET", f"/api/v1/proposals/{P}/files/{{file_id}}", API_READ),
+    Case("GET", f"/proposals/{P}/files/{{file_id}}", READ),
+    Case("POST", f"/api/v1/proposals/{P}/files/{{file_id}}/redact", row(403, 404, 403, 404, 403, 200, 401),
+         json={"reason": "matrix"}),
     # -- compliance (audit trail, exports, timeline): compliance and admins only
     Case("GET", f"/api/v1/proposals/{P}/audit", row(403, 404, 403, 404, 200, 200, 401)),
     Case("GET", "/api/v1/audit/export", row(403, 403, 403, 403, 200, 200, 401)),
@@ -283,6 +296,8 @@ async def answer(case: Case, who: str, browser: Browser, api: httpx.AsyncClient,
         json = case.json
         if isinstance(json, dict) and "decision" in json:
             json = {**json, "decision_id": f"matrix-{who}-{uuid.uuid4().hex[:8]}"}
+        if "files" in case.extra:  # a multipart upload
+            return await api.request(case.method, url, files=case.extra["files"])
         return await api.request(case.method, url, json=json)
     if case.method == "POST":
         form = {key: value.replace("{who}", who) if isinstance(value, str) else value
@@ -309,7 +324,11 @@ async def test_every_role_gets_the_answer_of_the_matrix(app, accounts, browser, 
     delegated, for_pages = [await touched_api.post("/api/v1/delegations", json={
         "delegate": "colleague.sony@example.com", "ends_at": IN_A_MONTH}) for _ in range(2)]
     assert delegated.status_code == for_pages.status_code == 201, delegated.text
-    ids = {"proposal_id": proposal_id, "token_id": spare.json()["id"], "page_token_id": page_spare.json()["id"],
+    message = await owner_api.post(f"/api/v1/proposals/{proposal_id}/messages", json={"text": "for the matrix"})
+    attached = await owner_api.post(f"/api/v1/proposals/{proposal_id}/files",
+                                    files={"file": ("matrix.csv", b"a,b\n1,2\n", "text/csv")})
+    assert message.status_code == attached.status_code == 201, attached.text
+    ids = {"proposal_id": proposal_id, "message_id": message.json()["id"], "file_id": attached.json()["id"], "token_id": spare.json()["id"], "page_token_id": page_spare.json()["id"],
            "admin_page_token_id": admin_page_spare.json()["id"], "delegation_id": delegated.json()["id"],
            "page_delegation_id": for_pages.json()["id"],
            "token": LinkSigner(app.state.settings.session_secret).token(proposal_id, "sony")}
