@@ -9,6 +9,9 @@ import hashlib
 import json
 
 from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from api.cli_audit import audit_app, reconcile_all
 
 from countersign.storage import audit
 from countersign.storage.audit_export import verify_file
@@ -21,7 +24,7 @@ ANSWER = "Yes: the signed renewal is attached, @rep.sony@example.com."
 
 
 async def test_a_label_lead_question_and_its_answer_stay_between_sony_and_the_lead(api, browser, users, engine,
-                                                                                 settings, tmp_path):
+                                                                                 settings, tmp_path, temporal_env):
     lead, sony, universal, compliance, admin = (api(who) for who in ("lead", "sony", "universal", "compliance",
                                                                       "admin"))
     submitted = await lead.post("/api/v1/proposals", json=factories.submission())
@@ -93,6 +96,14 @@ async def test_a_label_lead_question_and_its_answer_stay_between_sony_and_the_le
     assert conversation[0]["detail"]["text_sha256"] == hashlib.sha256(QUESTION.encode()).hexdigest()
     assert conversation[2]["detail"]["sha256"] == hashlib.sha256(PDF).hexdigest()
     assert "secret-sony-words" not in response.text
+    kept = tmp_path / "renewal 2027.pdf"
+    kept.write_bytes(PDF)
+    checked = CliRunner().invoke(audit_app, ["verify", "--file", str(export), "--attachment", str(kept)])
+    assert checked.exit_code == 0 and "OK: renewal 2027.pdf" in checked.output, checked.output
+    kept.write_bytes(PDF + b"changed")
+    assert CliRunner().invoke(audit_app, ["verify", "--file", str(export), "--attachment", str(kept)]).exit_code == 1
+    # The conversation shares the chain, not the workflow's history: reconciliation still agrees.
+    assert [d for d in await reconcile_all(engine, temporal_env.client, [pid]) if d.severity == "error"] == []
 
     # An admin redacts the question: its words go, the chain still verifies, the redaction is recorded.
     redacted = await admin.post(f"/api/v1/proposals/{pid}/messages/{question['id']}/redact",
