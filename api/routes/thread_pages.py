@@ -50,6 +50,7 @@ def context(session: Session, user: User, proposal: Proposal, form: dict | None 
         "version_files": version_files,
         "may_write": writer,
         "is_lead": user.role == Role.LEAD,
+        "attach_to_version": user.role == Role.LEAD and proposal.owner_id == user.id,
         "visibilities": [(v.value, VISIBILITY_LABELS[v]) for v in Visibility
                          if not (user.role == Role.LEAD and v == Visibility.LABEL)],
         "parties": proposal.parties,
@@ -68,6 +69,45 @@ async def post_message(request: Request, proposal_id: int, user: Viewer, _: Csrf
     if isinstance(upload, UploadFile) and upload.filename:
         attachments.append((upload.filename, await read_upload(upload, settings)))
     return await run_in_threadpool(_post, request, session, user, proposal_id, values, attachments, settings, policy)
+
+
+@router.post("/{proposal_id}/files", name="attach_to_version")
+async def attach_to_version(request: Request, proposal_id: int, user: Viewer, _: CsrfProtected,
+                            session: WriteSessionDep, settings: SettingsDep, policy: PolicyDep) -> object:
+    """The lead attaches a file to the proposal's current version."""
+    upload = (await request.form()).get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        content, name = b"", ""
+    else:
+        content, name = await read_upload(upload, settings), upload.filename
+    return await run_in_threadpool(_attach, request, session, user, proposal_id, name, content, settings, policy)
+
+
+def _attach(request: Request, session: Session, user: User, proposal_id: int, name: str, content: bytes,
+            settings, policy: Policy) -> object:
+    rules.check_file_upload(user, queries.get_visible(session, user, proposal_id), None)  # 403 before 422
+    try:
+        if not name:
+            raise Refused("choose a file to attach")
+        store.store_file(session, user, proposal_id, name, content, files_dir(settings))
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        store.cleanup(session)
+        return _again(request, session, policy, user, proposal_id, {}, error)
+    store.forget_written(session)
+    flash(request, f"{name} was attached to the current version.")
+    return RedirectResponse(f"/proposals/{proposal_id}#thread", status_code=303)
+
+
+def _again(request: Request, session: Session, policy: Policy, user: User, proposal_id: int, values: dict,
+           error: DomainError) -> object:
+    """The proposal page again, the reason beside the thread's form, what was typed kept."""
+    from api.routes.proposal_pages import detail_context  # it includes this module's context
+    proposal = queries.get_visible(session, user, proposal_id)
+    page = detail_context(request, session, policy, user, proposal)
+    page["thread"] = context(session, user, proposal, values, sentence(str(error)))
+    return render(request, "proposals/detail.html", page, status_code=status_for(error))
 
 
 def _int(value: str | None, name: str) -> int | None:
@@ -96,11 +136,7 @@ def _post(request: Request, session: Session, user: User, proposal_id: int, valu
     except DomainError as error:
         session.rollback()
         store.cleanup(session)
-        from api.routes.proposal_pages import detail_context  # it includes this module's context
-        proposal = queries.get_visible(session, user, proposal_id)
-        page = detail_context(request, session, policy, user, proposal)
-        page["thread"] = context(session, user, proposal, values, sentence(str(error)))
-        return render(request, "proposals/detail.html", page, status_code=status_for(error))
+        return _again(request, session, policy, user, proposal_id, values, error)
     store.forget_written(session)
     flash(request, "Your message was posted.")
     return RedirectResponse(f"/proposals/{proposal_id}#thread", status_code=303)

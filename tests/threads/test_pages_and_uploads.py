@@ -44,6 +44,10 @@ async def test_a_rep_asks_on_the_page_and_the_lead_sees_it_open_then_answers(api
         "csrf_token": csrf_of(page.text), "text": "hi @rep.universal@example.com", "visibility": "label"})
     assert refused.status_code == 422 and "cannot see a label message of sony" in html.unescape(refused.text)
     assert "hi @rep.universal@example.com" in html.unescape(refused.text)  # what was typed, kept
+    attached = await lead.client.post(f"/proposals/{pid}/files", data={"csrf_token": csrf_of(detail)},
+                                      files={"file": ("model card.pdf", b"%PDF-1.5 card", "application/pdf")})
+    assert attached.status_code == 303, attached.text
+    assert "model card.pdf" in html.unescape((await sony.get(f"/proposals/{pid}")).text)  # a version's: everyone's
     universal = html.unescape((await (await browser("universal")).get(f"/proposals/{pid}")).text)
     assert "Which stems" not in universal and "stems.csv" not in universal and "All of them" not in universal
     with Session(engine) as session:
