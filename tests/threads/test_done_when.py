@@ -117,3 +117,13 @@ async def test_a_label_lead_question_and_its_answer_stay_between_sony_and_the_le
     assert verify_file(export).ok, verify_file(export).problems
     with Session(engine) as session:
         assert audit.verify(session, pid).ok
+
+    # On the certificate, once concluded: the version's files by name and SHA-256.
+    version_file = await lead.post(f"/api/v1/proposals/{pid}/files", files={"file": ("card.pdf", PDF, "x/y")})
+    assert version_file.status_code == 201 and version_file.json()["version"] == 1
+    assert (await lead.post(f"/api/v1/proposals/{pid}/withdraw", json={"reason": "done"})).status_code == 200
+    certificate = await (await browser("compliance")).get(f"/compliance/proposals/{pid}/certificate")
+    assert "card.pdf" in certificate.text and hashlib.sha256(PDF).hexdigest() in certificate.text
+    assert "renewal 2027.pdf" not in certificate.text  # a message's file is not the version's
+    late = await lead.post(f"/api/v1/proposals/{pid}/files", files={"file": ("late.pdf", PDF, "x/y")})
+    assert late.status_code == 409 and "concluded" in late.json()["detail"]

@@ -23,10 +23,10 @@ from sqlmodel import Session, col, select
 
 from countersign.domain import file_types, messages as rules
 from countersign.domain.access import Role
-from countersign.domain.errors import Forbidden, NotFound, Refused
+from countersign.domain.errors import Forbidden, NotFound, ProposalClosed, Refused
 from countersign.domain.message_mail import message_mail
 from countersign.domain.messages import Scope, Visibility
-from countersign.domain.routing import Event
+from countersign.domain.routing import FINAL_STATUSES, Event, Status
 from countersign.storage import audit
 from countersign.storage.message_tables import Message, MessageFile, MessageText, Redaction, StoredFile
 from countersign.storage.tables import OutboxMail, Proposal, User, utcnow
@@ -204,6 +204,9 @@ def store_file(session: Session, uploader: User, proposal_id: int, name: str, co
             uploader, Scope(Visibility.ALL, None), proposal):
         raise NotFound(f"no proposal {proposal_id}")
     rules.check_file_upload(uploader, proposal, scope)
+    if scope is None and Status(proposal.status) in FINAL_STATUSES:
+        raise ProposalClosed(f"proposal {proposal_id} has concluded ({proposal.status}): its versions and their "
+                             "files are final; attach the file to a message instead")
     if not content:
         raise Refused("the file is empty")
     name = file_types.safe_name(name)
