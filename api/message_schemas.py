@@ -1,10 +1,11 @@
 """Request and answer shapes of messages and files (API.md, "Messages and questions", "Files")."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api.schemas import CHECKLIST_QUESTIONS
 from api.text_types import NO_NUL
 from countersign.domain.messages import Visibility
 from countersign.storage.messages import ThreadMessage
@@ -23,7 +24,7 @@ class MessageIn(BaseModel):
     reply_to: int | None = Field(None, ge=1, le=2**31 - 1)
     question: bool = False
     version: int | None = Field(None, ge=1, le=2**31 - 1, description="a version it refers to")
-    checklist_item: Annotated[str, StringConstraints(max_length=40, pattern=NO_NUL)] | None = None
+    checklist_item: Literal[tuple(CHECKLIST_QUESTIONS)] | None = Field(None, description="a checklist item it refers to")
 
 
 class RedactIn(BaseModel):
