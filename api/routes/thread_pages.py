@@ -16,7 +16,7 @@ from api.csrf import CsrfProtected
 from api.deps import PolicyDep, SessionDep, SettingsDep, WriteSessionDep
 from api.errors import status_for
 from api.routes.messages import files_dir, read_upload
-from api.routes.pages import PageRoute, Viewer, sentence
+from api.routes.pages import PageRoute, Viewer, live, sentence
 from api.templating import flash, render
 from countersign.domain import messages as rules
 from countersign.domain.access import Role
@@ -57,6 +57,14 @@ def context(session: Session, user: User, proposal: Proposal, form: dict | None 
         "form": form or {"visibility": "label_lead" if user.role == Role.REP else "all"},
         "error": error,
     }
+
+
+@router.get("/{proposal_id}/thread", name="proposal_thread")
+def thread_live(request: Request, proposal_id: int, user: Viewer, session: SessionDep) -> object:
+    """The thread's messages and files, for the page's poller (live.js)."""
+    proposal = queries.get_visible(session, user, proposal_id)
+    return live(request, render(request, "proposals/_thread_messages.html",
+                                {"proposal": proposal, "thread": context(session, user, proposal), "flash": None}))
 
 
 @router.post("/{proposal_id}/messages", name="post_message")
@@ -125,11 +133,12 @@ def _post(request: Request, session: Session, user: User, proposal_id: int, valu
     try:
         if not text or "\x00" in text or len(text) > 20000:
             raise Refused("write a message (up to 20,000 characters)")
-        visibility = values.get("visibility") or None
+        reply_to = _int(values.get("reply_to"), "reply_to")
+        visibility = None if reply_to else values.get("visibility") or None
         if visibility not in (None, *Visibility):
             raise Refused("choose who sees the message")
         store.post_message(session, user, proposal_id, text, Visibility(visibility) if visibility else None,
-                           values.get("party") or None, _int(values.get("reply_to"), "reply_to"),
+                           None if reply_to else values.get("party") or None, reply_to,
                            values.get("question") == "on", settings.base_url,
                            attachments=attachments, files_dir=files_dir(settings))
         session.commit()

@@ -144,6 +144,7 @@ CASES = [
     Case("POST", f"/api/v1/proposals/{P}/messages", row(201, 404, 201, 404, 403, 403, 401), json={"text": "matrix"}),
     Case("GET", f"/api/v1/proposals/{P}/messages", API_READ),
     Case("POST", f"/proposals/{P}/messages", row(303, 404, 303, 404, 403, 403, LOGIN), form={"text": "matrix page"}),
+    Case("GET", f"/proposals/{P}/thread", READ),
     Case("POST", f"/proposals/{P}/files", row(422, 404, 403, 404, 403, 403, LOGIN), form={}),  # no file chosen
     Case("POST", f"/api/v1/proposals/{P}/messages/{{message_id}}/redact", row(403, 404, 403, 404, 403, 200, 401),
          json={"reason": "matrix"}),

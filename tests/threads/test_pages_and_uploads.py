@@ -4,6 +4,7 @@ and uploads refused whole: too large (413), a refused type (422), nothing stored
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 from sqlmodel import Session, select
@@ -32,11 +33,13 @@ async def test_a_rep_asks_on_the_page_and_the_lead_sees_it_open_then_answers(api
     assert "Open questions (1)" in dashboard and "rep.sony@example.com" in dashboard
     detail = html.unescape((await lead.get(f"/proposals/{pid}")).text)
     assert "Which stems? see list" in detail and "stems.csv" in detail and "open question" in detail
-    root = detail.split('name="reply_to" value="')[1].split('"')[0]
-    answered = await lead.client.post(f"/proposals/{pid}/messages", data={
-        "csrf_token": csrf_of(detail), "text": "All of them", "reply_to": root})
+    root = re.search(r'<option value="(\d+)"[^>]*>thread #', detail).group(1)
+    answered = await lead.client.post(f"/proposals/{pid}/messages", data={  # the form's visibility is for new threads
+        "csrf_token": csrf_of(detail), "text": "All of them", "reply_to": root, "visibility": "all"})
     assert answered.status_code == 303
     assert "Open questions" not in (await lead.get("/")).text
+    fragment = html.unescape((await lead.get(f"/proposals/{pid}/thread")).text)  # what the poller swaps in
+    assert "All of them" in fragment and "answered question" in fragment and "<form" not in fragment
     # Without the form's token nothing is posted; a refused mention shows the page again, saying why.
     forged = await sony.client.post(f"/proposals/{pid}/messages", data={"text": "forged"})
     assert forged.status_code == 403
