@@ -50,7 +50,9 @@ async def test_a_rep_asks_on_the_page_and_the_lead_sees_it_open_then_answers(api
     attached = await lead.client.post(f"/proposals/{pid}/files", data={"csrf_token": csrf_of(detail)},
                                       files={"file": ("model card.pdf", b"%PDF-1.5 card", "application/pdf")})
     assert attached.status_code == 303, attached.text
-    assert "model card.pdf" in html.unescape((await sony.get(f"/proposals/{pid}")).text)  # a version's: everyone's
+    sony_view = html.unescape((await sony.get(f"/proposals/{pid}")).text)
+    assert "model card.pdf" in sony_view  # a version's file: everyone's on the proposal
+    assert re.search(r'Files added: <a href="/proposals/\d+/files/\d+">model card.pdf</a>', sony_view)
     universal = html.unescape((await (await browser("universal")).get(f"/proposals/{pid}")).text)
     assert "Which stems" not in universal and "stems.csv" not in universal and "All of them" not in universal
     with Session(engine) as session:
