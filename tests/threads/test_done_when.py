@@ -118,6 +118,11 @@ async def test_a_label_lead_question_and_its_answer_stay_between_sony_and_the_le
     with Session(engine) as session:
         assert audit.verify(session, pid).ok
 
+    timeline = await (await browser("compliance")).get(f"/compliance/proposals/{pid}")
+    assert timeline.status_code == 200 and "secret-sony-words" not in timeline.text
+    assert "<strong>Redacted</strong>" in timeline.text and "conversation, not a workflow step" in timeline.text
+    assert "not in history" not in timeline.text
+
     # On the certificate, once concluded: the version's files by name and SHA-256.
     version_file = await lead.post(f"/api/v1/proposals/{pid}/files", files={"file": ("card.pdf", PDF, "x/y")})
     assert version_file.status_code == 201 and version_file.json()["version"] == 1
