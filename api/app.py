@@ -35,6 +35,8 @@ from api.routes import (
     grant_pages,
     grants,
     links,
+    messages,
+    thread_pages,
     outbox_pages,
     pages,
     proposal_pages,
@@ -180,5 +182,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None,
     app.include_router(health.probes)
     app.include_router(health.pages)
     app.include_router(certificate_pdf.router)
+    app.include_router(messages.router, prefix="/api/v1")  # messages and files (issue 21)
+    app.include_router(messages.pages)
+    app.include_router(thread_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -29,7 +29,7 @@ from countersign.domain.reconcile import ERROR, Disagreement
 from countersign.domain.reconcile import reconcile as compare
 from countersign.domain.routing import Status
 from countersign.settings import Settings
-from countersign.storage import audit, audit_export
+from countersign.storage import audit, audit_export, export_attachments
 from countersign.storage.audit_export import MATCHING, WHOLE, AuditFilter
 from countersign.storage.db import make_engine, transaction
 from countersign.storage.signatures import export_signatures
@@ -86,6 +86,12 @@ def verify(
             "with --checkpoint, also that each of its entries is in today's log.",
         ),
     ] = None,
+    attachment: Annotated[
+        list[Path] | None,
+        typer.Option("--attachment", exists=True, dir_okay=False, readable=True,
+                     help="With --file: a file attached on a proposal (repeatable); its SHA-256 must be "
+                          "one the export's file entries commit to."),
+    ] = None,
     checkpoint: cli_checkpoints.CheckpointOption = None,
     url: cli_checkpoints.UrlOption = None,
     token: cli_checkpoints.TokenOption = None,
@@ -109,7 +115,9 @@ def verify(
             raise typer.BadParameter(
                 "--file verifies the file alone; leave out --proposal", param_hint="--proposal"
             )
-        raise typer.Exit(_verify_file(file))
+        raise typer.Exit(_verify_file(file) or _verify_attachments(file, attachment or []))
+    if attachment:
+        raise typer.BadParameter("--attachment is checked against an export: give --file", param_hint="--file")
     settings = Settings()
     engine = _engine(settings)
     try:
@@ -161,6 +169,15 @@ def _verify_file(path: Path) -> int:
     if len(report.problems) > 50:
         _fail(f"… and {len(report.problems) - 50} more.")
     return 1
+
+
+def _verify_attachments(export: Path, attachments: list[Path]) -> int:
+    matched, problems = export_attachments.check(export, attachments)
+    for line in matched:
+        _out(f"OK: {line}")
+    for line in problems:
+        _fail(f"BROKEN: {line}")
+    return 1 if problems else 0
 
 
 # -- reconcile -----------------------------------------------------------------

@@ -34,6 +34,7 @@ STATUS_FOR = {
     errors.NothingChanged: 422,
     errors.GrantRefused: 409,
     errors.Unacceptable: 422,
+    errors.Refused: 422,
     AccountError: 422,
     InvalidAddress: 422,
     Throttled: 429,  # too many wrong passwords at re-authentication (api.reauth)

@@ -21,6 +21,7 @@ from api.templating import render
 from countersign.domain.access import Action, Role, can, require
 from countersign.domain.errors import DomainError
 from countersign.domain.routing import Status
+from countersign.storage import messages as message_store
 from countersign.storage import queries
 from countersign.storage.tables import Proposal, User
 
@@ -148,6 +149,8 @@ def dashboard_context(request: Request, user: User, session, status: str, page: 
         "can_submit": can(user, Action.SUBMIT),
         "inbox_count": getattr(request.state, "inbox_count", None),
         "consent": risk_form.dashboard(session, user),
+        # a lead's open questions (issue 21): rep questions their reply has not yet closed
+        "open_questions": message_store.open_questions(session, user) if user.role == Role.LEAD else [],
     }
 
 

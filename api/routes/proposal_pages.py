@@ -26,6 +26,7 @@ from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import status_for
 from api.oidc import recent_provider_sign_in
 from api.routes.auth import client_address
+from api.routes import thread_pages
 from api.routes.pages import PageRoute, Viewer, error_page, live, sentence, temporal_link
 from api.schemas import CHECKLIST_QUESTIONS, DecisionIn, ProposalContent, proposal_submit
 from api.templating import DECISION_LABELS, flash, render
@@ -242,6 +243,7 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
             "widen": can(user, Action.WIDEN, proposal) and any(g.state != "revoked" for g in public.grants.values()),
         },
         "action_error": None,
+        "thread": thread_pages.context(session, user, proposal),  # messages and files (issue 21)
     }
 
 

@@ -30,7 +30,10 @@ TURNS = itertools.count()
 #   schema pattern or `format: email` states.
 # - a witness's public key: a PEM-encoded Ed25519 key, which no pattern states;
 # - a cosignature, which must verify against the organisation's registered key;
-# - a consistency proof's `from`, at most its `to`: JSON Schema cannot relate two parameters.
+# - a consistency proof's `from`, at most its `to`: JSON Schema cannot relate two parameters;
+# - an attached file, accepted by its content's type (PDF, images, text...), which no schema states;
+# - a message, whose visibility and party must fit its author's role and party, and whose
+#   @mentions must name people who can see it.
 # Every other operation runs every check, positive_data_acceptance included.
 SCHEMA_LIMITS = {
     ("POST", "/api/v1/checkpoints/witnesses"): "public_key must be a PEM Ed25519 public key",
@@ -43,6 +46,8 @@ SCHEMA_LIMITS = {
     ("POST", "/api/v1/tokens"): "expires_at must be in the future",
     ("POST", "/api/v1/delegations"): "ends_at in the future; delegate an address",
     ("POST", "/api/v1/delegations/{delegation_id}/reassign"): "delegate must be an address",
+    ("POST", "/api/v1/proposals/{proposal_id}/files"): "the file's content must be of an accepted type",
+    ("POST", "/api/v1/proposals/{proposal_id}/messages"): "visibility and party must fit the author",
 }
 
 

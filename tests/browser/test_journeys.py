@@ -79,12 +79,12 @@ def test_submit_decide_resubmit_acknowledge_and_audit(chromium, live_server):
 
         # The lead's proposal page updates itself, without reloading, once Sony decides.
         lead.goto(f"/proposals/{proposal_id}")
-        lead.locator("[data-live]").wait_for()
+        lead.locator('[data-live$="/live"]').wait_for()  # the proposal's region (the thread has its own)
         decide(browser, base, "sony", proposal_id, "Request changes",
                "Name the stems' licence in the data sources, please.", shots="decision-form")
         live_status = lead.locator(".status-line .chip")
         live_status.filter(has_text="Changes requested").wait_for(timeout=15_000)  # no reload in between
-        assert "Name the stems' licence" in lead.locator("[data-live]").inner_text()
+        assert "Name the stems' licence" in lead.locator('[data-live$="/live"]').inner_text()
 
         # The lead sees what needs action and resubmits through the prefilled form.
         lead.goto("/")

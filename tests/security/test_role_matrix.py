@@ -140,6 +140,21 @@ CASES = [
     Case("POST", f"/api/v1/proposals/{P}/resubmit", OWNER_ONLY_API,
          json=factories.submission(parties=["sony", "warner"])),
     Case("POST", f"/api/v1/proposals/{P}/acknowledge", OWNER_ONLY_API),
+    # -- messages and files (issue 21): the proposal's writers post; admins alone redact
+    Case("POST", f"/api/v1/proposals/{P}/messages", row(201, 404, 201, 404, 403, 403, 401), json={"text": "matrix"}),
+    Case("GET", f"/api/v1/proposals/{P}/messages", API_READ),
+    Case("POST", f"/proposals/{P}/messages", row(303, 404, 303, 404, 403, 403, LOGIN), form={"text": "matrix page"}),
+    Case("GET", f"/proposals/{P}/thread", READ),
+    Case("POST", f"/proposals/{P}/files", row(422, 404, 403, 404, 403, 403, LOGIN), form={}),  # no file chosen
+    Case("POST", f"/api/v1/proposals/{P}/messages/{{message_id}}/redact", row(403, 404, 403, 404, 403, 200, 401),
+         json={"reason": "matrix"}),
+    Case("POST", f"/api/v1/proposals/{P}/files", row(201, 404, 403, 404, 403, 403, 401),
+         extra={"files": {"file": ("matrix.txt", b"matrix\n", "text/plain")}}),
+    Case("GET", f"/api/v1/proposals/{P}/files", API_READ),
+    Case("GET", f"/api/v1/proposals/{P}/files/{{file_id}}", API_READ),
+    Case("GET", f"/proposals/{P}/files/{{file_id}}", READ),
+    Case("POST", f"/api/v1/proposals/{P}/files/{{file_id}}/redact", row(403, 404, 403, 404, 403, 200, 401),
+         json={"reason": "matrix"}),
     # -- compliance (audit trail, exports, timeline): compliance and admins only
     Case("GET", f"/api/v1/proposals/{P}/audit", row(403, 404, 403, 404, 200, 200, 401)),
     Case("GET", "/api/v1/audit/export", row(403, 403, 403, 403, 200, 200, 401)),
@@ -313,6 +328,8 @@ async def answer(case: Case, who: str, browser: Browser, api: httpx.AsyncClient,
         json = case.json
         if isinstance(json, dict) and "decision" in json:
             json = {**json, "decision_id": f"matrix-{who}-{uuid.uuid4().hex[:8]}"}
+        if "files" in case.extra:  # a multipart upload
+            return await api.request(case.method, url, files=case.extra["files"])
         return await api.request(case.method, url, json=json)
     if case.method == "POST":
         form = {key: value.replace("{who}", who) if isinstance(value, str) else value
@@ -346,7 +363,14 @@ async def test_every_role_gets_the_answer_of_the_matrix(app, accounts, browser, 
                                                                   "events": ["grant.revoked"]})
         assert created.status_code == 201, created.text
         webhook_ids.append(created.json()["id"])
+    message = await owner_api.post(f"/api/v1/proposals/{proposal_id}/messages", json={"text": "for the matrix"})
+    attached = await owner_api.post(f"/api/v1/proposals/{proposal_id}/files",
+                                    files={"file": ("matrix.csv", b"a,b
+1,2
+", "text/csv")})
+    assert message.status_code == attached.status_code == 201, attached.text
     ids = {"webhook_id": webhook_ids[0], "page_webhook_id": webhook_ids[1], "delivery_id": 2**31 - 1,
+           "message_id": message.json()["id"], "file_id": attached.json()["id"],
            "proposal_id": proposal_id, "token_id": spare.json()["id"], "page_token_id": page_spare.json()["id"],
            "admin_page_token_id": admin_page_spare.json()["id"], "delegation_id": delegated.json()["id"],
            "page_delegation_id": for_pages.json()["id"],

@@ -56,3 +56,7 @@ class GrantRefused(DomainError):
 
 class Unacceptable(DomainError):
     """The proposal's risk tier is unacceptable: it cannot be submitted."""
+
+
+class Refused(DomainError):
+    """Input the rules refuse (a message's visibility, a mention, a file's type): 422, saying why."""

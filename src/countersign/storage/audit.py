@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, select
 
+from countersign.domain.messages import CONVERSATION_KINDS
 from countersign.domain.reconcile import StoredDecision, StoredEntry, StoredProposal
 from countersign.storage.db import is_write
 from countersign.storage.tables import AuditEntry, Decision, Proposal, utcnow
@@ -364,5 +365,8 @@ def stored_state(
             )
             for d in decisions
         ],
-        [StoredEntry(e.seq, e.kind, e.at, e.actor, e.party, e.detail) for e in chain(session, proposal_id)],
+        # The conversation's entries (messages, files, redactions) are written by the web app, not the
+        # workflow: they share the chain, not the Temporal history reconciliation compares it with.
+        [StoredEntry(e.seq, e.kind, e.at, e.actor, e.party, e.detail) for e in chain(session, proposal_id)
+         if e.kind not in CONVERSATION_KINDS],
     )

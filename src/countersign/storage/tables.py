@@ -329,3 +329,4 @@ class ExternalIdentity(SQLModel, table=True):
     deleted_at: datetime | None = _ts()
 import countersign.storage.grant_tables  # noqa: E402,F401  (its tables join the one metadata)
 import countersign.storage.webhook_tables  # noqa: E402,F401  (its tables join the one metadata)
+import countersign.storage.message_tables  # noqa: E402,F401  (its tables join the one metadata)
