@@ -61,3 +61,38 @@ def test_a_rotated_secret_signs_only_until_its_overlap_ends(any_engine):
         new = webhooks.rotate_secret(session, row, timedelta(hours=1))
         assert webhooks.signing_secrets(row, utcnow()) == [new, old]
         assert webhooks.signing_secrets(row, utcnow() + timedelta(hours=2)) == [new]
+
+
+def test_a_message_is_an_event_only_for_the_organisations_that_may_see_it(any_engine, tmp_path):
+    """A Sony rep's question to the lead (label and lead): Sony's endpoint and the platform's get
+    it as proposal.question_asked (hashes, never the text); Universal's gets nothing. A file on
+    the version is everyone's."""
+    from datetime import UTC, datetime
+
+    from countersign.storage import audit, messages
+    from countersign.storage.tables import Proposal
+    from tests import factories
+
+    at = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    lead = factories.user(any_engine, "lead")
+    rep = factories.user(any_engine, "rep", "sony")
+    events = ["proposal.question_asked", "proposal.message_posted", "proposal.file_attached"]
+    sony, universal, platform = (endpoint(any_engine, party, events) for party in ("sony", "universal", None))
+    with transaction(any_engine) as session:
+        session.add(Proposal(id=PROPOSAL, owner_id=lead.id, title="t", capability="c", parties=["sony", "universal"],
+                             status="in_review", version=1, stage="Rights", pending=["sony"], created_at=at,
+                             updated_at=at))
+        session.flush()
+        audit.append(session, PROPOSAL, "submitted", at, actor=lead.email)
+    with transaction(any_engine) as session:
+        messages.post_message(session, rep, PROPOSAL, "Is the licence renewed?", None, None, None, True,
+                              "http://x", now=at)
+        messages.store_file(session, lead, PROPOSAL, "licence.pdf", b"%PDF-1.4 licence", tmp_path, now=at)
+
+    with Session(any_engine) as session:
+        rows = session.exec(select(WebhookDelivery).order_by(col(WebhookDelivery.id))).all()
+    got = {e: [r.event_type for r in rows if r.endpoint_id == e] for e in (sony, universal, platform)}
+    assert got[sony] == got[platform] == ["proposal.question_asked", "proposal.file_attached"]
+    assert got[universal] == ["proposal.file_attached"]
+    question = next(r for r in rows if r.event_type == "proposal.question_asked")
+    assert "Is the licence renewed?" not in str(question.payload) and question.payload["data"]["detail"]["text_sha256"]

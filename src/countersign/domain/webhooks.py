@@ -37,7 +37,8 @@ EVENT_TYPES: Mapping[str, str] = {
     "expired": "proposal.expired",
     "withdrawn": "proposal.withdrawn",
     "concluded": "proposal.concluded",
-    "question_asked": "proposal.question_asked",
+    "message": "proposal.message_posted",  # a question: proposal.question_asked (event_type)
+    "file": "proposal.file_attached",
     "grant_issued": "grant.issued",
     "grant_suspended": "grant.suspended",
     "grant_resumed": "grant.resumed",
@@ -45,7 +46,8 @@ EVENT_TYPES: Mapping[str, str] = {
     "grant_expired": "grant.expired",
 }
 TEST_EVENT = "webhook.test"
-SUBSCRIBABLE = frozenset(EVENT_TYPES.values())
+QUESTION_ASKED = "proposal.question_asked"
+SUBSCRIBABLE = frozenset({*EVENT_TYPES.values(), QUESTION_ASKED})
 
 # What one organisation may not read of another's entries: a label's decision
 # comment, and the text of its conditions, go to that label and the platform only.
@@ -93,6 +95,11 @@ def visible_detail(kind: str, entry_party: str | None, detail: dict, endpoint_pa
     return shown, hidden
 
 
+def event_type(kind: str, detail: dict) -> str:
+    """The event an audit entry of `kind` is (EVENT_TYPES), a message that asks a question apart."""
+    return QUESTION_ASKED if kind == "message" and detail.get("question") else EVENT_TYPES[kind]
+
+
 def payload(kind: str, proposal_id: int, seq: int, entry_hash: str, prev_hash: str, at: datetime,
             actor: str | None, party: str | None, detail: dict, endpoint_party: str | None,
             title: str | None = None) -> dict[str, Any]:
@@ -100,7 +107,7 @@ def payload(kind: str, proposal_id: int, seq: int, entry_hash: str, prev_hash: s
     the audit entry's: a receiver orders by seq, sees gaps, and checks each against an export."""
     shown, hidden = visible_detail(kind, party, detail, endpoint_party)
     return {
-        "type": EVENT_TYPES[kind],
+        "type": event_type(kind, detail),
         "id": event_id(proposal_id, seq),
         "timestamp": at.isoformat(),
         "version": PAYLOAD_VERSION,

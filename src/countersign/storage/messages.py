@@ -27,7 +27,7 @@ from countersign.domain.errors import Forbidden, NotFound, ProposalClosed, Refus
 from countersign.domain.message_mail import message_mail
 from countersign.domain.messages import Scope, Visibility
 from countersign.domain.routing import FINAL_STATUSES, Event, Status
-from countersign.storage import audit
+from countersign.storage import audit, webhooks
 from countersign.storage.message_tables import Message, MessageFile, MessageText, Redaction, StoredFile
 from countersign.storage.tables import OutboxMail, Proposal, User, utcnow
 
@@ -56,10 +56,16 @@ def _locked(session: Session, proposal_id: int) -> Proposal:
     return proposal
 
 
-def _record(session: Session, proposal_id: int, kind: str, at: datetime, actor: str, party: str | None,
-            detail: dict) -> None:
-    audit.append_events(session, proposal_id, [Event(kind=kind, at=at, actor=actor, party=party, detail=detail)],
-                        row_locked=True)
+def _record(session: Session, proposal: Proposal, kind: str, at: datetime, actor: str, party: str | None,
+            detail: dict, seen_by: Scope | None) -> None:
+    """The audit entry, and its webhook event for the organisations that may see it: a message's
+    (or its file's) scope says which label; `seen_by` None: no event (a redaction)."""
+    entries = audit.append_events(session, proposal.id, [Event(kind=kind, at=at, actor=actor, party=party,
+                                                                detail=detail)], row_locked=True)
+    if seen_by is not None:
+        labels = list(proposal.parties) if seen_by.visibility == Visibility.ALL else [seen_by.party]
+        # the platform's endpoints get every event; the sweep Schedule wakes the endpoints (within a minute)
+        webhooks.queue_for_entries(session.connection(), proposal.id, labels, proposal.title, entries, at)
 
 
 # -- messages -------------------------------------------------------------------------
@@ -95,7 +101,7 @@ def post_message(session: Session, author: User, proposal_id: int, text: str, vi
     session.add(message)
     session.flush()
     session.add(MessageText(message_id=message.id, text=text))
-    _record(session, proposal_id, rules.MESSAGE, now, author.email, scope.party, {
+    _record(session, proposal, rules.MESSAGE, now, author.email, scope.party, seen_by=scope, detail={
         "message_id": message.id, "thread_id": thread_id or message.id, "reply_to": reply_to,
         "visibility": scope.visibility.value, "question": question, "answers": answers,
         "text_sha256": message.text_sha256, "version": version, "checklist_item": checklist_item,
@@ -219,7 +225,8 @@ def store_file(session: Session, uploader: User, proposal_id: int, name: str, co
     session.flush()
     if message:
         session.add(MessageFile(message_id=message.id, file_id=stored.id))
-    _record(session, proposal_id, rules.FILE, now, uploader.email, scope.party if scope else None, {
+    _record(session, proposal, rules.FILE, now, uploader.email, scope.party if scope else None,
+            seen_by=scope or Scope(Visibility.ALL, None), detail={
         "file_id": stored.id, "name": name, "size": len(content), "content_type": content_type, "sha256": sha256,
         "version": stored.version, "message_id": message_id,
         "visibility": scope.visibility.value if scope else None,
@@ -288,7 +295,7 @@ def redact(session: Session, admin: User, proposal_id: int, reason: str, files_d
     if not reason.strip():
         raise Refused("give the reason for the redaction")
     now = now or utcnow()
-    _locked(session, proposal_id)
+    proposal = _locked(session, proposal_id)
     detail: dict = {"reason": reason}
     if message_id is not None:
         message = session.get(Message, message_id)
@@ -316,7 +323,7 @@ def redact(session: Session, admin: User, proposal_id: int, reason: str, files_d
                     redacted_by=admin.email, redacted_at=now)
     session.add(row)
     session.flush()
-    _record(session, proposal_id, rules.REDACTED, now, admin.email, party, detail)
+    _record(session, proposal, rules.REDACTED, now, admin.email, party, detail, seen_by=None)
     if file_id is not None:
         _drop_blob_if_unused(session, files_dir, stored.sha256)
     return row

@@ -50,7 +50,7 @@ def queue_for_entries(db: Connection, proposal_id: int, parties: list[str], titl
         if not hooks.may_receive(endpoint.party, parties):
             continue
         for entry in entries:
-            event_type = hooks.EVENT_TYPES[entry["kind"]]
+            event_type = hooks.event_type(entry["kind"], entry["detail"])
             if event_type not in endpoint.events:
                 continue
             body = hooks.payload(entry["kind"], proposal_id, entry["seq"], entry["hash"], entry["prev_hash"],
