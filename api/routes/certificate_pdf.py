@@ -21,7 +21,7 @@ from countersign.certificate.signing import sign_pdf
 from countersign.domain.errors import ProposalClosed
 from countersign.domain.policy import Policy
 from countersign.domain.routing import FINAL_STATUSES, Status
-from countersign.storage import audit, checkpoints, queries
+from countersign.storage import audit, checkpoints, messages, queries
 from countersign.storage.signatures import decisions_signed
 from countersign.storage.tables import Proposal, ProposalVersion, User, utcnow
 
@@ -60,6 +60,7 @@ def certificate_facts(session: Session, policy: Policy, user: User, proposal: Pr
     versions = session.exec(select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id)
                             .order_by(col(ProposalVersion.number))).all()
     concluded = next((e for e in reversed(entries) if e.kind == "concluded"), None)
+    files = messages.version_files(session, proposal.id)
     owner = session.get(User, proposal.owner_id)
     names = {key: party.name for key, party in policy.parties.items()}
     outcome = state_label(proposal.status)
@@ -74,9 +75,9 @@ def certificate_facts(session: Session, policy: Policy, user: User, proposal: Pr
         capability=proposal.capability,
         parties=[names.get(p, p) for p in proposal.parties],
         workflow_id=queries.workflow_id(proposal.id),
-        # `files`: each version's attached files with their hashes, where versions carry them.
         versions=[VersionFacts(v.number, str(v.content.get("title", "")), v.submitted_by, v.submitted_at,
-                               list(v.content.get("files") or [])) for v in versions],
+                               [{"name": f.name, "sha256": f.sha256, "size": f.size, "content_type": f.content_type}
+                                for f in files.get(v.number, [])]) for v in versions],
         decisions=[SignedDecision(signature, row.actor, row.comment, row.reauthenticated)
                    for row, signature in decisions_signed(session, proposal.id) if signature is not None],
         entries=len(entries),

@@ -4,6 +4,7 @@ one changed byte breaks it; its content carries every signature's meaning."""
 
 from __future__ import annotations
 
+import hashlib
 from io import BytesIO
 
 import pytest
@@ -38,6 +39,10 @@ async def validate_async(pdf: bytes, cert_path):
 async def test_the_signed_certificate_validates_and_a_changed_byte_breaks_it(app, api, browser, engine, settings,
                                                                           users):
     proposal = await submit(api, parties=["sony", "merlin"])
+    licence = b"%PDF-1.4 the stem licence"
+    attached = await api("lead").post(f"/api/v1/proposals/{proposal['id']}/files",
+                                      files={"file": ("licence.pdf", licence, "application/pdf")})
+    assert attached.status_code == 201, attached.text
     for party in ("sony", "merlin"):
         await decide(api, party, proposal["id"], comment=f"{party} signs off")
     compliance = await browser("compliance")
@@ -67,6 +72,7 @@ async def test_the_signed_certificate_validates_and_a_changed_byte_breaks_it(app
     assert meanings == [f"Approved, for {name}, {proposal['stage']}, version 1" for name in ("Sony Music Group", "Merlin")]
     assert facts.final_hash == head and facts.checkpoint["size"] == 7
     assert [d.reauthenticated for d in facts.decisions] == ["token", "token"]
+    assert facts.versions[0].files[0]["sha256"] == hashlib.sha256(licence).hexdigest()  # the version's file
 
     # The page links to it, and shows each signature too.
     page = await compliance.get(f"/compliance/proposals/{proposal['id']}/certificate")

@@ -269,6 +269,16 @@ def files_of(session: Session, viewer: User, proposal: Proposal) -> list[tuple[S
     return [(f, mid) for f, mid in rows if rules.can_see(viewer, scopes[mid] if mid else everyone, proposal)]
 
 
+def version_files(session: Session, proposal_id: int) -> dict[int, list[StoredFile]]:
+    """Each version's attached files (not messages' files), oldest first: everyone on the proposal sees them."""
+    found: dict[int, list[StoredFile]] = {}
+    rows = session.exec(select(StoredFile).where(StoredFile.proposal_id == proposal_id,
+                                                 col(StoredFile.version).is_not(None)).order_by(col(StoredFile.id)))
+    for stored in rows:
+        found.setdefault(stored.version, []).append(stored)
+    return found
+
+
 def file_for(session: Session, viewer: User, proposal: Proposal, file_id: int) -> tuple[StoredFile, Redaction | None]:
     """One file `viewer` may see (NotFound otherwise), and its redaction if it was redacted."""
     stored = session.get(StoredFile, file_id)
