@@ -365,9 +365,7 @@ async def test_every_role_gets_the_answer_of_the_matrix(app, accounts, browser, 
         webhook_ids.append(created.json()["id"])
     message = await owner_api.post(f"/api/v1/proposals/{proposal_id}/messages", json={"text": "for the matrix"})
     attached = await owner_api.post(f"/api/v1/proposals/{proposal_id}/files",
-                                    files={"file": ("matrix.csv", b"a,b
-1,2
-", "text/csv")})
+                                    files={"file": ("matrix.csv", b"a,b\n1,2\n", "text/csv")})
     assert message.status_code == attached.status_code == 201, attached.text
     ids = {"webhook_id": webhook_ids[0], "page_webhook_id": webhook_ids[1], "delivery_id": 2**31 - 1,
            "message_id": message.json()["id"], "file_id": attached.json()["id"],
