@@ -104,7 +104,7 @@ def check(page, path: str, width: int) -> list[str]:
     if widths[0] > widths[1]:
         wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
             .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
-                         && !e.closest('.table-scroll'))
+                         && !(e.parentElement && e.parentElement.closest('.table-scroll') && getComputedStyle(e).position !== 'absolute'))
             .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
         problems.append(f"{path} at {width}px scrolls sideways ({widths[0]} > {widths[1]}): {wide}")
     page.add_script_tag(path=str(AXE))
