@@ -89,29 +89,30 @@ def sign_in(browser, base_url: str, email: str):
     return page
 
 
-def check(page, path: str, width: int) -> list[str]:
-    """What is wrong with `path` at `width`: sideways scrolling, elements past the edge, axe findings."""
-    problems = []
-    page.set_viewport_size({"width": width, "height": 800})
+def check(page, path: str) -> list[str]:
+    """What is wrong with `path` at each width: sideways scrolling (and what sticks out), axe findings.
+    The page is loaded once and laid out again at each width."""
     response = page.goto(path)
     if not response or response.status != 200:
         return [f"{path}: status {response and response.status}"]
-    page.wait_for_load_state("load")
-    name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "dashboard"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"layout-{name}-{width}.png"), full_page=True)
-    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    if widths[0] > widths[1]:
-        wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
-                         && !(e.parentElement && e.parentElement.closest('.table-scroll') && getComputedStyle(e).position !== 'absolute'))
-            .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
-        problems.append(f"{path} at {width}px scrolls sideways ({widths[0]} > {widths[1]}): {wide}")
     page.add_script_tag(path=str(AXE))
-    found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-        .filter(v => v.impact === 'serious' || v.impact === 'critical')
-        .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))""")
-    problems += [f"{path} at {width}px: {finding}" for finding in found]
+    name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "dashboard"
+    problems = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.screenshot(path=str(SCREENSHOTS / f"layout-{page.role}-{name}-{width}.png"), full_page=True)
+        scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        if scroll > client:
+            wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+                             && !(e.parentElement && e.parentElement.closest('.table-scroll')
+                                  && getComputedStyle(e).position !== 'absolute'))
+                .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
+            problems.append(f"{path} at {width}px scrolls sideways ({scroll} > {client}): {wide}")
+        found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))""")
+        problems += [f"{path} at {width}px: {finding}" for finding in found]
     return problems
 
 
@@ -119,14 +120,15 @@ def test_every_page_fits_both_widths_and_passes_axe(chromium, shipped):
     if not AXE.is_file():
         pytest.skip("axe-core is not installed: (cd tests/browser && npm ci)")
     reviewed, returned = shipped.proposals
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
 
     def journey(browser):
         for role in ("lead", "rep.sony", "compliance", "admin"):
             page = sign_in(browser, shipped.url, f"{role}@example.com")
+            page.role = role
             for path in pages_of(role, reviewed, returned):
-                for width in WIDTHS:
-                    problems.extend(f"{role}: {p}" for p in check(page, path, width))
+                problems.extend(f"{role}: {p}" for p in check(page, path))
             page.context.close()
 
     chromium(journey, timeout=600)
