@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api import answers, commands, reauth, risk_form
+from api import answers, commands, proposal_summary, reauth, risk_form
 from api.csrf import CsrfProtected
 from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import status_for
@@ -233,6 +233,7 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
         "risk": risk_form.detail(policy, user, proposal, public),
         "reminders": queries.audit_entries(session, proposal.id, ("reminded", "escalated")),
         "deadlines": deadlines,
+        "summary": proposal_summary.summarise(session, proposal, public, upcoming, open_conditions),
         "may": {
             "decide": can(user, Action.DECIDE, proposal),
             "withdraw": can(user, Action.WITHDRAW, proposal),
