@@ -91,8 +91,8 @@ def _message(error: dict[str, Any]) -> str:
         return f"Too long: keep it to {ctx.get('max_length')} characters."
     if kind.startswith("date"):
         return "Enter a date such as 2026-12-31."
-    if kind == "enum":
-        return "Choose one of the options."
+    if kind in ("enum", "literal_error", "bool_parsing", "bool_type", "list_type", "string_type"):
+        return "Choose one of the options."  # only a form altered outside the page sends these
     if kind == "value_error":
         return sentence(str(ctx.get("error") or error["msg"]))
     return sentence(error["msg"])
