@@ -1,7 +1,8 @@
 """Every page, for every role, at a 360 px phone and a 1280 px window, under
 the shipped policy with a 200-character unbroken title: nothing scrolls
 sideways, and axe-core (tests/browser/package.json, `npm ci`) finds nothing
-serious or critical. Each page is screenshot at both widths."""
+serious or critical. Each page is screenshot at both widths (in the test's
+tmp dir)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from countersign.domain.policy import load_policy
 from countersign.settings import Settings
 from countersign.storage.accounts import create_token
 from countersign.storage.db import transaction
 from tests import factories
-from tests.browser.conftest import SCREENSHOTS
 from tests.conftest import _sqlite_engine
 from tests.live_server import LiveServer
 
@@ -47,7 +48,6 @@ def shipped(temporal_env, sqlite_template, tmp_path_factory):
                 assert response.status_code in (200, 201), response.text
                 return response.json()
 
-            from countersign.domain.policy import load_policy
             policy = load_policy()
             reviewed = call("lead", "/api/v1/proposals", factories.submission(policy, title=TITLE))["id"]
             returned = call("lead", "/api/v1/proposals", factories.submission(policy, title=TITLE[::-1]))["id"]
@@ -89,7 +89,7 @@ def sign_in(browser, base_url: str, email: str):
     return page
 
 
-def check(page, path: str) -> list[str]:
+def check(page, role: str, path: str, shots: Path) -> list[str]:
     """What is wrong with `path` at each width: sideways scrolling (and what sticks out), axe findings.
     The page is loaded once and laid out again at each width."""
     response = page.goto(path)
@@ -100,7 +100,7 @@ def check(page, path: str) -> list[str]:
     problems = []
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})
-        page.screenshot(path=str(SCREENSHOTS / f"layout-{page.role}-{name}-{width}.png"), full_page=True)
+        page.screenshot(path=str(shots / f"{role}-{name}-{width}.png"), full_page=True)
         scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         if scroll > client:
             wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
@@ -116,19 +116,17 @@ def check(page, path: str) -> list[str]:
     return problems
 
 
-def test_every_page_fits_both_widths_and_passes_axe(chromium, shipped):
+def test_every_page_fits_both_widths_and_passes_axe(chromium, shipped, tmp_path):
     if not AXE.is_file():
         pytest.skip("axe-core is not installed: (cd tests/browser && npm ci)")
     reviewed, returned = shipped.proposals
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
 
     def journey(browser):
         for role in ("lead", "rep.sony", "compliance", "admin"):
             page = sign_in(browser, shipped.url, f"{role}@example.com")
-            page.role = role
             for path in pages_of(role, reviewed, returned):
-                problems.extend(f"{role}: {p}" for p in check(page, path))
+                problems.extend(f"{role}: {p}" for p in check(page, role, path, tmp_path))
             page.context.close()
 
     chromium(journey, timeout=600)
