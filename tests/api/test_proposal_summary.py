@@ -24,8 +24,9 @@ async def test_summary_names_who_it_waits_on_and_decided_slots_show_no_due_date(
     summary = summary_of(warner)
     assert "Warner Music Group" in summary and "Sony Music Group" not in summary
     assert "Decide for Warner Music Group" in summary
-    # One deadline (Warner's) in each of the summary, the next deadlines and the labels table: Sony's is gone.
-    assert warner.count('class="due-at"') == 3
+    # One deadline (Warner's) in each of the summary, the next deadlines, the labels table and the stage
+    # matrix: Sony's, decided, is gone.
+    assert warner.count('class="due-at"') == 4
     sony = summary_of((await (await browser("sony")).get(f"/proposals/{proposal['id']}")).text)
     assert "Nothing is needed from you now: Sony Music Group is not among the labels it waits on" in sony
     lead = summary_of((await (await browser("lead")).get(f"/proposals/{proposal['id']}")).text)
