@@ -465,13 +465,21 @@ async def _up(settings: Settings, temporal: ClientConnectConfig, engine: Engine,
 # resetting them behind the back of someone signed in. The file is no more
 # exposure than the data dir already is: it holds the session secret and the
 # database.
+# Names that read like people's, so the pages look as they will in use.
+DEMO_REP_NAMES = ("Sam Rivera", "Uma Patel", "Wen Zhao", "Mia Lindqvist", "Bruno Martin", "Kofi Mensah",
+                  "Greta Holm", "Hana Sato", "Luis Ortega", "Nadia Haddad")
+
+
 def demo_accounts(engine: Engine, data_dir: Path, policy: Policy) -> list[tuple[str, str, str, str]]:
-    """A lead, one rep for each of the policy's parties, compliance and an admin."""
-    wanted = [("lead@example.com", Role.LEAD.value, "", "Demo Lead")]
-    wanted += [(f"rep.{key}@example.com", Role.REP.value, key, f"Demo {party.name} rep")
-               for key, party in policy.parties.items()]
-    wanted += [("compliance@example.com", Role.COMPLIANCE.value, "", "Demo Compliance"),
-               ("admin@example.com", Role.ADMIN.value, "", "Demo Admin")]
+    """A lead, one rep for each of the policy's parties (two for the first, so delegation can be tried),
+    compliance and an admin."""
+    wanted = [("lead@example.com", Role.LEAD.value, "", "Lena Ortiz")]
+    for i, key in enumerate(policy.parties):
+        wanted.append((f"rep.{key}@example.com", Role.REP.value, key, DEMO_REP_NAMES[i % len(DEMO_REP_NAMES)]))
+        if i == 0:
+            wanted.append((f"deputy.{key}@example.com", Role.REP.value, key, "Dana Brooks"))
+    wanted += [("compliance@example.com", Role.COMPLIANCE.value, "", "Cora Whitfield"),
+               ("admin@example.com", Role.ADMIN.value, "", "Ade Okafor")]
     path = data_dir / DEMO_PASSWORDS_FILE
     saved: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     rows = []

@@ -102,7 +102,7 @@ def _submit_body(keys: tuple[str, ...]) -> type[ProposalContent]:
         if isinstance(parties, list):
             unknown = [p for p in parties if p not in keys]
             if unknown:
-                raise ValueError(f"unknown parties {unknown}; the policy's parties are {', '.join(keys)}")
+                raise ValueError(f"unknown parties: {', '.join(map(str, unknown))}; the policy's parties are {', '.join(keys)}")
         return parties
 
     def in_policy_order(parties: list[str]) -> list[str]:

@@ -268,7 +268,9 @@ def test_demo_accounts_keep_their_passwords_on_a_second_run(data_dir, engine, mo
 
     assert first == second
     emails = [row[0] for row in first]
-    assert emails == ["lead@example.com", *(f"rep.{p}@example.com" for p in policy.parties),
+    first_party = next(iter(policy.parties))
+    reps = [f"rep.{p}@example.com" for p in policy.parties]
+    assert emails == ["lead@example.com", reps[0], f"deputy.{first_party}@example.com", *reps[1:],
                       "compliance@example.com", "admin@example.com"]
     by_email = {row[0]: row for row in first}
     assert by_email["rep.merlin@example.com"][1:3] == ("rep", "merlin")

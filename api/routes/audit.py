@@ -291,7 +291,20 @@ def page_filter(params: Mapping[str, str],
                 setattr(f, name, date.fromisoformat(values[name]))
             except ValueError:
                 errors[name] = "a date as YYYY-MM-DD"
+    if f.since and f.until and f.since > f.until:
+        errors["until"] = f"the to-date comes before the from-date ({f.since.isoformat()}): nothing could match"
+        f.since = f.until = None
     return f, values, errors
+
+
+def stage_choices(policy: Policy, stored: list[str]) -> list[str]:
+    """Every stage of the policy, in its order (the risk tiers' added stages after), then any other stage
+    a proposal is in (a policy changed since)."""
+    names = [s.name for s in policy.stages]
+    for tier in policy.tiers.values():
+        names += [s.name for s in tier.add_stages]
+    names += sorted(stored)
+    return list(dict.fromkeys(names))
 
 
 def _query_string(f: AuditFilter) -> str:
@@ -316,7 +329,7 @@ def search(
         u.id: u for u in session.exec(select(User).where(col(User.id).in_({p.owner_id for p in proposals})))
     }
     titles = {p.id: p.title for p in session.exec(select(Proposal).where(col(Proposal.id).in_(shown)))}
-    stages = sorted(set(session.exec(select(Proposal.stage).distinct())))
+    stages = stage_choices(policy, list(session.exec(select(Proposal.stage).distinct())))
     kinds = sorted(set(session.exec(select(AuditEntry.kind).distinct())))
     return render(
         request,

@@ -124,6 +124,9 @@ def lead_actions(user: User, proposals: list[Proposal], public: dict) -> list[tu
 
 
 def dashboard_context(request: Request, user: User, session, status: str, page: int) -> dict:
+    # An unknown status is said, not silently read as "all".
+    filter_error = (f"There is no status “{status}” to show; here are all proposals."
+                    if status and status not in STATUS_FILTERS else None)
     status = status if status in STATUS_FILTERS else ""
     paging = pager(page, queries.count_visible(session, user, status or None))
     proposals = queries.list_visible(session, user, status or None, limit=PAGE_SIZE,
@@ -144,6 +147,7 @@ def dashboard_context(request: Request, user: User, session, status: str, page: 
         "matrices": matrices,
         "stage_names": [stage.name for stage in policy.stages],
         "status_filter": status,
+        "filter_error": filter_error,
         "status_filters": STATUS_FILTERS,
         "paging": paging,
         "can_submit": can(user, Action.SUBMIT),

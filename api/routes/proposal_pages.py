@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from api import answers, commands, reauth, risk_form
+from api import answers, commands, proposal_summary, reauth, risk_form
 from api.csrf import CsrfProtected
 from api.deps import PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import status_for
@@ -92,8 +92,8 @@ def _message(error: dict[str, Any]) -> str:
         return f"Too long: keep it to {ctx.get('max_length')} characters."
     if kind.startswith("date"):
         return "Enter a date such as 2026-12-31."
-    if kind == "enum":
-        return "Choose one of the options."
+    if kind in ("enum", "literal_error", "bool_parsing", "bool_type", "list_type", "string_type"):
+        return "Choose one of the options."  # only a form altered outside the page sends these
     if kind == "value_error":
         return sentence(str(ctx.get("error") or error["msg"]))
     return sentence(error["msg"])
@@ -234,6 +234,7 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
         "risk": risk_form.detail(policy, user, proposal, public),
         "reminders": queries.audit_entries(session, proposal.id, ("reminded", "escalated")),
         "deadlines": deadlines,
+        "summary": proposal_summary.summarise(session, proposal, public, upcoming, open_conditions),
         "may": {
             "decide": can(user, Action.DECIDE, proposal),
             "withdraw": can(user, Action.WITHDRAW, proposal),

@@ -13,7 +13,10 @@
   }
 
   function text(node) {
-    return (node.textContent || "").replace(/\s+/g, " ").trim();
+    // A moment shown in the viewer's time (localtime.js) counts by its value, not by how it reads.
+    var copy = node.cloneNode(true);
+    copy.querySelectorAll("time[data-viewer]").forEach(function (el) { el.textContent = el.getAttribute("datetime"); });
+    return (copy.textContent || "").replace(/\s+/g, " ").trim();
   }
 
   function announce(region) {
@@ -47,6 +50,10 @@
       var template = document.createElement("template");
       template.innerHTML = html;
       if (text(template.content) === text(region)) return;  // nothing a reader would see has changed
+      // Folded parts stay as the reader left them.
+      var open = Array.prototype.map.call(region.querySelectorAll("details"), function (d) { return d.open; });
+      var incoming = template.content.querySelectorAll("details");
+      if (incoming.length === open.length) incoming.forEach(function (d, i) { d.open = open[i]; });
       region.replaceChildren(template.content);
       region.setAttribute("data-live-updated", new Date().toISOString());
       announce(region);

@@ -1,33 +1,32 @@
-// Shows each deadline in the viewer's own time zone as well, beside the
-// label's time the server rendered. Without JavaScript the pages show the
-// label's time and UTC, so nothing depends on this.
+// Shows each deadline once, in the viewer's own time zone: a <time
+// data-viewer> rendered by the server in the label's time (which stays in its
+// title and in the screen reader's text) is rewritten to the viewer's time.
+// Without JavaScript the pages show the label's time, so nothing depends on this.
 (function () {
   "use strict";
-  var viewerZone;
-  try { viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
-  var format = new Intl.DateTimeFormat(undefined, {
-    weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
-  });
+  var format;
+  try {
+    format = new Intl.DateTimeFormat(undefined, {
+      weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
+      timeZoneName: "short"
+    });
+  } catch (e) { return; }
 
-  function annotate(root) {
-    var moments = root.querySelectorAll("time[data-zone]:not([data-viewer-done])");
+  function localise(root) {
+    var moments = root.querySelectorAll("time[data-viewer]:not([data-viewer-done])");
     for (var i = 0; i < moments.length; i++) {
       var el = moments[i];
       el.setAttribute("data-viewer-done", "");
-      if (el.getAttribute("data-zone") === viewerZone) continue;
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when)) continue;
-      var note = document.createElement("span");
-      note.className = "viewer-time";
-      note.textContent = " (your time: " + format.format(when) + ")";
-      el.parentNode.insertBefore(note, el.nextSibling);
+      el.textContent = format.format(when);
     }
   }
 
   function start() {
-    annotate(document);
-    // Live updates replace fragments; annotate what they bring in.
-    new MutationObserver(function () { annotate(document); })
+    localise(document);
+    // Live updates replace fragments; localise what they bring in.
+    new MutationObserver(function () { localise(document); })
       .observe(document.body, { childList: true, subtree: true });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -9,10 +9,13 @@ import html
 
 import pytest
 import pytest_asyncio
+from sqlmodel import select
 
 from api import cli
 from countersign.domain.policy import load_policy
 from countersign.storage import accounts
+from countersign.storage.db import transaction
+from countersign.storage.tables import User
 from tests import factories
 from tests.web_client import csrf_of
 from workflows.worker import build_worker
@@ -121,7 +124,7 @@ async def test_the_submit_body_takes_the_policys_parties_only(api):
     assert response.status_code == 422
     [error] = response.json()["detail"]
     assert error["loc"] == ["body", "parties"]
-    assert "unknown parties ['sony']; the policy's parties are kobalt, bmg, concord" in error["msg"]
+    assert "unknown parties: sony; the policy's parties are kobalt, bmg, concord" in error["msg"]
     exported = await api("compliance").get("/api/v1/audit/export", params={"party": "sony"})
     assert exported.status_code == 422 and "'kobalt', 'bmg' or 'concord'" in exported.text
 
@@ -132,8 +135,12 @@ def test_demo_accounts_are_a_rep_for_each_of_the_policys_parties(engine, tmp_pat
     assert [(email, role, party) for email, role, party, _ in rows] == [
         ("lead@example.com", "lead", ""),
         ("rep.kobalt@example.com", "rep", "kobalt"),
+        ("deputy.kobalt@example.com", "rep", "kobalt"),  # a second rep: someone to delegate to
         ("rep.bmg@example.com", "rep", "bmg"),
         ("rep.concord@example.com", "rep", "concord"),
         ("compliance@example.com", "compliance", ""),
         ("admin@example.com", "admin", ""),
     ]
+    with transaction(engine) as session:
+        names = [u.name for u in session.exec(select(User))]
+    assert len(names) == 7 and all(" " in name and "Demo" not in name for name in names), names  # read like names

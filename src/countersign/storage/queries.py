@@ -170,10 +170,15 @@ def inbox_rows(session: Session, party: str, limit: int = 50, offset: int = 0) -
 
 
 def inbox_count(session: Session, party: str) -> int:
-    """How many proposals wait on `party` (the workflow keeps `pending` in step with the party rows);
-    on SQLite counted from ix_proposal_status_pending alone."""
-    query = select(func.count()).select_from(Proposal).where(
-        Proposal.status == "in_review", _listed(Proposal.pending, party))
+    """How many proposals wait on `party`: the rows `inbox_rows` pages through, counted the same way.
+    Every signed-in rep's page shows it, so it starts from the party's own pending rows
+    (ix_party_review_party_current_state_due_at) rather than reading every proposal in review."""
+    query = (
+        select(func.count()).select_from(PartyReview)
+        .join(Proposal, PartyReview.proposal_id == Proposal.id)
+        .where(PartyReview.party == party, PartyReview.current, PartyReview.state == "pending",
+               Proposal.status == "in_review", _listed(Proposal.pending, party))
+    )
     return session.exec(query).one()
 
 

@@ -80,7 +80,7 @@ class ProposalNumber(SQLModel, table=True):
 
 
 # Indexes that exist on SQLite only (see Proposal); alembic's comparison skips them elsewhere.
-SQLITE_ONLY_INDEXES = {"ix_proposal_status_pending": ("status", "pending"), "ix_proposal_parties": ("parties",)}
+SQLITE_ONLY_INDEXES = {"ix_proposal_parties": ("parties",)}
 
 
 def compared_by_alembic(dialect: str):
@@ -100,8 +100,8 @@ class Proposal(SQLModel, table=True):
         Index("ix_proposal_updated_at_id", "updated_at", "id"),
         Index("ix_proposal_owner_id_updated_at", "owner_id", "updated_at"),
         Index("ix_proposal_status_updated_at", "status", "updated_at"),
-        # A label's counts (queries.inbox_count, count_visible) match `pending` and `parties` as text:
-        # these indexes hold that text, so SQLite counts from them without reading the rows.
+        # A rep's dashboard count (queries.count_visible) matches `parties` as text: this index
+        # holds that text, so SQLite counts from it without reading the rows.
         # (PostgreSQL's json has no b-tree order; its planner reads the rows.)
         *(Index(name, *columns).ddl_if(dialect="sqlite") for name, columns in SQLITE_ONLY_INDEXES.items()),
     )

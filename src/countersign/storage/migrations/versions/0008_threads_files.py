@@ -4,7 +4,7 @@ Messages, files, their links and redactions are append-only (triggers, as
 0005's); `message_text` is not: redaction deletes a message's words.
 
 Revision ID: 0008_threads_files
-Revises: 0015_label_counts
+Revises: 0015_label_count
 Create Date: 2026-12-04 14:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import countersign.storage.tables
 
 revision = '0008_threads_files'
-down_revision = '0015_label_counts'
+down_revision = '0015_label_count'
 branch_labels = None
 depends_on = None
 
