@@ -25,11 +25,12 @@ from countersign.storage.accounts import create_token, use_password_cost
 from countersign.storage.db import make_engine, migrate, transaction
 from countersign.storage.grant_tables import GrantRecord
 from countersign.storage.tables import Proposal, ProposalNumber, utcnow
+from countersign.storage.webhook_tables import WebhookEndpoint
 from tests import factories
 from tests.live_server import LiveServer
 from tests.postgres import fresh_database
 from tests.web_client import Browser
-from workflows import search_attributes as sa
+from workflows import search_attributes as sa, webhook_delivery
 from workflows.worker import build_worker
 
 OPEN_STATUSES = ("in_review", "changes_requested")
@@ -155,10 +156,10 @@ async def dev_temporal():
 
 @pytest_asyncio.fixture(autouse=True)
 async def _end_leftover_workflows(request):
-    """Terminate the proposals a test left open. The time-skipping server only
-    skips time while no task waits, and a leftover proposal whose timer fires
-    after its test's worker is gone would wait forever and hold up the clock
-    for every later test."""
+    """Terminate the proposals and webhook deliveries a test left open. The
+    time-skipping server only skips time while no task waits, and a leftover
+    workflow whose timer fires after its test's worker is gone would wait
+    forever and hold up the clock for every later test."""
     yield
     env, engine = request.node.funcargs.get("temporal_env"), request.node.funcargs.get("engine")
     if env is None or engine is None:
@@ -168,11 +169,12 @@ async def _end_leftover_workflows(request):
         # An approval whose grants are live keeps its workflow running, with their expiry timers.
         ids += session.exec(select(GrantRecord.proposal_id).where(
             col(GrantRecord.state).in_(["active", "suspended"])).distinct()).all()
-    for proposal_id in ids:
+        endpoints = session.exec(select(WebhookEndpoint.id)).all()
+    for workflow_id in [f"proposal-{i}" for i in ids] + [webhook_delivery.workflow_id(i) for i in endpoints]:
         try:
-            await env.client.get_workflow_handle(f"proposal-{proposal_id}").terminate("test finished")
+            await env.client.get_workflow_handle(workflow_id).terminate("test finished")
         except RPCError:
-            pass  # already closed
+            pass  # already closed, or never started
 
 
 @pytest.fixture
