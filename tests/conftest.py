@@ -161,7 +161,8 @@ async def _end_leftover_workflows(request):
     workflow whose timer fires after its test's worker is gone would wait
     forever and hold up the clock for every later test."""
     yield
-    env, engine = request.node.funcargs.get("temporal_env"), request.node.funcargs.get("engine")
+    env = request.node.funcargs.get("temporal_env")
+    engine = request.node.funcargs.get("engine") or request.node.funcargs.get("any_engine")
     if env is None or engine is None:
         return
     with Session(engine) as session:
