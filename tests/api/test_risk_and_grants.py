@@ -247,7 +247,7 @@ async def test_the_pages_preview_the_route_and_show_tier_diff_grants_and_obligat
     assert widened.json()["tier"] == "high" and widened.json()["stage"] == FIRST
     sony = await browser("sony")
     decide_page = html.unescape((await sony.get(f"/proposals/{pid}/decide")).text)
-    assert "What version 2 changed since version 1" in decide_page and "material change" in decide_page
+    assert "What changed since version 1, the last one you saw" in decide_page and "material change" in decide_page
     assert decide_page.count('class="chip chip-material"') == 1  # launch scope; the summary is not material
 
     for stage in (FIRST, COUNCIL, EXECUTIVE):

@@ -207,6 +207,15 @@ class PlatformConfig:
     oidc: OidcConfig | None = None
 
 
+def quorum(rule: str, party_count: int) -> int:
+    """How many approvals pass a stage with `rule` among `party_count` parties."""
+    if rule == "all":
+        return party_count
+    if rule == "any":
+        return min(1, party_count)
+    return min(int(rule.split(":")[1]), party_count)
+
+
 @with_config(FILE_TABLE)
 @dataclass(frozen=True)
 class StagePolicy:
@@ -222,11 +231,7 @@ class StagePolicy:
 
     def quorum(self, party_count: int) -> int:
         """How many approvals pass this stage among `party_count` parties."""
-        if self.rule == "all":
-            return party_count
-        if self.rule == "any":
-            return min(1, party_count)
-        return min(int(self.rule.split(":")[1]), party_count)
+        return quorum(self.rule, party_count)
 
 
 # The proposal fields a risk rule may read and a policy may call material:

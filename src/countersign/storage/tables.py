@@ -136,6 +136,20 @@ class ProposalVersion(SQLModel, table=True):
     step: int | None = None  # the workflow step that wrote it
 
 
+class VersionView(SQLModel, table=True):
+    """UI state, not a record: each version of a proposal a person has opened (its page or the decision
+    form), so the decision form shows what changed since the version they last saw. Written once per
+    person and version, never changed (countersign.storage.version_views)."""
+
+    __tablename__ = "version_view"
+    __table_args__ = (UniqueConstraint("user_id", "proposal_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    proposal_id: int = Field(foreign_key="proposal.id")
+    version: int
+    seen_at: datetime = _ts(nullable=False)
+
+
 class PartyReview(SQLModel, table=True):
     """Read model: one party's state in one stage (rewritten at every step)."""
 
