@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from countersign.domain.grants import Consent
+from countersign.domain.grants import Consent, EvidenceFile
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Event, Review, Snapshot
 
@@ -76,6 +76,7 @@ class EvidenceRequest:
     obligation_id: int
     text: str
     actor: str
+    file: EvidenceFile | None = None  # its bytes stored already, by SHA-256 (api.grant_commands)
 
 
 @dataclass

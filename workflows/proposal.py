@@ -239,7 +239,7 @@ class ProposalWorkflow:
     @workflow.update
     async def submit_evidence(self, request: EvidenceRequest) -> UpdateResult:
         events = self._apply(lambda: self._granted().submit_evidence(request.obligation_id, request.text,
-                                                                      request.actor, workflow.now()))
+                                                                      request.actor, workflow.now(), request.file))
         return await self._record(events)
 
     @submit_evidence.validator

@@ -35,7 +35,7 @@ from countersign.domain.errors import DomainError
 from countersign.domain.policy import Policy
 from countersign.domain.routing import FINAL_STATUSES, Status
 from countersign.domain.signature import from_stored
-from countersign.storage import delegation, queries
+from countersign.storage import delegation, messages, queries
 from countersign.storage.throttle import Throttled
 from countersign.storage.tables import Decision, Proposal, User
 
@@ -231,7 +231,7 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
         "temporal_url": temporal_link(request, user, proposal),
         "versions": versions,
         "changes": version_changes(versions, policy.material_fields),
-        "risk": risk_form.detail(policy, user, proposal, public),
+        "risk": risk_form.detail(policy, user, proposal, public, messages.evidence_files(session, user, proposal)),
         "reminders": queries.audit_entries(session, proposal.id, ("reminded", "escalated")),
         "deadlines": deadlines,
         "summary": proposal_summary.summarise(session, proposal, public, upcoming, open_conditions),
