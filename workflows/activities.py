@@ -29,6 +29,7 @@ from countersign.domain.signature import Signature, manifest
 from countersign.storage import audit, delegation, webhooks
 from countersign.storage.db import transaction
 from countersign.storage.grant_tables import GrantRecord, ObligationRecord
+from countersign.storage.message_tables import ObligationFile, StoredFile
 from countersign.storage.tables import (
     ConditionRecord,
     Decision,
@@ -63,7 +64,7 @@ SELECT_MAIL_USERS = select(User.email, User.role, User.party).where(
 DELETE_GRANTS = delete(GrantRecord).where(col(GrantRecord.proposal_id) == bindparam("proposal_id"))
 DELETE_OBLIGATIONS = delete(ObligationRecord).where(col(ObligationRecord.proposal_id) == bindparam("proposal_id"))
 INSERT = {model: insert(model) for model in (Proposal, ProposalVersion, Decision, PartyReview, ConditionRecord,
-                                             OutboxMail, GrantRecord, ObligationRecord)}
+                                             OutboxMail, GrantRecord, ObligationRecord, StoredFile, ObligationFile)}
 
 
 class ProposalActivities:
@@ -112,6 +113,7 @@ class ProposalActivities:
                 self._add_decision(db, record)
             entries = audit.append_events(session, record.proposal_id, record.events, step=record.step,
                                           row_locked=True)
+            self._add_evidence_files(db, record)
             self._queue_mail(session, db, proposal, record)
             self._write_snapshot(db, record)
             return self._queue_webhooks(db, proposal, record, entries)
@@ -163,6 +165,21 @@ class ProposalActivities:
             comment=request.comment.strip() or None, actor=request.actor, on_behalf_of=request.on_behalf_of,
             decided_at=record.at, step=record.step, signature=self._signature(decision, record.at).stored(),
             reauthenticated=request.reauthenticated))
+
+    def _add_evidence_files(self, db: Connection, record: StepRecord) -> None:
+        """A file sent as evidence (its bytes stored by the web app before the update): its row and
+        its link to the obligation, in the step that records the evidence."""
+        for event in record.events:
+            if event.kind != "evidence_submitted" or "file_sha256" not in event.detail:
+                continue
+            detail = event.detail
+            file_id = db.execute(INSERT[StoredFile], {
+                "proposal_id": record.proposal_id, "name": detail["file_name"], "size": int(detail["file_size"]),
+                "content_type": detail["file_type"], "sha256": detail["file_sha256"], "version": None,
+                "uploaded_by": event.actor, "created_at": record.at}).inserted_primary_key[0]
+            db.execute(INSERT[ObligationFile], {"file_id": file_id, "proposal_id": record.proposal_id,
+                                                "obligation": int(detail["obligation"]), "party": event.party,
+                                                "step": record.step})
 
     def _signature(self, decision, at: datetime) -> Signature:
         request = decision.request

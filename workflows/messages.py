@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from countersign.domain.grants import Consent
+from countersign.domain.grants import Consent, EvidenceFile
 from countersign.domain.policy import Policy
-from countersign.domain.routing import Event, Snapshot
+from countersign.domain.routing import Event, Review, Snapshot
 
 
 @dataclass
@@ -18,6 +18,17 @@ class ProposalInput:
     owner: str  # the lead's e-mail
     content: dict  # a ProposalSubmit body, JSON-ready
     policy: Policy
+    carried: Carried | None = None  # set when a run continues as new
+
+
+@dataclass
+class Carried:
+    """What a run of the grants' lifecycle hands to the run it continues as (workflow.continue_as_new)."""
+
+    review: Review
+    consent: Consent
+    step: int  # the last step recorded: the new run goes on from the next
+    stored: UpdateResult
 
 
 @dataclass
@@ -65,6 +76,7 @@ class EvidenceRequest:
     obligation_id: int
     text: str
     actor: str
+    file: EvidenceFile | None = None  # its bytes stored already, by SHA-256 (api.grant_commands)
 
 
 @dataclass

@@ -254,7 +254,7 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
         "temporal_url": temporal_link(request, user, proposal),
         "versions": versions,
         "changes": version_changes(versions, policy.material_fields),
-        "risk": risk_form.detail(policy, user, proposal, public),
+        "risk": risk_form.detail(policy, user, proposal, public, messages_store.evidence_files(session, user, proposal)),
         "reminders": queries.audit_entries(session, proposal.id, ("reminded", "escalated")),
         "deadlines": deadlines,
         "summary": proposal_summary.summarise(session, proposal, public, upcoming, open_conditions),

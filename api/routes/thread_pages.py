@@ -40,7 +40,8 @@ def context(session: Session, user: User, proposal: Proposal, form: dict | None 
             error: str | None = None) -> dict[str, Any]:
     """What proposals/_thread.html reads: the messages `user` may see, their threads, and the form."""
     messages = store.thread(session, user, proposal)
-    version_files = [f for f, mid in store.files_of(session, user, proposal) if mid is None]
+    version_files = [f for f, mid, obligation in store.files_of(session, user, proposal)
+                     if mid is None and obligation is None]
     threads: dict[int, list] = {}
     for t in messages:
         threads.setdefault(t.message.thread_id or t.message.id, []).append(t)

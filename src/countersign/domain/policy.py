@@ -290,6 +290,9 @@ class GrantPolicy:
     remind_before: DurationField = Duration(30, "days")  # the lead is reminded to seek re-approval
     obligations_due: DurationField = Duration(30, "days")  # a condition's evidence is due this long after approval
     deny_when_obligation_overdue: StrictBool = False  # the grants check answers obligation_overdue
+    # The workflow running the grants continues as new once its history holds this many events
+    # (and whenever Temporal suggests it); unset: only when Temporal suggests it.
+    continue_as_new_after: Annotated[int, Field(strict=True, ge=50)] | None = None
 
 
 @with_config(FILE_TABLE)
