@@ -26,7 +26,7 @@ from countersign.domain.notifications import MAILED_KINDS, Audience, Delegator, 
 from countersign.domain.policy import PartyConfig
 from countersign.domain.routing import PartyView, current_parties
 from countersign.domain.signature import Signature, manifest
-from countersign.storage import audit, delegation, webhooks
+from countersign.storage import audit, delegation, queries, webhooks
 from countersign.storage.db import transaction
 from countersign.storage.grant_tables import GrantRecord, ObligationRecord
 from countersign.storage.message_tables import ObligationFile, StoredFile
@@ -204,9 +204,11 @@ class ProposalActivities:
         # The read model's rows of the proposal, rewritten whole at every step.
         db.execute(DELETE_PARTY_ROWS, {"proposal_id": proposal_id})
         db.execute(DELETE_CONDITIONS, {"proposal_id": proposal_id})
-        rows = [_party_row(proposal_id, stage.index, stage.name, view, False)
+        rows = [_party_row(proposal_id, stage.index, stage.name, view, current=False)
                 for stage in snapshot.stages if stage.index != snapshot.stage_index for view in stage.parties]
-        rows += [_party_row(proposal_id, snapshot.stage_index, snapshot.stage, view, True)
+        rows += [_party_row(proposal_id, snapshot.stage_index, snapshot.stage, view, current=True,
+                            waiting=queries.waits_on(snapshot.status.value, snapshot.pending, view.party,
+                                                     view.state.value, current=True))
                  for view in current_parties(snapshot)]
         db.execute(INSERT[PartyReview], rows)
         if snapshot.conditions:
@@ -270,9 +272,10 @@ def _audience(session: Session, proposal: ProposalRow, at: datetime) -> Audience
     return Audience(owner, reps, [u.email for u in users if u.role == Role.COMPLIANCE], acting_for)
 
 
-def _party_row(proposal_id: int, index: int, stage: str, view: PartyView, current: bool) -> dict:
+def _party_row(proposal_id: int, index: int, stage: str, view: PartyView, current: bool,
+               waiting: bool = False) -> dict:
     return dict(
         proposal_id=proposal_id, stage_index=index, stage=stage, party=view.party, state=view.state.value,
-        current=current, due_at=view.due_at, decided_by=view.decided_by, decided_at=view.decided_at,
+        current=current, waiting=waiting, due_at=view.due_at, decided_by=view.decided_by, decided_at=view.decided_at,
         comment=view.comment, version=view.version,
     )
