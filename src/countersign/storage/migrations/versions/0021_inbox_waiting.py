@@ -9,7 +9,7 @@ party_review (party, waiting, due_at) alone. The read model is rewritten at
 every step; rows already there are filled in here by the same rule.
 
 Revision ID: 0021_inbox_waiting
-Revises: 0008_threads_files
+Revises: 0020_obligation_files
 Create Date: 2026-12-04 16:30:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0021_inbox_waiting'
-down_revision = '0008_threads_files'
+down_revision = '0020_obligation_files'
 branch_labels = None
 depends_on = None
 
