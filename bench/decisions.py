@@ -100,6 +100,10 @@ class Figures:
     def per_second(self) -> float:
         return self.decisions / self.seconds if self.seconds else 0.0
 
+    def cpu_per_decision(self) -> dict[str, float]:
+        """CPU seconds per decision, per process, over the deciding phase."""
+        return {name: share * self.seconds / self.decisions for name, share in self.cpu.items()} if self.decisions else {}
+
     def summary(self) -> dict:
         return {
             "decisions": self.decisions,
@@ -359,6 +363,9 @@ def print_timeline(title: str, figures: Figures) -> None:
           "histories (ms per decision)")
     print("  CPU while deciding, share of one core: "
           + "; ".join(f"{name} {100 * share:.0f}%" for name, share in figures.cpu.items()))
+    # CPU time per decision shifts less than rates do when other work shares the machine.
+    print("  CPU per decision, ms: "
+          + "; ".join(f"{name} {1000 * ms:.1f}" for name, ms in figures.cpu_per_decision().items()))
     rows = sorted(figures.steps.items(), key=lambda item: -sum(item[1]))
     for name, values in rows:
         per_decision = 1000 * sum(values) / decisions
@@ -412,6 +419,8 @@ def report(args: argparse.Namespace, raw: Figures, ours: Figures, raw_one: Figur
         "targets_met": met,
         "cpu_share": {"raw": {k: round(v, 2) for k, v in raw.cpu.items()},
                       "countersign": {k: round(v, 2) for k, v in ours.cpu.items()}},
+        "cpu_ms_per_decision": {"raw": {k: round(v * 1000, 1) for k, v in raw.cpu_per_decision().items()},
+                                "countersign": {k: round(v * 1000, 1) for k, v in ours.cpu_per_decision().items()}},
         "load_average": os.getloadavg()[0],
     }
 

@@ -2,7 +2,9 @@
 activity arguments. One dataclass per call, so fields can be added later
 without breaking callers or recorded histories."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: the SDK's converter reads these
+# dataclasses' field types (typing.get_type_hints) for every payload it decodes,
+# and string annotations are compiled anew each time (docs/performance.md).
 
 from dataclasses import dataclass, field
 from datetime import datetime

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from countersign.domain.checkpoint import SignedCheckpoint
-from countersign.domain.notifications import ENV, Mail
+from countersign.domain.notifications import ENV
 
 SUBJECT = "Audit log checkpoint: {size} entries"
 TEXT = ENV.get_template("checkpoint.txt")
 HTML = ENV.get_template("checkpoint.html")
 
 
-def checkpoint_mail(recipient: str, signed: SignedCheckpoint) -> Mail:
+@dataclass(frozen=True)
+class CheckpointMail:
+    """The mail, the same for every recipient."""
+
+    subject: str
+    body: str
+    html_body: str
+
+
+def checkpoint_mail(signed: SignedCheckpoint) -> CheckpointMail:
     values = dict(size=signed.checkpoint.size, root=signed.checkpoint.root, key_id=signed.key_id,
                   checkpoint=json.dumps(signed.as_json(), indent=2))
-    return Mail(recipient, SUBJECT.format(**values), TEXT.render(values), HTML.render(values), "checkpoint")
+    return CheckpointMail(SUBJECT.format(**values), TEXT.render(values), HTML.render(values))

@@ -7,7 +7,8 @@ methods raise without changing anything, for the workflow's validators.
 `check_grant` answers the product's runtime from a stored grant.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: its dataclasses cross the workflow
+# boundary, and the SDK's converter reads their types for every payload (workflows/messages.py).
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -89,7 +90,7 @@ class Consent:
     obligations: list[Obligation] = field(default_factory=list)
 
     @classmethod
-    def issue(cls, review: Review, content: dict, policy: Policy, now: datetime) -> tuple[Consent, list[Event]]:
+    def issue(cls, review: Review, content: dict, policy: Policy, now: datetime) -> tuple["Consent", list[Event]]:
         """A grant for each approving party; its conditions become obligations."""
         rules = policy.grants
         approving = review.outcome_scope or [p for p in review.touched if p not in review.dropped]

@@ -14,7 +14,8 @@ inside the workflow, and a check added later could then stop a proposal
 already running. One shape, checked once, where the file is read.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: its dataclasses cross the workflow
+# boundary, and the SDK's converter reads their types for every payload (workflows/messages.py).
 
 import re
 import tomllib
@@ -84,7 +85,7 @@ class Duration:
     unit: Literal["business_days", "days", "hours", "minutes", "seconds"]
 
     @classmethod
-    def parse(cls, text: str) -> Duration:
+    def parse(cls, text: str) -> "Duration":
         match = _DURATION_RE.match(text.lower()) if isinstance(text, str) else None
         if not match or match.group(2) not in DURATION_UNITS:
             raise ValueError(

@@ -9,7 +9,8 @@ domain error a caller would get, without changing anything; validators use
 them to refuse bad calls before they enter the history.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: its dataclasses cross the workflow
+# boundary, and the SDK's converter reads their types for every payload (workflows/messages.py).
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -144,7 +145,7 @@ class Review:
 
     @classmethod
     def open(cls, policy: Policy, touched: list[str], now: datetime,
-             content: dict | None = None) -> tuple[Review, list[Event]]:
+             content: dict | None = None) -> tuple["Review", list[Event]]:
         """`content`: the proposal, whose risk tier shapes the route (tiers.route);
         without it the policy's stages are the route."""
         base = policy
@@ -204,7 +205,7 @@ class Review:
             return SlotState.DROPPED
         return SlotState.NOT_NEEDED if self.concluded else SlotState.WAITING
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> "Snapshot":
         """What the read model stores: the current state of every party and stage."""
         stages = [
             StageView(index, stage.name, stage.opened_at, [_party_view(s) for s in stage.slots.values()])

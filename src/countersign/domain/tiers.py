@@ -8,7 +8,8 @@ the submission and a material resubmission all call it, so what the lead
 previews is what the workflow routes.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: its dataclasses cross the workflow
+# boundary, and the SDK's converter reads their types for every payload (workflows/messages.py).
 
 from dataclasses import dataclass, field, fields, replace
 from typing import Any

@@ -128,11 +128,14 @@ def _queue_mail(session: Session, signed: SignedCheckpoint, parties: Iterable[st
     users = session.exec(select(User.email, User.role, User.party).where(User.active).order_by(User.email)).all()
     recipients = [u.email for u in users
                   if (u.role == Role.REP and u.party in parties) or u.role in (Role.COMPLIANCE, Role.ADMIN)]
+    if not recipients:
+        return
+    # One mail, the same for everyone: rendered once, inserted as plain rows (a proposal's conclusion signs one).
+    mail = checkpoint_mail(signed)
     now = signed.checkpoint.time
-    for recipient in recipients:
-        mail = checkpoint_mail(recipient, signed)
-        session.add(OutboxMail(kind="checkpoint", recipient=recipient, subject=mail.subject, body=mail.body,
-                               html_body=mail.html_body, created_at=now, next_attempt_at=now))
+    session.connection().execute(OutboxMail.__table__.insert(), [
+        dict(kind="checkpoint", recipient=recipient, subject=mail.subject, body=mail.body,
+             html_body=mail.html_body, created_at=now, next_attempt_at=now) for recipient in recipients])
 
 
 # -- reading ---------------------------------------------------------------------------
