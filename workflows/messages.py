@@ -20,7 +20,7 @@ class ProposalInput:
     owner: str  # the lead's e-mail
     content: dict  # a ProposalSubmit body, JSON-ready
     policy: Policy
-    carried: Carried | None = None  # set when a run continues as new
+    carried: "Carried | None" = None  # set when a run continues as new (defined below)
 
 
 @dataclass
