@@ -23,15 +23,6 @@ class ProposalInput:
     carried: "Carried | None" = None  # set when a run continues as new (defined below)
 
 
-@dataclass
-class Carried:
-    """What a run of the grants' lifecycle hands to the run it continues as (workflow.continue_as_new)."""
-
-    review: Review
-    consent: Consent
-    step: int  # the last step recorded: the new run goes on from the next
-    stored: UpdateResult
-
 
 @dataclass
 class DecisionRequest:
@@ -127,3 +118,13 @@ class StepRecord:
     new_version: NewVersion | None = None
     decision: DecisionRecord | None = None
     consent: Consent | None = None  # the grants and obligations, once the proposal is approved
+
+
+@dataclass
+class Carried:
+    """What a run of the grants' lifecycle hands to the run it continues as (workflow.continue_as_new)."""
+
+    review: Review
+    consent: Consent
+    step: int  # the last step recorded: the new run goes on from the next
+    stored: UpdateResult
