@@ -55,12 +55,12 @@ def test_a_checkpoint_covers_every_chain_and_is_signed(any_engine):
     assert merkle.root(leaves.hashes).hex() == signed.checkpoint.root
 
     with transaction(any_engine) as session:
-        again, frontier = checkpoints.sign(session, SIGNER, T0, ())
+        again, frontier, _ = checkpoints.sign(session, SIGNER, T0, ())
     assert again is None  # nothing new: no second checkpoint of the same size
     assert frontier.size == 7
     add_entries(any_engine, 2, start=7)
     with transaction(any_engine) as session:  # from the frontier kept: only the new leaves are read
-        later, _ = checkpoints.sign(session, SIGNER, T0 + timedelta(hours=1), (), known=frontier)
+        later = checkpoints.sign(session, SIGNER, T0 + timedelta(hours=1), (), known=frontier).signed
     assert later.checkpoint.size == 9
     with Session(any_engine) as session:
         now = checkpoints.log_leaves(session).hashes

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
@@ -39,7 +39,7 @@ from countersign.domain.checkpoint import (
     signature_ok,
 )
 from countersign.domain.checkpoint_mail import checkpoint_mail
-from countersign.storage import audit
+from countersign.storage import audit, webhooks
 from countersign.storage.db import is_write
 from countersign.storage.tables import (
     AuditEntry,
@@ -96,11 +96,18 @@ def sequence(session: Session) -> int:
     return size + len(rows)
 
 
+class Signing(NamedTuple):
+    signed: SignedCheckpoint | None  # None: the log had not grown
+    frontier: merkle.Frontier  # the tree now, for the next call once committed
+    woken: list[int]  # the active webhook endpoints the checkpoint was queued for, to wake once committed
+
+
 def sign(session: Session, signer: Signer, now: datetime, mail_parties: Iterable[str] = (),
-         known: merkle.Frontier | None = None) -> tuple[SignedCheckpoint | None, merkle.Frontier]:
+         known: merkle.Frontier | None = None) -> Signing:
     """Sequence new entries and sign a checkpoint of the whole log, unless the
     latest one has its size already (or the log is empty). Each organisation
-    (`mail_parties` and the platform) is sent it by mail, through the outbox.
+    (`mail_parties` and the platform) is sent it by mail, through the outbox,
+    and by webhook (`checkpoint.signed`), queued in this transaction.
 
     `known`: the tree's frontier as of an earlier call, so that only the
     leaves added since are read; the frontier of the tree now is returned for
@@ -112,14 +119,15 @@ def sign(session: Session, signer: Signer, now: datetime, mail_parties: Iterable
     frontier.extend(bytes.fromhex(h) for h in added)
     latest = session.exec(select(func.max(CheckpointRow.size))).one()
     if size == 0 or latest == size:
-        return None, frontier
+        return Signing(None, frontier, [])
     signed = signer.sign(Checkpoint(size, frontier.root().hex(), now.replace(microsecond=0)))
     c = signed.checkpoint
     session.add(CheckpointRow(size=c.size, root=c.root, time=c.time, signature=signed.signature,
                               key_id=signed.key_id))
     _queue_mail(session, signed, mail_parties)
     session.flush()
-    return signed, frontier
+    woken = webhooks.queue_checkpoint(session.connection(), signed.as_json(), c.time)
+    return Signing(signed, frontier, woken)
 
 
 def _queue_mail(session: Session, signed: SignedCheckpoint, parties: Iterable[str]) -> None:
