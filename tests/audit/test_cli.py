@@ -8,11 +8,9 @@ import json
 
 from sqlmodel import Session, update
 
-from countersign.storage import audit_export
+from countersign.storage import audit, audit_export
 from countersign.storage.db import transaction
 from countersign.storage.tables import User
-
-from countersign.storage import audit
 from tests import factories
 from tests.audit.conftest import decide, past_the_triggers, set_detail, sql, submit
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from countersign.domain.checkpoint import Checkpoint, Cosignature, SignedCheckpoint, Signer, new_private_key_pem
+from countersign.domain.checkpoint import (
+    Checkpoint,
+    Cosignature,
+    SignedCheckpoint,
+    Signer,
+    new_private_key_pem,
+)
 from countersign.domain.log_check import LogCheck, check_cosignatures
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -26,8 +32,8 @@ def test_a_cosignature_made_after_its_key_was_revoked_does_not_count():
     check_cosignatures(signed, keys, report)
     assert report.ok, report.failures
     assert report.notes == [
-        f"warner's cosignature is not counted: its key {warner.key_id} was revoked before it was made "
-        "(2026-12-01T10:00:00Z)",
+        (f"warner's cosignature is not counted: its key {warner.key_id} was revoked before it was made "
+         "(2026-12-01T10:00:00Z)"),
         "the latest checkpoint is co-signed by sony (before its key was revoked, 2026-12-01T10:00:00Z)",
     ]
     keys[sony.key_id]["revoked_at"] = None
