@@ -361,11 +361,11 @@ def export(
                 filters=" ".join(f"{k}={v}" for k, v in f.as_dict().items()),
             )
         entries = audit_export.export_entries(engine, f, ids)
+        with Session(engine) as session:
+            signed = export_signatures(session, ids)
         if format == "csv":
-            lines = audit_export.csv_rows(entries)
+            lines = audit_export.csv_rows(entries, signed)
         else:
-            with Session(engine) as session:
-                signed = export_signatures(session, ids)
             lines = audit_export.jsonl(entries, audit_export.header(f, reader, ids), signed)
         if output is None:
             for line in lines:

@@ -4,6 +4,7 @@ its own key, on its own machine, through the API alone.
     countersign witness init [--dir DIR]
     countersign witness register --url URL --token TOKEN [--dir DIR]
     countersign witness cosign --url URL --token TOKEN [--dir DIR] [--checkpoint FILE]
+    countersign witness revoke --url URL --token TOKEN --reason WHY [--key-id ID | --dir DIR]
 
 DIR (default ./witness) holds the organisation's private key
 (`witness_key.pem`) and its state (`state.json`): the last checkpoint it
@@ -12,6 +13,10 @@ checkpoint is co-signed only if the log's key signed it and it extends the
 last one witnessed (a consistency proof from the API); otherwise nothing is
 signed and the command exits 1 saying why. A log that showed two
 organisations two different histories would need both to sign both.
+
+`revoke` (a party admin's token, or an admin's) revokes a key, for example
+one whose private half was lost or exposed: its cosignatures from then on
+do not count. Make a new key in a new directory and register it.
 """
 
 from __future__ import annotations
@@ -107,6 +112,20 @@ def cosign(url: UrlOption, token: TokenOption, directory: DirOption = Path("witn
         _fail(str(exc))
     state_path.write_text(json.dumps({"log_key": public_pem(log_key), "last": signed.as_json()}, indent=2))
     typer.echo(f"witnessed checkpoint {signed.checkpoint.size} (root {signed.checkpoint.root})")
+
+
+@witness_app.command()
+def revoke(url: UrlOption, token: TokenOption,
+           reason: Annotated[str, typer.Option("--reason", help="Why, in one line (kept with the revocation).")],
+           key_id: Annotated[str | None, typer.Option("--key-id", help="The key to revoke; default: the one in --dir.")]
+           = None, directory: DirOption = Path("witness")) -> None:
+    """Revoke a witness key (needs a party admin's or an admin's API token)."""
+    key_id = key_id or _signer(directory).key_id
+    try:
+        answer = LogClient(url, token).revoke_witness(key_id, reason)
+    except ApiError as exc:
+        _fail(str(exc))
+    typer.echo(f"revoked key {answer['key_id']} of {answer['party']} at {answer['revoked_at']}")
 
 
 def _check_extends(client: LogClient, last: SignedCheckpoint, new: SignedCheckpoint) -> None:

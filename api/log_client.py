@@ -72,5 +72,8 @@ class LogClient:
     def register_witness(self, public_key_pem: str) -> dict[str, Any]:
         return self._call("POST", "/witnesses", body={"public_key": public_key_pem})
 
+    def revoke_witness(self, key_id: str, reason: str) -> dict[str, Any]:
+        return self._call("POST", f"/witnesses/{urllib.parse.quote(key_id, safe='')}/revoke", body={"reason": reason})
+
     def cosign(self, size: int, key_id: str, signature: str) -> dict[str, Any]:
         return self._call("POST", f"/{size}/cosignatures", body={"key_id": key_id, "signature": signature})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from temporalio import activity, workflow
@@ -31,6 +32,9 @@ with workflow.unsafe.imports_passed_through():
     from countersign.storage import checkpoints
     from countersign.storage.db import transaction
 
+if TYPE_CHECKING:
+    from workflows.webhook_delivery import WebhookWaker
+
 SCHEDULE_ID = "countersign-checkpoints"
 
 
@@ -45,10 +49,12 @@ class CheckpointResult:
 
 
 class CheckpointActivities:
-    def __init__(self, engine: Engine, signer: Signer, parties: list[str]) -> None:
+    def __init__(self, engine: Engine, signer: Signer, parties: list[str],
+                 webhook_waker: WebhookWaker | None = None) -> None:
         self._engine = engine
         self._signer = signer
         self._parties = parties  # the organisations mailed each checkpoint, with the platform
+        self._webhook_waker = webhook_waker  # wakes the delivery of the checkpoint's webhooks
         # The tree as of the last checkpoint this process signed: leaves are
         # append-only, so any committed prefix stays valid, and each checkpoint
         # reads only the leaves added since instead of the whole log.
@@ -56,9 +62,11 @@ class CheckpointActivities:
 
     def sign_now(self) -> CheckpointResult:
         with transaction(self._engine) as session:
-            signed, frontier = checkpoints.sign(session, self._signer, datetime.now(UTC), self._parties,
-                                                self._frontier)
-        self._frontier = frontier  # committed: safe to build on
+            signing = checkpoints.sign(session, self._signer, datetime.now(UTC), self._parties, self._frontier)
+        self._frontier = signing.frontier  # committed: safe to build on
+        if signing.woken and self._webhook_waker is not None:
+            self._webhook_waker.wake_from_thread(signing.woken)
+        signed = signing.signed
         return CheckpointResult(signed.checkpoint.size if signed else None)
 
     @activity.defn(name="sign_checkpoint")

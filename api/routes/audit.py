@@ -124,11 +124,11 @@ def _export_response(
         access=str(f.access).lower(),
     )
     entries = audit_export.export_entries(engine, f, proposal_ids)
+    signed = export_signatures(session, proposal_ids)
     if fmt == "csv":
-        body: Iterator[str] = audit_export.csv_rows(entries)
+        body: Iterator[str] = audit_export.csv_rows(entries, signed)
     else:
-        body = audit_export.jsonl(entries, audit_export.header(f, user.email, proposal_ids),
-                                  export_signatures(session, proposal_ids))
+        body = audit_export.jsonl(entries, audit_export.header(f, user.email, proposal_ids), signed)
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     name = f"countersign-audit-{f'proposal-{f.proposal_id}-' if f.proposal_id else ''}{stamp}.{fmt}"
     return StreamingResponse(

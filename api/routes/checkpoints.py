@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ApiUser, SessionDep, SettingsDep, WriteSessionDep
 from api.errors import ERROR_RESPONSES
+from api.text_types import NO_NUL
 from countersign.domain.checkpoint import CheckpointError
 from countersign.domain.merkle import ProofError
 from countersign.storage import checkpoints
+from countersign.storage.tables import WitnessKey, WitnessRevocation
 
 MAX_SIZE = 2**31 - 1
 Size = Annotated[int, Path(ge=1, le=MAX_SIZE, description="The checkpoint's tree size")]
@@ -28,6 +30,8 @@ class CosignatureOut(BaseModel):
     key_id: str
     signature: str
     time: str
+    key_revoked_at: str | None = Field(None, description="When its key was revoked, after this cosignature "
+                                                         "(one made after does not count and is not listed)")
 
 
 class CheckpointOut(BaseModel):
@@ -67,6 +71,22 @@ class WitnessKeyOut(BaseModel):
     public_key: str
     registered_by: str
     registered_at: datetime
+    revoked_at: datetime | None = None  # its cosignatures from then on do not count
+    revoked_by: str | None = None
+    revocation_reason: str | None = None
+
+    @classmethod
+    def of(cls, key: WitnessKey, revoked: WitnessRevocation | None) -> WitnessKeyOut:
+        return cls(party=key.party, key_id=key.key_id, public_key=key.public_key, registered_by=key.registered_by,
+                   registered_at=key.registered_at, revoked_at=revoked.revoked_at if revoked else None,
+                   revoked_by=revoked.revoked_by if revoked else None,
+                   revocation_reason=revoked.reason if revoked else None)
+
+
+class RevocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(max_length=2000, pattern=NO_NUL,
+                                 description="Why, in one line (at most 500 characters)")]
 
 
 class CosignatureIn(BaseModel):
@@ -136,7 +156,7 @@ def inclusion_proof(
 @router.get("/witnesses", response_model=list[WitnessKeyOut])
 def witness_keys(user: ApiUser, session: SessionDep) -> list[WitnessKeyOut]:
     """Every organisation's registered witness keys."""
-    return [WitnessKeyOut.model_validate(row, from_attributes=True) for row in checkpoints.witness_keys(session)]
+    return [WitnessKeyOut.of(key, revoked) for key, revoked in checkpoints.witness_keys(session)]
 
 
 def _organisation(user) -> str:
@@ -156,7 +176,26 @@ def register_witness_key(user: ApiUser, session: WriteSessionDep, body: WitnessK
     except CheckpointError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     session.commit()
-    return WitnessKeyOut.model_validate(row, from_attributes=True)
+    return WitnessKeyOut.of(row, None)
+
+
+KeyId = Annotated[str, Path(pattern="^[0-9a-f]{16}$", description="The witness key's id")]
+
+
+@router.post("/witnesses/{key_id}/revoke", response_model=WitnessKeyOut)
+def revoke_witness_key(key_id: KeyId, user: ApiUser, session: WriteSessionDep, body: RevocationIn) -> WitnessKeyOut:
+    """Revoke a witness key (an admin: any organisation's; a party admin: their party's): its
+    cosignatures from now on do not count; earlier ones stand."""
+    if user.role not in checkpoints.REVOKERS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only admins, and a party's admins, revoke witness keys")
+    try:
+        key, revoked = checkpoints.revoke_key(session, user, key_id, body.reason, datetime.now(UTC))
+    except checkpoints.NotFound as exc:
+        raise _not_found(str(exc)) from None
+    except CheckpointError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    session.commit()
+    return WitnessKeyOut.of(key, revoked)
 
 
 @router.get("/{size}", response_model=CheckpointOut)

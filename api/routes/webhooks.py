@@ -17,13 +17,14 @@ from api import webhook_commands as commands
 from api.deps import ApiUser, PolicyDep, SettingsDep, TemporalClientDep, WriteSessionDep
 from api.errors import ERROR_RESPONSES
 from api.text_types import NO_NUL
-from countersign.domain.webhooks import SUBSCRIBABLE, EndpointState
+from countersign.domain.webhooks import CHECKPOINT_SIGNED, SUBSCRIBABLE, EndpointState
 from countersign.storage import webhooks
 from countersign.storage.webhook_tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The webhook's id")]
 DeliveryId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The delivery's id")]
 EventType = Literal[tuple(sorted(SUBSCRIBABLE))]  # type: ignore[valid-type]
+EntryEventType = Literal[tuple(sorted(SUBSCRIBABLE - {CHECKPOINT_SIGNED}))]  # type: ignore[valid-type]
 
 
 class WebhookCreate(BaseModel):
@@ -212,11 +213,27 @@ class EventData(BaseModel):
 
 
 class EventPayload(BaseModel):
-    type: EventType | Literal["webhook.test"]
+    type: EntryEventType | Literal["webhook.test"]
     id: str = Field(description="The event's id, also the webhook-id header; the same on every retry")
     timestamp: datetime = Field(description="When the audit entry was written")
     version: int = Field(1, description="The payload's version")
     data: EventData
+
+
+class CheckpointEventData(BaseModel):
+    size: int = Field(description="The tree size: how many audit entries the checkpoint covers")
+    root: str = Field(description="The Merkle tree's root hash, hex")
+    time: str = Field(description="When it was signed, ISO 8601 UTC")
+    signature: str = Field(description="Ed25519 over the checkpoint's text (docs/checkpoints.md), base64")
+    key_id: str = Field(description="The log's signing key's id")
+
+
+class CheckpointEventPayload(BaseModel):
+    type: Literal["checkpoint.signed"]
+    id: str = Field(description="ckpt_<size>: the same for every organisation and on every retry")
+    timestamp: datetime = Field(description="When the checkpoint was signed")
+    version: int = Field(1, description="The payload's version")
+    data: CheckpointEventData
 
 
 def install(app) -> None:
@@ -229,7 +246,12 @@ def install(app) -> None:
     @app.webhooks.post("countersign-event", summary="An event, POSTed to each subscribed endpoint",
                        description=PAYLOAD_DOC)
     def countersign_event(body: EventPayload) -> None:
-        """The payload of every webhook (docs/webhooks.md)."""
+        """The payload of every event about a proposal or grant (docs/webhooks.md)."""
+
+    @app.webhooks.post("countersign-checkpoint", summary="A signed checkpoint of the audit log, to every "
+                       "organisation's endpoints subscribed to checkpoint.signed")
+    def countersign_checkpoint(body: CheckpointEventPayload) -> None:
+        """Keep it: `countersign audit verify --checkpoint` proves the log still extends it (docs/checkpoints.md)."""
 
 
 PAYLOAD_DOC = (

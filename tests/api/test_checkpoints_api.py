@@ -88,7 +88,8 @@ async def test_proofs_are_served_and_bad_asks_answered_with_a_reason(api, engine
     assert (await api("lead").get("/api/v1/checkpoints/latest", headers={"Authorization": ""})).status_code == 401
 
 
-async def test_only_an_organisations_reps_or_the_platforms_admins_witness_for_it(api, engine, settings, browser):
+async def test_only_an_organisations_reps_or_the_platforms_admins_witness_for_it(api, engine, settings, browser,
+                                                                                   users):
     await submit(api, parties=["sony"])
     signed = sign_now(engine, settings)
     size = signed.checkpoint.size
@@ -123,3 +124,39 @@ async def test_only_an_organisations_reps_or_the_platforms_admins_witness_for_it
         assert "<td data-witnesses>Sony Music Group</td>" in page.text
         assert settings.checkpoint_signer.key_id in page.text
     assert (await (await browser()).client.get("/checkpoints")).status_code in (303, 307)
+
+    # Revocation: Sony's party admin revokes Sony's key; Warner's may not, nor a rep. The
+    # cosignature made before stands, marked; the key co-signs nothing more.
+    for party in ("sony", "warner"):
+        users[f"{party}_admin"] = factories.user(engine, "party_admin", party, email=f"admin.{party}@example.com")
+    revoke = f"/api/v1/checkpoints/witnesses/{sony.key_id}/revoke"
+    refused = {who: (await api(who).post(revoke, json={"reason": "lost"})).status_code
+               for who in ("sony", "compliance", "warner_admin")}
+    assert refused == {"sony": 403, "compliance": 403, "warner_admin": 404}
+    assert (await api("sony_admin").post(revoke, json={"reason": "two\nlines"})).status_code == 422
+    revoked = await api("sony_admin").post(revoke, json={"reason": "laptop stolen"})
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["revoked_by"] == "admin.sony@example.com"
+    listed = {k["key_id"]: k for k in (await api("lead").get("/api/v1/checkpoints/witnesses")).json()}
+    assert listed[sony.key_id]["revocation_reason"] == "laptop stolen" and listed[keys["admin"].key_id]["revoked_at"] is None
+    cosignature = (await api("lead").get(f"/api/v1/checkpoints/{size}")).json()["cosignatures"][0]
+    assert cosignature["key_revoked_at"][:16] == revoked.json()["revoked_at"][:16]
+    await submit(api, parties=["warner"])
+    later = sign_now(engine, settings).checkpoint
+    after = await api("sony").post(f"/api/v1/checkpoints/{later.size}/cosignatures",
+                                   json={"key_id": sony.key_id, "signature": sony.cosign(later)})
+    assert after.status_code == 422 and "was revoked" in after.json()["detail"]
+
+    page = (await (await browser("lead")).client.get("/checkpoints")).text
+    assert "Sony Music Group (made before its key was revoked" in page and "laptop stolen" in page
+    assert "/revoke" not in page  # a lead revokes nothing
+    admin_page = await browser("admin")  # the page's form: the platform's key, by an admin
+    platform_key = keys["admin"].key_id
+    form = f"/checkpoints/witnesses/{platform_key}/revoke"
+    assert (await admin_page.post(form, {"reason": "x"}, token="forged")).status_code == 403  # CSRF
+    empty = await admin_page.post(form, {"reason": ""})
+    assert empty.status_code == 422 and "Say why the key is revoked" in empty.text
+    done = await admin_page.post(form, {"reason": "rotated"})
+    assert done.status_code == 303
+    listed = {k["key_id"]: k for k in (await api("lead").get("/api/v1/checkpoints/witnesses")).json()}
+    assert listed[platform_key]["revocation_reason"] == "rotated"

@@ -245,6 +245,18 @@ async def test_a_label_with_only_the_api_catches_a_rewrite_and_its_witness_will_
     assert f"today's log (size {second}) extends the checkpoint of size {size}" in honest.output
     assert "the latest checkpoint is co-signed by sony" in honest.output
 
+    # Sony's party admin revokes the key (say it leaked): the cosignature made before still counts, noted.
+    admin = factories.user(engine, "party_admin", "sony", email="admin.sony@example.com")
+    with transaction(engine) as session:
+        admin_token = create_token(session, admin.email, scopes=())
+    revoked = await run("witness", "revoke", "--url", server.url, "--token", admin_token, "--dir", witness,
+                        "--reason", "key leaked")
+    assert revoked.exit_code == 0 and f"revoked key {registered.output.split()[2]} of sony" in revoked.output
+    noted = await run("audit", "verify", "--checkpoint", kept, "--file", export, *api)
+    assert noted.exit_code == 0 and "co-signed by sony (before its key was revoked" in noted.output, noted.output
+    refused = await run("witness", "revoke", "--url", server.url, "--token", token, "--dir", witness, "--reason", "x")
+    assert refused.exit_code == 1 and "403" in refused.output  # a rep's token revokes nothing
+
     rewrite_entry(engine, 1, 2, "Rejected")
     caught = await run("audit", "verify", "--checkpoint", kept, "--file", export, *api)
     assert caught.exit_code == 1

@@ -3,11 +3,14 @@ database and the Temporal test server, with a real worker behind them."""
 
 from __future__ import annotations
 
+import csv
 import json
 
-from sqlmodel import Session
+from sqlmodel import Session, update
 
-from countersign.storage import audit
+from countersign.storage import audit, audit_export
+from countersign.storage.db import transaction
+from countersign.storage.tables import User
 from tests import factories
 from tests.audit.conftest import decide, past_the_triggers, set_detail, sql, submit
 
@@ -100,7 +103,9 @@ async def test_export_then_verify_the_file_offline(api, cli, engine, tmp_path):
     assert result.exit_code == 1 and "entry 2 missing before it" in result.output
 
 
-async def test_csv_export_verifies_on_its_own(api, cli, tmp_path):
+async def test_csv_export_verifies_on_its_own(api, cli, engine, tmp_path):
+    with transaction(engine) as session:  # a name a spreadsheet would run as a formula
+        session.exec(update(User).where(User.email == "rep.believe@example.com").values(name="=Rep Believe"))
     proposal = await submit(api, parties=["believe"])
     await decide(api, "believe", proposal["id"], comment="Bon pour accord, “merci”")
     path = tmp_path / "export.csv"
@@ -108,8 +113,24 @@ async def test_csv_export_verifies_on_its_own(api, cli, tmp_path):
     ok = await cli("verify", "--file", str(path))
     assert ok.exit_code == 0, ok.output
     assert "OK: export.csv: 4 entries" in ok.output
-    path.write_text(path.read_text().replace("Bon pour accord", "Bon pour refus"))
-    assert (await cli("verify", "--file", str(path))).exit_code == 1
+    text = path.read_text()
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == audit_export.CSV_COLUMNS
+    decided = next(row for row in rows if row["kind"] == "decided")
+    assert decided["signature_name"] == "'=Rep Believe"  # neutralised; verification restores it
+    assert decided["signature_meaning"].startswith("Approved, for ") and decided["signature_at"]
+    assert not any(row["signature_meaning"] for row in rows if row["kind"] != "decided")
+
+    for tampered, problem in ((text.replace("Bon pour accord", "Bon pour refus"), "does not match its hash"),
+                              (text.replace("Approved, for", "Rejected, for"), "signature's meaning")):
+        path.write_text(tampered)
+        broken = await cli("verify", "--file", str(path))
+        assert broken.exit_code == 1 and problem in broken.output, broken.output
+    old_columns = tmp_path / "old.csv"  # the columns are checked strictly: an export without them is refused
+    old_columns.write_text("".join(line.split(",signature_name")[0] + "\n" for line in text.splitlines()[:1]))
+    refused = await cli("verify", "--file", str(old_columns))
+    assert refused.exit_code == 1 and "the columns must be" in refused.output
 
 
 async def test_cli_export_is_logged_and_writes_to_stdout(api, cli, engine):

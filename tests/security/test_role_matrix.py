@@ -206,6 +206,11 @@ CASES = [
     Case("POST", "/api/v1/checkpoints/{size}/cosignatures", row(403, 403, 404, 404, 403, 404, 401),
          url="/api/v1/checkpoints/1/cosignatures", json={"key_id": "0" * 16, "signature": "AA=="}),
     Case("GET", "/checkpoints", row(200, 200, 200, 200, 200, 200, LOGIN)),
+    # admins revoke any organisation's witness key, party admins their party's; no key is registered here
+    Case("POST", "/api/v1/checkpoints/witnesses/{key_id}/revoke", row(403, 403, 403, 403, 403, 404, 401),
+         url="/api/v1/checkpoints/witnesses/" + "0" * 16 + "/revoke", json={"reason": "lost"}),
+    Case("POST", "/checkpoints/witnesses/{key_id}/revoke", row(403, 403, 403, 403, 403, 404, LOGIN),
+         url="/checkpoints/witnesses/" + "0" * 16 + "/revoke", form={"reason": "lost"}),
     # The touched rep decides through the API; the same form posted next finds it decided (409).
     Case("POST", f"/api/v1/proposals/{P}/decisions", row(403, 404, 201, 404, 403, 403, 401),
          json={"decision": "approve", "comment": "fine"}),

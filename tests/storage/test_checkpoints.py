@@ -22,7 +22,7 @@ from countersign.domain.checkpoint import (
 )
 from countersign.storage import audit, checkpoints
 from countersign.storage.db import transaction
-from countersign.storage.tables import OutboxMail
+from countersign.storage.tables import CheckpointCosignature, OutboxMail
 from tests import factories
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -55,12 +55,12 @@ def test_a_checkpoint_covers_every_chain_and_is_signed(any_engine):
     assert merkle.root(leaves.hashes).hex() == signed.checkpoint.root
 
     with transaction(any_engine) as session:
-        again, frontier = checkpoints.sign(session, SIGNER, T0, ())
+        again, frontier, _ = checkpoints.sign(session, SIGNER, T0, ())
     assert again is None  # nothing new: no second checkpoint of the same size
     assert frontier.size == 7
     add_entries(any_engine, 2, start=7)
     with transaction(any_engine) as session:  # from the frontier kept: only the new leaves are read
-        later, _ = checkpoints.sign(session, SIGNER, T0 + timedelta(hours=1), (), known=frontier)
+        later = checkpoints.sign(session, SIGNER, T0 + timedelta(hours=1), (), known=frontier).signed
     assert later.checkpoint.size == 9
     with Session(any_engine) as session:
         now = checkpoints.log_leaves(session).hashes
@@ -114,3 +114,50 @@ def test_a_cosignature_must_verify_with_the_organisations_registered_key(any_eng
         access = audit.chain(session, None)
     assert any(e.kind == "witness_key_registered" and e.party == "sony" for e in access)
 
+
+
+def test_a_revoked_witness_keys_later_cosignatures_do_not_count(any_engine):
+    add_entries(any_engine, 3)
+    first = sign_log(any_engine)
+    witness = Signer(new_private_key_pem())
+    kid = witness.key_id
+    people = {who: factories.user(any_engine, role, party, email=f"{who}@example.com")
+              for who, role, party in (("sony_admin", "party_admin", "sony"), ("warner_admin", "party_admin", "warner"),
+                                       ("rep", "rep", "sony"))}
+    T1, T2 = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    with transaction(any_engine) as session:
+        checkpoints.register_key(session, "sony", witness.public_pem(), "rep@example.com", T0)
+        checkpoints.add_cosignature(session, 3, "sony", kid, witness.cosign(first.checkpoint), "rep@example.com", T0)
+
+    for who in ("warner_admin", "rep"):  # another party's admin, and a rep, may not
+        with transaction(any_engine) as session, pytest.raises(checkpoints.NotFound):
+            checkpoints.revoke_key(session, people[who], kid, "lost", T1)
+    with transaction(any_engine) as session, pytest.raises(CheckpointError, match="say why"):
+        checkpoints.revoke_key(session, people["sony_admin"], kid, "  ", T1)
+    with transaction(any_engine) as session:
+        checkpoints.revoke_key(session, people["sony_admin"], kid, "laptop stolen", T1)
+    with transaction(any_engine) as session, pytest.raises(CheckpointError, match="revoked already"):
+        checkpoints.revoke_key(session, people["sony_admin"], kid, "again", T2)
+
+    add_entries(any_engine, 2, start=3)
+    later = sign_log(any_engine, T2)
+    with transaction(any_engine) as session, pytest.raises(CheckpointError, match="was revoked"):
+        checkpoints.add_cosignature(session, later.checkpoint.size, "sony", kid, witness.cosign(later.checkpoint),
+                                    "rep@example.com", T2)
+    with transaction(any_engine) as session, pytest.raises(CheckpointError, match="was revoked"):
+        checkpoints.register_key(session, "sony", witness.public_pem(), "rep@example.com", T2)
+    with transaction(any_engine) as session:  # one that raced the revocation and was stored after it
+        session.add(CheckpointCosignature(size=later.checkpoint.size, party="sony", key_id=kid, time=T2,
+                                          signature=witness.cosign(later.checkpoint), submitted_by="rep@example.com"))
+    with Session(any_engine) as session:
+        before = checkpoints.at_size(session, 3).cosignatures  # made before the revocation: it stands, marked
+        assert [(c.party, c.key_revoked_at) for c in before] == [("sony", T1)]
+        assert checkpoints.at_size(session, later.checkpoint.size).cosignatures == []  # it does not count
+        [(key, revoked)] = checkpoints.witness_keys(session)
+        assert (key.key_id, revoked.reason, revoked.revoked_by) == (kid, "laptop stolen", "sony_admin@example.com")
+        entry = audit.chain(session, None)[-1]
+    assert (entry.kind, entry.party, entry.detail) == ("witness_key_revoked", "sony",
+                                                       {"key_id": kid, "reason": "laptop stolen"})
+    for statement in ("UPDATE witness_key_revocation SET reason = 'x'", "DELETE FROM witness_key_revocation"):
+        with pytest.raises(DatabaseError, match="append-only"), any_engine.begin() as conn:
+            conn.execute(text(statement))

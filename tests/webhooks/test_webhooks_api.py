@@ -132,3 +132,6 @@ async def test_the_payload_is_documented_in_the_openapi_webhooks(api):
     assert "webhook-signature" in event["description"]
     schema = document["components"]["schemas"]["EventData"]["properties"]
     assert {"proposal_id", "seq", "hash"} <= set(schema)
+    checkpoint = document["components"]["schemas"]["CheckpointEventData"]["properties"]
+    assert set(checkpoint) == {"size", "root", "time", "signature", "key_id"}  # nothing of a proposal
+    assert "countersign-checkpoint" in document["webhooks"]

@@ -54,9 +54,29 @@ class Cosignature:
     key_id: str
     signature: str  # base64
     time: datetime  # when the platform received it
+    key_revoked_at: datetime | None = None  # its key was revoked later (it was made before: it counts)
 
     def as_json(self) -> dict[str, Any]:
-        return {"party": self.party, "key_id": self.key_id, "signature": self.signature, "time": stamp(self.time)}
+        return {"party": self.party, "key_id": self.key_id, "signature": self.signature, "time": stamp(self.time),
+                "key_revoked_at": stamp(self.key_revoked_at) if self.key_revoked_at else None}
+
+
+REASON_MAX = 500
+
+
+def revocation_reason(text: str) -> str:
+    """Why a witness key is revoked: one line of 1 to 500 characters, kept with the revocation."""
+    reason = (text or "").strip()
+    if not reason:
+        raise CheckpointError("say why the key is revoked (for example: the private key was lost)")
+    if len(reason) > REASON_MAX or any(c in reason for c in "\r\n\x00"):
+        raise CheckpointError(f"the reason is one line of at most {REASON_MAX} characters")
+    return reason
+
+
+def cosignature_counts(cosigned_at: datetime, key_revoked_at: datetime | None) -> bool:
+    """A cosignature counts unless its key was revoked before it was made."""
+    return key_revoked_at is None or cosigned_at < key_revoked_at
 
 
 @dataclass(frozen=True)
@@ -87,9 +107,10 @@ class SignedCheckpoint:
         cosignatures = []
         for item in data.get("cosignatures") or []:
             try:
+                revoked = item.get("key_revoked_at")
                 cosignatures.append(Cosignature(str(item["party"]), str(item["key_id"]), str(item["signature"]),
-                                                parse_time(item["time"])))
-            except (KeyError, TypeError) as exc:
+                                                parse_time(item["time"]), parse_time(revoked) if revoked else None))
+            except (KeyError, TypeError, AttributeError) as exc:
                 raise CheckpointError(f"a cosignature lacks {exc}") from None
         return cls(Checkpoint(size, root.lower(), parse_time(data["time"])), str(data["signature"]),
                    str(data["key_id"]), cosignatures)

@@ -20,8 +20,11 @@ from countersign.domain.checkpoint import (
     CheckpointError,
     SignedCheckpoint,
     check_signature,
+    cosignature_counts,
     load_public_key,
+    parse_time,
     signature_ok,
+    stamp,
 )
 
 Consistency = Callable[[int, int], Sequence[bytes]]
@@ -47,10 +50,12 @@ def check_signed(signed: SignedCheckpoint, key: Ed25519PublicKey, what: str, rep
 
 
 def check_cosignatures(signed: SignedCheckpoint, keys: dict[str, dict[str, Any]], report: LogCheck) -> None:
-    """Each cosignature verifies with the witness key its organisation registered (`keys` by key id)."""
+    """Each cosignature verifies with the witness key its organisation registered (`keys` by key id,
+    as the API lists them); one made after its key was revoked does not count."""
     witnessed = []
     for cosignature in signed.cosignatures:
         key = keys.get(cosignature.key_id)
+        revoked_at = parse_time(key["revoked_at"]) if key and key.get("revoked_at") else None
         try:
             ok = (key is not None and key["party"] == cosignature.party
                   and signature_ok(load_public_key(key["public_key"]), signed.checkpoint.cosigned_body(),
@@ -60,8 +65,12 @@ def check_cosignatures(signed: SignedCheckpoint, keys: dict[str, dict[str, Any]]
         if not ok:
             report.failures.append(f"the latest checkpoint's cosignature by {cosignature.party} "
                                    f"(key {cosignature.key_id}) does not verify with that organisation's key")
+        elif not cosignature_counts(cosignature.time, revoked_at):
+            report.notes.append(f"{cosignature.party}'s cosignature is not counted: its key {cosignature.key_id} "
+                                f"was revoked before it was made ({stamp(revoked_at)})")
         else:
-            witnessed.append(cosignature.party)
+            witnessed.append(cosignature.party + (f" (before its key was revoked, {stamp(revoked_at)})"
+                                                  if revoked_at else ""))
     if witnessed:
         report.notes.append(f"the latest checkpoint is co-signed by {', '.join(sorted(set(witnessed)))}")
 

@@ -63,3 +63,38 @@ def manifest(*, verdict: str, party_name: str, zone: str, stage: str, version: i
 
 def from_stored(stored: dict | None) -> Signature | None:
     return Signature(**stored) if stored else None
+
+
+# The signature's fields as exports carry them (`as_dict`): a JSON Lines record's `signature`,
+# and the CSV export's columns `signature_<field>`.
+EXPORTED = ("name", "role", "party", "at", "meaning")
+
+
+def export_problem(signature: dict | None, kind: str, at: str, detail: dict) -> str | None:
+    """What is wrong with an exported signature beside its audit entry (`kind`, `at`, `detail` as
+    hashed), or None. The hash does not cover the signature, so this checks that it says what the
+    hashed entry says: the verdict, stage and version in its meaning, the same instant, and a
+    delegate's role naming the rep the entry names. The printed name and the party's name are
+    not in the entry and cannot be checked against it."""
+    if not signature:
+        return None  # decisions stored before signatures existed have none
+    if kind != "decided":
+        return f"a {kind} entry carries a signature: only decisions do"
+    missing = [name for name in EXPORTED if not signature.get(name)]
+    if missing:
+        return f"its signature lacks {', '.join(missing)}"
+    verdict, stage, version = detail.get("decision"), detail.get("stage"), detail.get("version")
+    meaning = f"{MEANINGS.get(verdict, verdict)}, for {signature['party']}, {stage}, version {version}"
+    if signature["meaning"] != meaning:
+        return f"its signature's meaning {signature['meaning']!r} is not the decision hashed ({meaning!r})"
+    try:
+        same_time = datetime.fromisoformat(signature["at"]) == datetime.fromisoformat(at)
+    except ValueError:
+        same_time = False
+    if not same_time:
+        return f"its signature's time {signature['at']} is not the decision's ({at})"
+    for_whom = detail.get("on_behalf_of")
+    role = signature["role"]
+    if not (role.endswith(f", as delegate of {for_whom}") if for_whom else ", as delegate of " not in role):
+        return f"its signature's role {signature['role']!r} does not say whom the decision was made for"
+    return None

@@ -47,7 +47,10 @@ EVENT_TYPES: Mapping[str, str] = {
 }
 TEST_EVENT = "webhook.test"
 QUESTION_ASKED = "proposal.question_asked"
-SUBSCRIBABLE = frozenset({*EVENT_TYPES.values(), QUESTION_ASKED})
+# A signed checkpoint of the whole audit log: not an audit entry, and no proposal's,
+# so every organisation's endpoints that subscribe get it (docs/checkpoints.md).
+CHECKPOINT_SIGNED = "checkpoint.signed"
+SUBSCRIBABLE = frozenset({*EVENT_TYPES.values(), QUESTION_ASKED, CHECKPOINT_SIGNED})
 
 # What one organisation may not read of another's entries: a label's decision
 # comment, and the text of its conditions, go to that label and the platform only.
@@ -124,6 +127,15 @@ def payload(kind: str, proposal_id: int, seq: int, entry_hash: str, prev_hash: s
             "withheld": hidden,  # names of detail this organisation may not see (the hash covers them)
         },
     }
+
+
+def checkpoint_payload(checkpoint: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """A signed checkpoint as every organisation receives it: `checkpoint` is its JSON
+    (domain.checkpoint.SignedCheckpoint.as_json), of which the signed fields go out, nothing
+    of any proposal. Its id names the size: one event per checkpoint, whoever receives it."""
+    return {"type": CHECKPOINT_SIGNED, "id": f"ckpt_{checkpoint['size']}", "timestamp": at.isoformat(),
+            "version": PAYLOAD_VERSION,
+            "data": {name: checkpoint[name] for name in ("size", "root", "time", "signature", "key_id")}}
 
 
 def test_payload(message_id: str, at: datetime, endpoint_id: int) -> dict[str, Any]:

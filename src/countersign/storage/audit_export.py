@@ -25,6 +25,8 @@ hash, so a cut-off file is caught too. Each entry carries the canonical
 fields its hash covers, exactly as hashed (`at` as hashed, in ISO 8601),
 and its `prev_hash` and `hash`; nothing else is needed to verify it.
 CSV carries the same columns (detail as canonical JSON) for spreadsheets,
+and a decision's signature in columns of its own (verification checks that
+it says what the hashed entry says: countersign.domain.signature.export_problem),
 with any cell that a spreadsheet would run as a formula prefixed by a quote
 (countersign.domain.spreadsheet, which verification undoes); it has no header or end record, so it verifies entry by entry and link by
 link, like a `matching` export.
@@ -44,7 +46,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, String, and_, cast, exists, false, func, or_, true
 from sqlmodel import Session, col, select
 
-from countersign.domain import spreadsheet
+from countersign.domain import signature, spreadsheet
 from countersign.storage import audit
 from countersign.storage.tables import AuditEntry, PartyReview, Proposal, ProposalVersion, User, utcnow
 
@@ -52,7 +54,10 @@ FORMAT = "countersign-audit-export"
 FORMAT_VERSION = 1
 WHOLE = "whole"
 MATCHING = "matching"
-CSV_COLUMNS = ("proposal_id", "seq", "kind", "at", "actor", "party", "detail", "prev_hash", "hash")
+# The hashed fields, then a decision's signature (countersign.domain.signature.EXPORTED), empty on other rows.
+SIGNATURE_COLUMNS = tuple(f"signature_{name}" for name in signature.EXPORTED)
+CSV_COLUMNS = ("proposal_id", "seq", "kind", "at", "actor", "party", "detail", "prev_hash", "hash",
+               *SIGNATURE_COLUMNS)
 HASH_RULE = (
     "hash = SHA-256 hex of (prev_hash as ASCII + the JSON of the entry's proposal_id, seq, kind, at, "
     "actor, party and detail with sorted keys, separators ',' and ':', UTF-8); the first entry's "
@@ -295,9 +300,9 @@ def jsonl(entries: Iterable[AuditEntry], head: dict[str, Any],
     count = 0
     for entry in entries:
         record = export_record(entry)
-        signature = (signatures or {}).get((entry.proposal_id, entry.step)) if entry.kind == "decided" else None
-        if signature:
-            record["signature"] = signature
+        signed = _signature_of(entry, signatures)
+        if signed:
+            record["signature"] = signed
         yield json.dumps(record, ensure_ascii=False) + "\n"
         count += 1
         chain = chains.setdefault(
@@ -308,7 +313,13 @@ def jsonl(entries: Iterable[AuditEntry], head: dict[str, Any],
     yield json.dumps({"record": "end", "entries": count, "chains": list(chains.values())}) + "\n"
 
 
-def csv_rows(entries: Iterable[AuditEntry]) -> Iterator[str]:
+def _signature_of(entry: AuditEntry, signatures: Mapping[tuple[int, int], dict[str, str]] | None) -> dict | None:
+    return (signatures or {}).get((entry.proposal_id, entry.step)) if entry.kind == "decided" else None
+
+
+def csv_rows(entries: Iterable[AuditEntry],
+             signatures: Mapping[tuple[int, int], dict[str, str]] | None = None) -> Iterator[str]:
+    """The CSV export: a decision's row also carries its signature (as `jsonl` does)."""
     buffer = io.StringIO()
     writer = spreadsheet.writer(buffer)  # no cell can start a formula (countersign.domain.spreadsheet)
 
@@ -322,6 +333,7 @@ def csv_rows(entries: Iterable[AuditEntry]) -> Iterator[str]:
     yield flush()
     for entry in entries:
         body = audit.canonical_body(entry)
+        signed = _signature_of(entry, signatures) or {}
         writer.writerow(
             [
                 "" if entry.proposal_id is None else entry.proposal_id,
@@ -333,6 +345,7 @@ def csv_rows(entries: Iterable[AuditEntry]) -> Iterator[str]:
                 audit.encode(entry.detail).decode(),
                 entry.prev_hash,
                 entry.hash,
+                *(signed.get(name, "") for name in signature.EXPORTED),
             ]
         )
         yield flush()
@@ -386,7 +399,8 @@ class _Checker:
     def problem(self, line: int, text: str) -> None:
         self.report.problems.append(f"line {line}: {text}")
 
-    def add(self, entry: _Entry) -> None:
+    def add(self, entry: _Entry, signed: dict | None = None) -> None:
+        """The entry, and the signature exported beside it (a decision's)."""
         report = self.report
         key = _chain_key(entry.proposal_id)
         where = f"{audit.chain_name(entry.proposal_id)}, entry seq {entry.seq}"
@@ -416,6 +430,9 @@ class _Checker:
             if problem:
                 self.problem(entry.line, f"{where}: {problem}")
         problem = audit.content_problem(entry, entry.prev_hash, _file_hash)
+        if problem:
+            self.problem(entry.line, f"{where}: {problem}")
+        problem = signature.export_problem(signed, entry.body["kind"], entry.body["at"], entry.body["detail"])
         if problem:
             self.problem(entry.line, f"{where}: {problem}")
         self.last[key] = entry
@@ -461,7 +478,10 @@ def verify_jsonl(lines: Iterable[str], name: str = "export") -> FileReport:
             checker.problem(number, f"unknown record {kind!r}")
             continue
         try:
-            checker.add(_Entry(number, _body(record), str(record["prev_hash"]), str(record["hash"])))
+            signed = record.get("signature")
+            if signed is not None and not isinstance(signed, dict):
+                raise ValueError("signature must be an object")
+            checker.add(_Entry(number, _body(record), str(record["prev_hash"]), str(record["hash"])), signed)
         except ValueError as error:
             checker.problem(number, f"not an audit entry: {error}")
     if number == 0:
@@ -531,7 +551,8 @@ def verify_csv(text_lines: Iterable[str], name: str = "export") -> FileReport:
         except (ValueError, json.JSONDecodeError) as error:
             checker.problem(number, f"not an audit entry: {error}")
             continue
-        checker.add(_Entry(number, body, values["prev_hash"], values["hash"]))
+        signed = {name: values[f"signature_{name}"] for name in signature.EXPORTED}
+        checker.add(_Entry(number, body, values["prev_hash"], values["hash"]), signed if any(signed.values()) else None)
     return report
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
@@ -33,13 +33,15 @@ from countersign.domain.checkpoint import (
     Cosignature,
     SignedCheckpoint,
     Signer,
+    cosignature_counts,
     key_id,
     load_public_key,
     public_pem,
+    revocation_reason,
     signature_ok,
 )
 from countersign.domain.checkpoint_mail import checkpoint_mail
-from countersign.storage import audit
+from countersign.storage import audit, webhooks
 from countersign.storage.db import is_write
 from countersign.storage.tables import (
     AuditEntry,
@@ -49,6 +51,7 @@ from countersign.storage.tables import (
     OutboxMail,
     User,
     WitnessKey,
+    WitnessRevocation,
 )
 
 PLATFORM = "platform"  # the organisation of leads, compliance and admins
@@ -96,11 +99,18 @@ def sequence(session: Session) -> int:
     return size + len(rows)
 
 
+class Signing(NamedTuple):
+    signed: SignedCheckpoint | None  # None: the log had not grown
+    frontier: merkle.Frontier  # the tree now, for the next call once committed
+    woken: list[int]  # the active webhook endpoints the checkpoint was queued for, to wake once committed
+
+
 def sign(session: Session, signer: Signer, now: datetime, mail_parties: Iterable[str] = (),
-         known: merkle.Frontier | None = None) -> tuple[SignedCheckpoint | None, merkle.Frontier]:
+         known: merkle.Frontier | None = None) -> Signing:
     """Sequence new entries and sign a checkpoint of the whole log, unless the
     latest one has its size already (or the log is empty). Each organisation
-    (`mail_parties` and the platform) is sent it by mail, through the outbox.
+    (`mail_parties` and the platform) is sent it by mail, through the outbox,
+    and by webhook (`checkpoint.signed`), queued in this transaction.
 
     `known`: the tree's frontier as of an earlier call, so that only the
     leaves added since are read; the frontier of the tree now is returned for
@@ -112,14 +122,15 @@ def sign(session: Session, signer: Signer, now: datetime, mail_parties: Iterable
     frontier.extend(bytes.fromhex(h) for h in added)
     latest = session.exec(select(func.max(CheckpointRow.size))).one()
     if size == 0 or latest == size:
-        return None, frontier
+        return Signing(None, frontier, [])
     signed = signer.sign(Checkpoint(size, frontier.root().hex(), now.replace(microsecond=0)))
     c = signed.checkpoint
     session.add(CheckpointRow(size=c.size, root=c.root, time=c.time, signature=signed.signature,
                               key_id=signed.key_id))
     _queue_mail(session, signed, mail_parties)
     session.flush()
-    return signed, frontier
+    woken = webhooks.queue_checkpoint(session.connection(), signed.as_json(), c.time)
+    return Signing(signed, frontier, woken)
 
 
 def _queue_mail(session: Session, signed: SignedCheckpoint, parties: Iterable[str]) -> None:
@@ -142,10 +153,14 @@ def _queue_mail(session: Session, signed: SignedCheckpoint, parties: Iterable[st
 
 
 def _signed(session: Session, row: CheckpointRow) -> SignedCheckpoint:
-    cosignatures = session.exec(select(CheckpointCosignature).where(CheckpointCosignature.size == row.size)
-                                .order_by(col(CheckpointCosignature.id))).all()
+    """The checkpoint with the cosignatures that count: those made before their key's revocation, if any."""
+    cosignatures = session.exec(
+        select(CheckpointCosignature, WitnessRevocation.revoked_at)
+        .outerjoin(WitnessRevocation, col(WitnessRevocation.key_id) == col(CheckpointCosignature.key_id))
+        .where(CheckpointCosignature.size == row.size).order_by(col(CheckpointCosignature.id))).all()
     return SignedCheckpoint(Checkpoint(row.size, row.root, row.time), row.signature, row.key_id,
-                            [Cosignature(c.party, c.key_id, c.signature, c.time) for c in cosignatures])
+                            [Cosignature(c.party, c.key_id, c.signature, c.time, revoked_at)
+                             for c, revoked_at in cosignatures if cosignature_counts(c.time, revoked_at)])
 
 
 def latest(session: Session) -> SignedCheckpoint | None:
@@ -234,6 +249,8 @@ def register_key(session: Session, party: str, public_key_pem: str, by: str, now
     """Register `party`'s witness key (an access-chain entry records it); the same key twice is one."""
     key = load_public_key(public_key_pem)
     kid = key_id(key)
+    if revocation(session, kid) is not None:
+        raise CheckpointError(f"key {kid} was revoked: make a new one (countersign witness init --dir NEW_DIR)")
     existing = session.exec(select(WitnessKey).where(WitnessKey.key_id == kid)).first()
     if existing is not None:
         if existing.party != party:
@@ -246,8 +263,43 @@ def register_key(session: Session, party: str, public_key_pem: str, by: str, now
     return row
 
 
-def witness_keys(session: Session) -> list[WitnessKey]:
-    return list(session.exec(select(WitnessKey).order_by(col(WitnessKey.party), col(WitnessKey.id))))
+def witness_keys(session: Session) -> list[tuple[WitnessKey, WitnessRevocation | None]]:
+    """Every registered key, with its revocation if it was revoked."""
+    return list(session.exec(
+        select(WitnessKey, WitnessRevocation)
+        .outerjoin(WitnessRevocation, col(WitnessRevocation.key_id) == col(WitnessKey.key_id))
+        .order_by(col(WitnessKey.party), col(WitnessKey.id))).all())
+
+
+def revocation(session: Session, kid: str) -> WitnessRevocation | None:
+    return session.exec(select(WitnessRevocation).where(WitnessRevocation.key_id == kid)).first()
+
+
+REVOKERS = (Role.ADMIN, Role.PARTY_ADMIN)
+
+
+def may_revoke(user: User, party: str) -> bool:
+    """Admins revoke any organisation's witness key; a party admin their own party's."""
+    return user.role == Role.ADMIN or (user.role == Role.PARTY_ADMIN and user.party == party)
+
+
+def revoke_key(session: Session, user: User, kid: str, reason: str,
+               now: datetime) -> tuple[WitnessKey, WitnessRevocation]:
+    """Revoke a witness key (an access-chain entry records it): its cosignatures from now on do not
+    count. NotFound for a key `user` may not revoke; CheckpointError if it is revoked already."""
+    key = session.exec(select(WitnessKey).where(WitnessKey.key_id == kid)).first()
+    if key is None or not may_revoke(user, key.party):
+        raise NotFound(f"no witness key {kid} you may revoke")
+    reason = revocation_reason(reason)
+    done = revocation(session, kid)
+    if done is not None:
+        raise CheckpointError(f"key {kid} was revoked already, on {done.revoked_at:%Y-%m-%d %H:%M} UTC")
+    row = WitnessRevocation(key_id=kid, party=key.party, reason=reason, revoked_by=user.email, revoked_at=now)
+    session.add(row)
+    audit.append(session, None, "witness_key_revoked", now, actor=user.email, party=key.party,
+                 detail={"key_id": kid, "reason": reason})
+    session.flush()
+    return key, row
 
 
 def add_cosignature(session: Session, size: int, party: str, kid: str, signature: str, by: str,
@@ -260,6 +312,10 @@ def add_cosignature(session: Session, size: int, party: str, kid: str, signature
     if key_row is None:
         raise CheckpointError(f"{party} has no registered witness key {kid}: register it first "
                               "(countersign witness register)")
+    revoked = revocation(session, kid)
+    if revoked is not None and not cosignature_counts(now, revoked.revoked_at):
+        raise CheckpointError(f"{party}'s witness key {kid} was revoked on {revoked.revoked_at:%Y-%m-%d %H:%M} UTC: "
+                              "register a new key")
     checkpoint = Checkpoint(row.size, row.root, row.time)
     if not signature_ok(load_public_key(key_row.public_key), checkpoint.cosigned_body(), signature):
         raise CheckpointError(f"the cosignature does not verify with {party}'s key {kid} over checkpoint {size}")

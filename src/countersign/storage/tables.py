@@ -307,6 +307,18 @@ class WitnessKey(SQLModel, table=True):
     registered_at: datetime = _ts(nullable=False)
 
 
+class WitnessRevocation(SQLModel, table=True):
+    """A witness key revoked: its cosignatures from then on do not count; earlier ones stand."""
+
+    __tablename__ = "witness_key_revocation"
+    id: int | None = Field(default=None, primary_key=True)
+    key_id: str = Field(max_length=64, unique=True)
+    party: str = Field(max_length=40)  # the key's organisation
+    reason: str = Field(max_length=500)
+    revoked_by: str = Field(max_length=254)
+    revoked_at: datetime = _ts(nullable=False)
+
+
 class CheckpointCosignature(SQLModel, table=True):
     """An organisation's signature over a checkpoint, verified with its registered key when received."""
 

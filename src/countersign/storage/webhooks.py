@@ -66,6 +66,19 @@ def queue_for_entries(db: Connection, proposal_id: int, parties: list[str], titl
     return sorted(woken)
 
 
+def queue_checkpoint(db: Connection, checkpoint: dict, now: datetime) -> list[int]:
+    """Queue a signed checkpoint (its JSON) for every endpoint subscribed to it, of every
+    organisation, inside the caller's transaction (the one that stores the checkpoint);
+    the active endpoints given work, to wake."""
+    body = hooks.checkpoint_payload(checkpoint, now)
+    endpoints = [e for e in db.execute(_SUBSCRIBED).all() if hooks.CHECKPOINT_SIGNED in e.events]
+    if endpoints:
+        db.execute(_INSERT_DELIVERY, [
+            dict(endpoint_id=e.id, message_id=body["id"], event_type=hooks.CHECKPOINT_SIGNED, payload=body,
+                 state=DeliveryState.PENDING, attempts=0, created_at=now) for e in endpoints])
+    return [e.id for e in endpoints if e.state == EndpointState.ACTIVE]
+
+
 def queue_test(session: Session, endpoint: WebhookEndpoint) -> WebhookDelivery:
     now = utcnow()
     message_id = f"test_{uuid.uuid4().hex}"
