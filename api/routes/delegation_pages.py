@@ -17,6 +17,7 @@ from api.errors import status_for
 from api.routes.pages import PageRoute, Viewer, sentence
 from api.templating import flash, render
 from countersign.domain.access import Role
+from countersign.domain.dates import NotADay, parse_day
 from countersign.domain.errors import DomainError, InvalidDecision
 from countersign.storage import delegation as delegations
 from countersign.storage.tables import User, utcnow
@@ -56,9 +57,9 @@ def delegate(request: Request, user: Viewer, _: CsrfProtected, session: WriteSes
     values = {"delegate": delegate, "ends_on": ends_on}
     try:
         try:
-            ends_at = datetime.combine(datetime.strptime(ends_on, "%Y-%m-%d").date(), time(23, 59, 59), UTC)
-        except ValueError:
-            raise InvalidDecision("give the last day of the delegation, such as 2026-12-31") from None
+            ends_at = datetime.combine(parse_day(ends_on), time(23, 59, 59), UTC)
+        except NotADay as error:
+            raise InvalidDecision(f"the last day of the delegation: {error}") from None
         row = delegations.create(session, user, delegate, ends_at)
     except DomainError as error:
         session.rollback()
