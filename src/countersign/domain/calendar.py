@@ -104,3 +104,19 @@ def after(due_at: datetime, grace: Duration, party: PartyConfig) -> datetime:
         return _utc(due_at) + _plain(grace)
     day = add_business_days(_local(due_at, party).date(), grace.amount, party.holidays)
     return _at(_working_day(day, party.holidays), END_OF_DAY, party)
+
+
+def working_days(start: datetime, end: datetime, party: PartyConfig) -> float:
+    """The time from `start` to `end`, in days, counting only `party`'s working days (in its time zone,
+    without its holidays), as its deadlines count: a request left over a weekend waited hours, not days."""
+    zone = ZoneInfo(party.timezone)
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    seconds = 0.0
+    day = first.date()
+    while day <= last.date():
+        if is_business_day(day, party.holidays):
+            opens = max(first, datetime.combine(day, time(0), zone))
+            closes = min(last, datetime.combine(day + timedelta(days=1), time(0), zone))
+            seconds += max((_utc(closes) - _utc(opens)).total_seconds(), 0.0)  # in UTC: a day may be 23 or 25 h
+        day += timedelta(days=1)
+    return seconds / 86400
