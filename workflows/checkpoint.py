@@ -45,10 +45,11 @@ class CheckpointResult:
 
 
 class CheckpointActivities:
-    def __init__(self, engine: Engine, signer: Signer, parties: list[str]) -> None:
+    def __init__(self, engine: Engine, signer: Signer, parties: list[str], base_url: str) -> None:
         self._engine = engine
         self._signer = signer
         self._parties = parties  # the organisations mailed each checkpoint, with the platform
+        self._base_url = base_url  # the web app's, for the mail's link
         # The tree as of the last checkpoint this process signed: leaves are
         # append-only, so any committed prefix stays valid, and each checkpoint
         # reads only the leaves added since instead of the whole log.
@@ -57,7 +58,7 @@ class CheckpointActivities:
     def sign_now(self) -> CheckpointResult:
         with transaction(self._engine) as session:
             signed, frontier = checkpoints.sign(session, self._signer, datetime.now(UTC), self._parties,
-                                                self._frontier)
+                                                self._frontier, self._base_url)
         self._frontier = frontier  # committed: safe to build on
         return CheckpointResult(signed.checkpoint.size if signed else None)
 

@@ -40,7 +40,8 @@ def build_worker(client: Client, engine: Engine, task_queue: str, policy: Policy
     and timeout of webhook deliveries (default: 8 attempts over about a day, 10 s each)."""
     calendar.preload({party.holidays for party in policy.parties.values()} | DEFAULT_CALENDARS)
     links = LinkSigner(link_secret, base_url) if link_secret else None
-    checkpoints = CheckpointActivities(engine, checkpoint_signer, list(policy.parties)) if checkpoint_signer else None
+    checkpoints = (CheckpointActivities(engine, checkpoint_signer, list(policy.parties), base_url)
+                   if checkpoint_signer else None)
     waker = WebhookWaker(client, task_queue, _running_loop())
     activities = ProposalActivities(engine, policy.parties, base_url, links, checkpoints, waker)
     hooks = WebhookActivities(engine, webhook_policy, base_url)

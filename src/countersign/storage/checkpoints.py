@@ -97,10 +97,11 @@ def sequence(session: Session) -> int:
 
 
 def sign(session: Session, signer: Signer, now: datetime, mail_parties: Iterable[str] = (),
-         known: merkle.Frontier | None = None) -> tuple[SignedCheckpoint | None, merkle.Frontier]:
+         known: merkle.Frontier | None = None, base_url: str = "") -> tuple[SignedCheckpoint | None, merkle.Frontier]:
     """Sequence new entries and sign a checkpoint of the whole log, unless the
     latest one has its size already (or the log is empty). Each organisation
-    (`mail_parties` and the platform) is sent it by mail, through the outbox.
+    (`mail_parties` and the platform) is sent it by mail, through the outbox, linking to the
+    checkpoints page at `base_url` (the web app's address).
 
     `known`: the tree's frontier as of an earlier call, so that only the
     leaves added since are read; the frontier of the tree now is returned for
@@ -117,12 +118,12 @@ def sign(session: Session, signer: Signer, now: datetime, mail_parties: Iterable
     c = signed.checkpoint
     session.add(CheckpointRow(size=c.size, root=c.root, time=c.time, signature=signed.signature,
                               key_id=signed.key_id))
-    _queue_mail(session, signed, mail_parties)
+    _queue_mail(session, signed, mail_parties, base_url)
     session.flush()
     return signed, frontier
 
 
-def _queue_mail(session: Session, signed: SignedCheckpoint, parties: Iterable[str]) -> None:
+def _queue_mail(session: Session, signed: SignedCheckpoint, parties: Iterable[str], base_url: str) -> None:
     """To each party's reps and the platform's compliance staff and admins."""
     parties = list(parties)
     users = session.exec(select(User.email, User.role, User.party).where(User.active).order_by(User.email)).all()
@@ -130,7 +131,7 @@ def _queue_mail(session: Session, signed: SignedCheckpoint, parties: Iterable[st
                   if (u.role == Role.REP and u.party in parties) or u.role in (Role.COMPLIANCE, Role.ADMIN)]
     now = signed.checkpoint.time
     for recipient in recipients:
-        mail = checkpoint_mail(recipient, signed)
+        mail = checkpoint_mail(recipient, signed, base_url)
         session.add(OutboxMail(kind="checkpoint", recipient=recipient, subject=mail.subject, body=mail.body,
                                html_body=mail.html_body, created_at=now, next_attempt_at=now))
 
