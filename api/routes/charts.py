@@ -22,7 +22,7 @@ from api.deps import Now, SessionDep
 from api.routes.pages import PageRoute, Viewer
 from api.templating import render
 from countersign.domain.access import Action, require
-from countersign.domain.calendar import working_days
+from countersign.domain.calendar import WorkingTime
 from countersign.domain.policy import PartyConfig
 from countersign.domain.routing import FINAL_STATUSES
 from countersign.storage.tables import AuditEntry, PartyReview, Proposal
@@ -77,6 +77,13 @@ def bars(figures: dict[str, float | None], notes: dict[str, str], scale: Scale |
     return found
 
 
+def _epoch(dialect: str, moment):
+    """`moment` as Unix time, computed by the database: a year's decisions need not cross into Python as dates."""
+    if dialect == "sqlite":
+        return (func.julianday(moment) - 2440587.5) * 86400.0
+    return func.extract("epoch", moment)
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -100,13 +107,15 @@ def decision_figures(session: Session, since: datetime,
                AuditEntry.at <= PartyReview.decided_at)
         .scalar_subquery()
     )
+    dialect = session.get_bind().dialect.name
+    clocks = {p: WorkingTime(config) for p, config in parties.items()}
     days: dict[str, list[float]] = {p: [] for p in parties}
     for party, started, decided in session.execute(
-        select(PartyReview.party, opened, PartyReview.decided_at)
+        select(PartyReview.party, _epoch(dialect, opened), _epoch(dialect, PartyReview.decided_at))
         .where(col(PartyReview.decided_at).is_not(None), PartyReview.decided_at >= since)
     ):
         if started is not None and party in days:
-            days[party].append(working_days(_aware(started), _aware(decided), parties[party]))
+            days[party].append(clocks[party].days(float(started), float(decided)))
     medians = {p: statistics.median(v) if v else None for p, v in days.items()}
     scale = scale_for(max((m for m in medians.values() if m is not None), default=0))
     speed = bars(medians, {p: f"{len(days[p])} decisions" for p in parties}, scale)
