@@ -43,8 +43,8 @@ def list_proposals(
     status: Status | None = None,
     party: str | None = Query(None, max_length=40, pattern=NO_NUL),
     stage: str | None = Query(None, max_length=200, pattern=NO_NUL),
-    q: str | None = Query(None, max_length=200, pattern=NO_NUL,
-                          description="Words that each begin a word of the title or summary (at most 8)"),
+    q: str | None = Query(None, max_length=200, pattern=r"^[^\x00]*\w[^\x00]*$",
+                          description="Words that each begin a word of the title or summary"),
     limit: int = Query(100, ge=1, le=500),
     offset: int = Query(0, ge=0, le=2**31 - 1),
 ) -> list[ProposalOut]:

@@ -72,8 +72,7 @@ async def test_leads_and_reps_find_their_proposals_by_words_and_label(api, brows
     assert 'data-live="/live/dashboard?status=approved&page=1"' in page  # the unusable ones are left out
     listed = await api("sony").get("/api/v1/proposals", params={"q": "voice kara", "party": "warner"})
     assert [p["id"] for p in listed.json()] == [karaoke["id"]]
-    refused = await api("sony").get("/api/v1/proposals", params={"q": "--"})
-    assert refused.status_code == 422 and "no letters or digits" in refused.json()["detail"]
+    assert (await api("sony").get("/api/v1/proposals", params={"q": "--"})).status_code == 422  # no word in it
 
 
 async def test_date_fields_read_the_forms_people_type(browser):

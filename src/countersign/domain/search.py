@@ -17,7 +17,6 @@ WORD = re.compile(r"\w+")
 # A word is indexed by its first 40 characters: a longer one (a 200-character title without a space)
 # is still found by any prefix of it, and by the whole of it, cut the same way.
 WORD_LENGTH = 40
-MOST_TERMS = 8
 # Above every character a word holds: `term <= word < term + END` is every word that begins with `term`.
 END = "\U0010ffff"
 
@@ -29,11 +28,9 @@ def words(*texts: str) -> set[str]:
 
 
 def terms(query: str) -> tuple[str, ...]:
-    """The words of a search, each to begin a word of the proposals found;
-    refused, saying why, when there is nothing to look for or too much."""
+    """The words of a search, each to begin a word of the proposals found (as many as 200 characters,
+    the most the pages and the API take, hold); refused, saying why, when there is none."""
     found = tuple(sorted(words(query)))
     if not found:
         raise Refused(f"“{query.strip()}” has no letters or digits to search for")
-    if len(found) > MOST_TERMS:
-        raise Refused(f"search for at most {MOST_TERMS} words at once")
     return found
