@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.pages [--proposals 10000] [--requests 50]
 
 Seeds a fresh SQLite database straight into the read-model tables (users,
-proposal, proposal_version, party_review, decision, condition, audit_entry:
+proposal, proposal_version, proposal_word, party_review, decision, condition, audit_entry:
 a mix of proposals in review, returned for changes, approved with
 conditions, rejected), serves the app on a local port (no worker: pages only
 read), signs in through the login form as each role and times N requests of
@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 from api.app import create_app
 from countersign.domain.policy import load_policy
 from countersign.settings import Settings
-from countersign.storage import queries
+from countersign.storage import proposal_words, queries
 from countersign.storage.accounts import create_user
 from countersign.storage.db import make_engine, migrate, transaction
 from countersign.storage.tables import (
@@ -43,6 +43,7 @@ from countersign.storage.tables import (
     Proposal,
     ProposalNumber,
     ProposalVersion,
+    ProposalWord,
     User,
 )
 from tests.live_server import free_port
@@ -74,7 +75,7 @@ def seed(engine, count: int, rng: random.Random) -> dict[str, int]:
         lead_ids = [u.id for u in session.exec(select(User).where(User.role == "lead"))]
     main_lead = users[0].id
     now = datetime.now(UTC)
-    proposals, versions, reviews, decisions, conditions, audit = [], [], [], [], [], []
+    proposals, versions, reviews, decisions, conditions, audit, words = [], [], [], [], [], [], []
     for pid in range(1, count + 1):
         owner = main_lead if pid % 5 == 0 else rng.choice(lead_ids)  # the bench's lead owns a fifth: 2,000
         parties = list(PARTIES) if rng.random() < 0.7 else sorted(rng.sample(PARTIES, rng.randint(1, 4)))
@@ -118,6 +119,7 @@ def seed(engine, count: int, rng: random.Random) -> dict[str, int]:
             versions.append(dict(proposal_id=pid, number=number, content={**CONTENT, "title": title,
                                                                           "parties": parties},
                                  submitted_by="lead@example.com", submitted_at=created))
+        words += proposal_words.rows(pid, {"title": title, "summary": CONTENT["summary"]})
         audit.append(dict(proposal_id=pid, seq=1, kind="submitted", at=created, actor="lead@example.com",
                           party=None, detail={}, prev_hash="0" * 64, hash=f"{pid:064x}"))
         for s in range(stage_index + 1):  # each stage opened (the charts' time to decision starts there)
@@ -131,7 +133,8 @@ def seed(engine, count: int, rng: random.Random) -> dict[str, int]:
                               updated_at=created + timedelta(days=rng.uniform(0, 30))))
     with engine.begin() as conn:
         for model, rows in ((Proposal, proposals), (ProposalVersion, versions), (PartyReview, reviews),
-                            (Decision, decisions), (ConditionRecord, conditions), (AuditEntry, audit)):
+                            (Decision, decisions), (ConditionRecord, conditions), (AuditEntry, audit),
+                            (ProposalWord, words)):
             for start in range(0, len(rows), 5000):
                 conn.execute(insert(model), rows[start:start + 5000])
         conn.execute(insert(ProposalNumber), [{"id": count, "allocated_at": now}])
@@ -206,6 +209,11 @@ def main() -> None:
             "dashboard (compliance)": ("compliance@example.com", "/"),
             "dashboard, page 20 (compliance)": ("compliance@example.com", "/?page=20"),
             "dashboard, in review (compliance)": ("compliance@example.com", "/?status=in_review"),
+            # the text search: a word every proposal has, one a few have; a label; both at once
+            "dashboard, search (lead)": ("lead@example.com", "/?q=remix"),
+            "dashboard, search (compliance)": ("compliance@example.com", f"/?q={sample // 10}"),
+            "dashboard, label (compliance)": ("compliance@example.com", "/?label=warner"),
+            "dashboard, search and label (rep)": ("rep.sony@example.com", "/?q=product+fans&label=warner"),
             "inbox (rep)": ("rep.sony@example.com", "/inbox"),
             "proposal page (lead)": ("lead@example.com", f"/proposals/{sample}"),
             "proposal page (compliance)": ("compliance@example.com", f"/proposals/{sample}"),

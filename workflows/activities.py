@@ -26,7 +26,7 @@ from countersign.domain.notifications import MAILED_KINDS, Audience, Delegator, 
 from countersign.domain.policy import PartyConfig
 from countersign.domain.routing import PartyView, current_parties
 from countersign.domain.signature import Signature, manifest
-from countersign.storage import audit, delegation, queries, webhooks
+from countersign.storage import audit, delegation, proposal_words, queries, webhooks
 from countersign.storage.db import transaction
 from countersign.storage.grant_tables import GrantRecord, ObligationRecord
 from countersign.storage.message_tables import ObligationFile, StoredFile
@@ -155,6 +155,7 @@ class ProposalActivities:
         db.execute(INSERT[ProposalVersion], dict(
             proposal_id=record.proposal_id, number=version.number, content=version.content,
             submitted_by=version.actor, submitted_at=record.at, step=record.step))
+        proposal_words.rewrite(db, record.proposal_id, version.content)  # what the lists' text search reads
 
     def _add_decision(self, db: Connection, record: StepRecord) -> None:
         decision = record.decision

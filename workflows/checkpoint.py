@@ -49,11 +49,12 @@ class CheckpointResult:
 
 
 class CheckpointActivities:
-    def __init__(self, engine: Engine, signer: Signer, parties: list[str],
+    def __init__(self, engine: Engine, signer: Signer, parties: list[str], base_url: str,
                  webhook_waker: WebhookWaker | None = None) -> None:
         self._engine = engine
         self._signer = signer
         self._parties = parties  # the organisations mailed each checkpoint, with the platform
+        self._base_url = base_url  # the web app's, for the mail's link
         self._webhook_waker = webhook_waker  # wakes the delivery of the checkpoint's webhooks
         # The tree as of the last checkpoint this process signed: leaves are
         # append-only, so any committed prefix stays valid, and each checkpoint
@@ -62,7 +63,8 @@ class CheckpointActivities:
 
     def sign_now(self) -> CheckpointResult:
         with transaction(self._engine) as session:
-            signing = checkpoints.sign(session, self._signer, datetime.now(UTC), self._parties, self._frontier)
+            signing = checkpoints.sign(session, self._signer, datetime.now(UTC), self._parties, self._frontier,
+                                       self._base_url)
         self._frontier = signing.frontier  # committed: safe to build on
         if signing.woken and self._webhook_waker is not None:
             self._webhook_waker.wake_from_thread(signing.woken)

@@ -41,7 +41,7 @@ def build_worker(client: Client, engine: Engine, task_queue: str, policy: Policy
     calendar.preload({party.holidays for party in policy.parties.values()} | DEFAULT_CALENDARS)
     links = LinkSigner(link_secret, base_url) if link_secret else None
     waker = WebhookWaker(client, task_queue, _running_loop())
-    checkpoints = (CheckpointActivities(engine, checkpoint_signer, list(policy.parties), waker)
+    checkpoints = (CheckpointActivities(engine, checkpoint_signer, list(policy.parties), base_url, waker)
                    if checkpoint_signer else None)
     activities = ProposalActivities(engine, policy.parties, base_url, links, checkpoints, waker)
     hooks = WebhookActivities(engine, webhook_policy, base_url)

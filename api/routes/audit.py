@@ -12,7 +12,7 @@ before the trail is sent.
 # policy, and FastAPI reads its `party` filter from the live annotation.
 
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -29,6 +29,7 @@ from api.schemas import SignatureOut
 from api.templating import render
 from api.text_types import IsoDate
 from countersign.domain.access import Action, require
+from countersign.domain.dates import NotADay, parse_day
 from countersign.domain.errors import InvalidDecision, ProposalClosed
 from countersign.domain.policy import Policy
 from countersign.domain.reconcile import ERROR, align, reconcile
@@ -288,9 +289,11 @@ def page_filter(params: Mapping[str, str],
     for name in ("since", "until"):
         if values[name]:
             try:
-                setattr(f, name, date.fromisoformat(values[name]))
-            except ValueError:
-                errors[name] = "a date as YYYY-MM-DD"
+                setattr(f, name, parse_day(values[name]))
+            except NotADay as error:
+                errors[name] = str(error)
+            else:
+                values[name] = getattr(f, name).isoformat()  # what the date field shows and sends
     if f.since and f.until and f.since > f.until:
         errors["until"] = f"the to-date comes before the from-date ({f.since.isoformat()}): nothing could match"
         f.since = f.until = None

@@ -22,6 +22,8 @@ from api.deps import Now, SessionDep
 from api.routes.pages import PageRoute, Viewer
 from api.templating import render
 from countersign.domain.access import Action, require
+from countersign.domain.calendar import WorkingTime
+from countersign.domain.policy import PartyConfig
 from countersign.domain.routing import FINAL_STATUSES
 from countersign.storage.tables import AuditEntry, PartyReview, Proposal
 
@@ -36,37 +38,60 @@ CACHE_FOR = timedelta(minutes=1)
 @dataclass
 class Bar:
     label: str
-    value: float
-    text: str
-    width: float  # in the chart's units (0..100)
+    text: str  # the figure shown, beside the bar and in the table
+    width: float  # in the chart's units (0..100), from the figure as shown
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A chart's one unit: every figure in it is given in this unit."""
+
+    unit: str
+    per_day: float
+
+
+# The time to decision counts the label's working days only (countersign.domain.calendar.working_days).
+SCALES = (Scale("working days", 1.0), Scale("hours", 24.0), Scale("minutes", 1440.0))
+
+
+def scale_for(days: float) -> Scale:
+    """The largest unit in which `days` (the chart's largest figure) is at least one."""
+    return next((scale for scale in SCALES if days * scale.per_day >= 1), SCALES[-1])
+
+
+def bars(figures: dict[str, float | None], notes: dict[str, str], scale: Scale | None = None) -> list[Bar]:
+    """A bar per label, its length worked out from the figure as shown, so that a bar and its number
+    agree: in `scale`'s unit to one decimal, or, without a scale, a whole percentage."""
+    shown = {label: None if value is None else round(value * scale.per_day, 1) if scale else float(round(value))
+             for label, value in figures.items()}
+    top = max((value for value in shown.values() if value is not None), default=0) or 1
+    found = []
+    for label, value in shown.items():
+        if value is None:
+            found.append(Bar(label, "no decisions", 0.0, notes[label]))
+        elif scale:
+            found.append(Bar(label, f"{value:.1f} {scale.unit}", value / top * 100, notes[label]))
+        else:
+            found.append(Bar(label, f"{value:.0f}%", value, notes[label]))
+    return found
+
+
+def _epoch(dialect: str, moment):
+    """`moment` as Unix time, computed by the database: a year's decisions need not cross into Python as dates."""
+    if dialect == "sqlite":
+        return (func.julianday(moment) - 2440587.5) * 86400.0
+    return func.extract("epoch", moment)
 
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def duration(days: float) -> str:
-    """'3.5 days', '5 hours', '12 minutes': a span in the unit that reads best."""
-    if days >= 1:
-        return f"{days:.1f} days"
-    if days * 24 >= 1:
-        return f"{days * 24:.1f} hours"
-    minutes = round(max(days * 1440, 0))
-    return f"{minutes} minute{'' if minutes == 1 else 's'}"
-
-
-def _days_between(dialect: str, later, earlier):
-    """`later - earlier` in days, computed by the database (25,000 rows need not cross into Python as dates)."""
-    if dialect == "sqlite":
-        return func.julianday(later) - func.julianday(earlier)
-    return func.extract("epoch", later - earlier) / 86400.0
-
-
-def decision_figures(session: Session, since: datetime, parties: list[str]) -> tuple[list[Bar], list[Bar]]:
-    """Per label: the median days from a stage opening (or reopening) to the label's decision, and the
-    share of its decisions made by their due time; decisions made since `since`."""
-    dialect = session.get_bind().dialect.name
+def decision_figures(session: Session, since: datetime,
+                     parties: dict[str, PartyConfig]) -> tuple[list[Bar], list[Bar], Scale]:
+    """Per label: the median time from a stage opening (or reopening) to the label's decision, in its
+    working days, and the share of its decisions made by their due time; decisions made since `since`."""
     on_time: dict[str, tuple[int, int]] = {}
     for party, made, in_time in session.execute(
         select(PartyReview.party, func.count(),
@@ -82,23 +107,21 @@ def decision_figures(session: Session, since: datetime, parties: list[str]) -> t
                AuditEntry.at <= PartyReview.decided_at)
         .scalar_subquery()
     )
+    dialect = session.get_bind().dialect.name
+    clocks = {p: WorkingTime(config) for p, config in parties.items()}
     days: dict[str, list[float]] = {p: [] for p in parties}
-    for party, value in session.execute(
-        select(PartyReview.party, _days_between(dialect, PartyReview.decided_at, opened))
+    for party, started, decided in session.execute(
+        select(PartyReview.party, _epoch(dialect, opened), _epoch(dialect, PartyReview.decided_at))
         .where(col(PartyReview.decided_at).is_not(None), PartyReview.decided_at >= since)
     ):
-        if value is not None and party in days:
-            days[party].append(float(value))
-    medians = {p: statistics.median(v) if v else 0.0 for p, v in days.items()}
-    top = max(medians.values(), default=0) or 1
-    speed = [Bar(p, medians[p], duration(medians[p]) if days[p] else "no decisions",
-                 medians[p] / top * 100, f"{len(days[p])} decisions") for p in parties]
-    punctual = []
-    for p in parties:
-        in_time, made = on_time.get(p, (0, 0))
-        share = in_time / made * 100 if made else 0.0
-        punctual.append(Bar(p, share, f"{share:.0f}%" if made else "no decisions", share, f"{in_time} of {made}"))
-    return speed, punctual
+        if started is not None and party in days:
+            days[party].append(clocks[party].days(float(started), float(decided)))
+    medians = {p: statistics.median(v) if v else None for p, v in days.items()}
+    scale = scale_for(max((m for m in medians.values() if m is not None), default=0))
+    speed = bars(medians, {p: f"{len(days[p])} decisions" for p in parties}, scale)
+    shares = {p: on_time[p][0] / on_time[p][1] * 100 if p in on_time else None for p in parties}
+    punctual = bars(shares, {p: "{} of {}".format(*on_time.get(p, (0, 0))) for p in parties})
+    return speed, punctual, scale
 
 
 def status_weeks(session: Session, weeks: int, now: datetime) -> tuple[list[dict], int]:
@@ -157,11 +180,12 @@ def charts(request: Request, user: Viewer, session: SessionDep, now: Now,
     cache: dict[int, tuple[datetime, dict]] = request.app.state.__dict__.setdefault("chart_cache", {})
     kept = cache.get(weeks)
     if kept is None or now - kept[0] > CACHE_FOR:  # a scan of every decision: at most once a minute
-        parties = list(request.app.state.policy.parties)
-        speed, punctual = decision_figures(session, now - timedelta(weeks=weeks), parties)
+        speed, punctual, scale = decision_figures(session, now - timedelta(weeks=weeks),
+                                                  request.app.state.policy.parties)
         columns, top = status_weeks(session, weeks, now)
         kept = cache[weeks] = (now, {
             "speed": speed,
+            "speed_unit": scale.unit,
             "punctual": punctual,
             "status_bars": stacked(columns, top),
             "status_top": top,

@@ -6,7 +6,6 @@ countersign.domain.delegation_days), and so is the period each row shows."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -20,6 +19,7 @@ from api.routes.pages import PageRoute, Viewer, sentence
 from api.templating import flash, render
 from countersign.domain import delegation_days
 from countersign.domain.access import Role
+from countersign.domain.dates import NotADay, parse_day
 from countersign.domain.errors import DomainError, InvalidDecision
 from countersign.storage import delegation as delegations
 from countersign.storage.tables import User, utcnow
@@ -62,9 +62,9 @@ def delegate(request: Request, user: Viewer, _: CsrfProtected, session: WriteSes
     values = {"delegate": delegate, "ends_on": ends_on}
     try:
         try:
-            last_day = date.fromisoformat(ends_on)
-        except ValueError:
-            raise InvalidDecision("give the last day of the delegation, such as 2026-12-31") from None
+            last_day = parse_day(ends_on)
+        except NotADay as error:
+            raise InvalidDecision(f"the last day of the delegation: {error}") from None
         # The delegator's zone: the day ends at midnight where they are (storage refuses non-reps).
         zone = policy.parties[user.party].timezone if user.party in policy.parties else "UTC"
         delegation_days.check_last_day(last_day, zone, utcnow())

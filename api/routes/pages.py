@@ -7,7 +7,8 @@ status instead of the JSON API's `{"detail": ...}`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NamedTuple
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,7 @@ from api.csrf import CsrfError
 from api.deps import PageUser, SessionDep
 from api.errors import status_for
 from api.templating import render
+from countersign.domain import search
 from countersign.domain.access import Action, Role, can, require
 from countersign.domain.errors import DomainError
 from countersign.domain.routing import Status
@@ -84,6 +86,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 STATUS_FILTERS = [s.value for s in Status]
 PAGE_SIZE = 50
+SEARCH_COUNTS_TO = 1000
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 
 
@@ -106,9 +109,11 @@ def live(request: Request, response):
     return response
 
 
-def pager(page: int, total: int, size: int = PAGE_SIZE) -> dict[str, int]:
+def pager(page: int, total: int, size: int = PAGE_SIZE, most: int | None = None) -> dict[str, int]:
+    """`most`: the total was counted up to there; reaching it, there are `more` than `total - 1`."""
     pages = max(1, -(-total // size))
-    return {"page": min(page, pages), "pages": pages, "total": total, "size": size}
+    return {"page": min(page, pages), "pages": pages, "total": total, "size": size,
+            "more": most is not None and total >= most}
 
 
 def lead_actions(user: User, proposals: list[Proposal], public: dict) -> list[tuple[Proposal, str]]:
@@ -123,14 +128,46 @@ def lead_actions(user: User, proposals: list[Proposal], public: dict) -> list[tu
     return found
 
 
-def dashboard_context(request: Request, user: User, session, status: str, page: int) -> dict:
-    # An unknown status is said, not silently read as "all".
-    filter_error = (f"There is no status “{status}” to show; here are all proposals."
-                    if status and status not in STATUS_FILTERS else None)
-    status = status if status in STATUS_FILTERS else ""
-    paging = pager(page, queries.count_visible(session, user, status or None))
-    proposals = queries.list_visible(session, user, status or None, limit=PAGE_SIZE,
-                                     offset=(paging["page"] - 1) * PAGE_SIZE)
+class ListFilter(NamedTuple):
+    """The dashboard's filters, each usable or left out (`errors` says which and why)."""
+
+    status: str
+    label: str
+    text: str
+    terms: tuple[str, ...]
+    errors: list[str]
+
+    def query(self) -> str:
+        """The filters for a link (the pager, the live fragment), with a trailing "&" when there are any."""
+        kept = {"q": self.text if self.terms else "", "label": self.label, "status": self.status}
+        return "".join(f"{urlencode({k: v})}&" for k, v in kept.items() if v)
+
+
+def list_filter(policy, status: str, label: str, text: str) -> ListFilter:
+    # A value that cannot be used is said, not silently read as "all".
+    errors = []
+    if status and status not in STATUS_FILTERS:
+        errors.append(f"There is no status “{status}” to show; here are all proposals.")
+        status = ""
+    if label and label not in policy.parties:
+        errors.append(f"There is no label “{label}” in the policy; here are proposals of every label.")
+        label = ""
+    terms: tuple[str, ...] = ()
+    if text.strip():
+        try:
+            terms = search.terms(text)
+        except DomainError as error:
+            errors.append(f"{sentence(str(error)).rstrip('.')}; here are proposals with any title.")
+    return ListFilter(status, label, text.strip(), terms, errors)
+
+
+def dashboard_context(request: Request, user: User, session, filters: ListFilter, page: int) -> dict:
+    status, label, terms = filters.status or None, filters.label or None, filters.terms
+    # A search counts what it finds up to a bound past the page asked for, not every match of a common word.
+    most = max(SEARCH_COUNTS_TO, page * PAGE_SIZE) + 1 if terms else None
+    paging = pager(page, queries.count_visible(session, user, status, label, terms, most), most=most)
+    proposals = queries.list_visible(session, user, status, label, limit=PAGE_SIZE,
+                                     offset=(paging["page"] - 1) * PAGE_SIZE, terms=terms)
     waiting = queries.inbox_rows(session, user.party, limit=5) if user.role == Role.REP else []
     needing = queries.awaiting_lead(session, user) if user.role == Role.LEAD else []  # from any page of the list
     every = list({p.id: p for p in proposals + [p for p, _ in waiting] + needing}.values())
@@ -146,9 +183,9 @@ def dashboard_context(request: Request, user: User, session, status: str, page: 
         "needs_action": needs_action,
         "matrices": matrices,
         "stage_names": [stage.name for stage in policy.stages],
-        "status_filter": status,
-        "filter_error": filter_error,
+        "filters": filters,
         "status_filters": STATUS_FILTERS,
+        "labels": list(policy.parties),
         "paging": paging,
         "can_submit": can(user, Action.SUBMIT),
         "inbox_count": getattr(request.state, "inbox_count", None),
@@ -158,18 +195,25 @@ def dashboard_context(request: Request, user: User, session, status: str, page: 
     }
 
 
+Status = Annotated[str, Query(max_length=40)]
+Label = Annotated[str, Query(max_length=40)]
+Text = Annotated[str, Query(max_length=200)]
+
+
 @router.get("/", name="dashboard")
-def dashboard(request: Request, user: Viewer, session: SessionDep,
-              status: Annotated[str, Query(max_length=40)] = "", page: Page = 1) -> object:
-    return render(request, "dashboard.html", dashboard_context(request, user, session, status, page), user=user)
+def dashboard(request: Request, user: Viewer, session: SessionDep, status: Status = "", label: Label = "",
+              q: Text = "", page: Page = 1) -> object:
+    filters = list_filter(request.app.state.policy, status, label, q)
+    return render(request, "dashboard.html", dashboard_context(request, user, session, filters, page), user=user)
 
 
 @router.get("/live/dashboard", name="dashboard_live")
-def dashboard_live(request: Request, user: Viewer, session: SessionDep,
-                   status: Annotated[str, Query(max_length=40)] = "", page: Page = 1) -> object:
+def dashboard_live(request: Request, user: Viewer, session: SessionDep, status: Status = "", label: Label = "",
+                   q: Text = "", page: Page = 1) -> object:
     """The dashboard's changing parts, for the page's poller (live.js)."""
+    filters = list_filter(request.app.state.policy, status, label, q)
     return live(request, render(request, "partials/dashboard_live.html",
-                                {**dashboard_context(request, user, session, status, page), "flash": None},
+                                {**dashboard_context(request, user, session, filters, page), "flash": None},
                                 user=user))
 
 

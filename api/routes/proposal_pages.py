@@ -31,6 +31,7 @@ from api.routes.pages import PageRoute, Viewer, error_page, live, sentence, temp
 from api.schemas import CHECKLIST_QUESTIONS, DecisionIn, ProposalContent, proposal_submit
 from api.templating import DECISION_LABELS, REJECT_HINTS, flash, render
 from countersign.domain.access import Action, Role, can, require
+from countersign.domain.dates import NotADay, parse_day
 from countersign.domain.errors import DomainError
 from countersign.domain.policy import Policy
 from countersign.domain.reject_outcome import RejectOutcome, reject_outcome
@@ -92,8 +93,6 @@ def _message(error: dict[str, Any]) -> str:
         return "This is required."
     if kind == "string_too_long":
         return f"Too long: keep it to {ctx.get('max_length')} characters."
-    if kind.startswith("date"):
-        return "Enter a date such as 2026-12-31."
     if kind in ("enum", "literal_error", "bool_parsing", "bool_type", "list_type", "string_type"):
         return "Choose one of the options."  # only a form altered outside the page sends these
     if kind == "value_error":
@@ -115,12 +114,18 @@ def field_errors(error: ValidationError) -> dict[str, str]:
 
 def validate_proposal(policy: Policy,
                       values: dict[str, Any]) -> tuple[ProposalContent | None, dict[str, str]]:
-    data = {**values, "requested_decision_date": values["requested_decision_date"].strip() or None,
-            "markets": risk_form.markets(values["markets"])}
+    errors: dict[str, str] = {}
+    if day := values["requested_decision_date"].strip():  # as typed in the locale's form, or as the picker sent it
+        try:
+            values["requested_decision_date"] = day = parse_day(day).isoformat()  # shown again in the picker's form
+        except NotADay as error:
+            errors["requested_decision_date"], day = sentence(str(error)), ""
+    data = {**values, "requested_decision_date": day or None, "markets": risk_form.markets(values["markets"])}
     try:
-        return proposal_submit(policy).model_validate(data), {}
+        body = proposal_submit(policy).model_validate(data)
     except ValidationError as error:
-        return None, field_errors(error)
+        return None, field_errors(error) | errors
+    return (None, errors) if errors else (body, {})
 
 
 def _proposal_form(request: Request, template: str, values: dict[str, Any], errors: dict[str, str],

@@ -15,6 +15,7 @@ from api.routes.auth import client_address
 from api.errors import ERROR_RESPONSES
 from api.schemas import DecisionIn, ProposalOut, VersionOut, WithdrawIn, proposal_submit
 from api.text_types import NO_NUL
+from countersign.domain import search
 from countersign.domain.access import Action, require
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Status
@@ -42,10 +43,13 @@ def list_proposals(
     status: Status | None = None,
     party: str | None = Query(None, max_length=40, pattern=NO_NUL),
     stage: str | None = Query(None, max_length=200, pattern=NO_NUL),
+    q: str | None = Query(None, max_length=200, pattern=r"^[^\x00]*\w[^\x00]*$",
+                          description="Words that each begin a word of the title or summary"),
     limit: int = Query(100, ge=1, le=500),
     offset: int = Query(0, ge=0, le=2**31 - 1),
 ) -> list[ProposalOut]:
-    rows = queries.list_visible(session, user, status and status.value, party, stage, limit, offset)
+    terms = search.terms(q) if q is not None else ()  # no word to look for: 422, saying so
+    rows = queries.list_visible(session, user, status and status.value, party, stage, limit, offset, terms)
     return answers.to_public_many(session, rows)
 
 

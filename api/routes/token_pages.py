@@ -9,7 +9,7 @@ A new token's secret is shown once, in the answer to the POST that creates it
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Request
@@ -21,6 +21,7 @@ from api.errors import status_for
 from api.routes.pages import PageRoute, Viewer, sentence
 from api.templating import flash, render
 from countersign.domain.access import Action, can, require
+from countersign.domain.dates import NotADay, parse_day
 from countersign.domain.errors import DomainError
 from countersign.storage.accounts import AccountError, create_token_row, revoke_token, tokens_of
 from countersign.storage.tables import ApiToken, User, utcnow
@@ -60,9 +61,9 @@ def _end_of(day: str) -> datetime | None:
     if not day.strip():
         return None
     try:
-        return datetime.combine(date.fromisoformat(day.strip()), time(23, 59, 59), UTC)
-    except ValueError:
-        raise AccountError("give the expiry as a day, such as 2027-01-31, or leave it empty") from None
+        return datetime.combine(parse_day(day), time(23, 59, 59), UTC)
+    except NotADay as error:
+        raise AccountError(f"the expiry: {error}, or leave it empty") from None
 
 
 @router.get("/tokens", name="tokens")

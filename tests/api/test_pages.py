@@ -148,7 +148,7 @@ async def test_bad_input_shows_each_error_beside_its_field_and_keeps_what_was_ty
         assert f'id="f-{field}-error"' in text, field
     assert 'aria-describedby="f-title-hint f-title-error" aria-invalid="true"' in text and 'aria-invalid="true"' in text
     assert "name at least one party" in text.lower()
-    assert "Enter a date such as" in text
+    assert "is not a date we can read: enter a date such as 2026-12-31" in text
     assert "A summary I typed &lt;carefully&gt;" in text  # kept, and escaped
     assert 'value="next week"' in text
     assert "Covered by the 2026 stem licence." in text

@@ -69,7 +69,7 @@ def test_submit_decide_resubmit_acknowledge_and_audit(chromium, live_server):
         sony.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
         sony.wait_for_url("**/inbox")
         while not sony.get_by_role("link", name=title).count():  # soonest due first: a new one comes last
-            sony.get_by_role("link", name="Older").click()
+            sony.get_by_role("link", name="Due later").click()
         assert sony.get_by_role("link", name=title).first.is_visible()
         assert int(sony.locator("[data-inbox-count]").inner_text()) >= 1
         shoot(sony, "inbox")

@@ -227,3 +227,18 @@ def test_business_day_deadlines_agree_with_an_independent_count(start, days, par
     reminder = calendar.before(due, BD(1), config).astimezone(zone)
     assert reminder.time() == time(9, 0)
     assert _working_days_between(reminder.date(), due.date(), config.holidays) == 1
+
+
+def test_working_time_leaves_out_weekends_and_holidays_in_the_labels_own_time():
+    def days(start: datetime, end: datetime) -> float:
+        return calendar.WorkingTime(SONY).days(start.timestamp(), end.timestamp())
+
+    friday_evening = local(2026, 11, 20, 18, 0, NY)  # a Friday in New York
+    assert days(friday_evening, local(2026, 11, 23, 6, 0, NY)) == pytest.approx(0.5)
+    assert days(friday_evening, friday_evening + timedelta(minutes=30)) * 1440 == pytest.approx(30)
+    # Thanksgiving (Thursday 26 November 2026) is a US holiday: Wednesday noon to Friday noon is one day
+    assert days(local(2026, 11, 25, 12, 0, NY), local(2026, 11, 27, 12, 0, NY)) == pytest.approx(1.0)
+    # across the end of summer time (Sunday 1 November 2026 in New York): Friday and Monday, whole
+    assert days(local(2026, 10, 30, 0, 0, NY), local(2026, 11, 3, 0, 0, NY)) == pytest.approx(2.0)
+    assert days(local(2026, 10, 30, 12, 0, NY), local(2026, 11, 9, 12, 0, NY)) == pytest.approx(6.0)
+    assert days(friday_evening, friday_evening - timedelta(hours=1)) == 0

@@ -6,6 +6,7 @@ part and an HTML part from its kind's templates; the HTML part is escaped."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from importlib.resources import files
 from pathlib import Path
@@ -14,6 +15,9 @@ import pytest
 from jinja2 import UndefinedError
 
 from countersign.domain import notifications
+from countersign.domain.checkpoint import Checkpoint, Signer, new_private_key_pem
+from countersign.domain.checkpoint_mail import checkpoint_mail
+from countersign.domain.message_mail import message_mail
 from countersign.domain.notifications import MAILED_KINDS, Audience, Delegator, Mail, mails_for, render
 from countersign.domain.policy import Policy, load_policy, parse_policy
 from countersign.domain.routing import Event, Review
@@ -81,7 +85,7 @@ def test_a_delegate_is_asked_to_act_for_the_delegator_and_the_other_reps_mail_is
     assert ben.body.endswith(plain["ben.sony@example.com"][0].body)  # then the usual mail, whole
     assert ("<p>You are asked to act for Ana Away (ana.sony@example.com), until Fri 18 Dec 2026, 17:00 EST: "
             "they delegated their Sony Music Group decisions to you.</p>") in ben.html_body
-    assert f'<a href="{BASE}/proposals/7/decide">Decide here</a>' in ben.html_body
+    assert f'<a href="{BASE}/proposals/7/decide" class="action"' in ben.html_body
     for part in (ben.body, ben.html_body):  # due in Sony's own time
         assert "Due: Thu 10 Dec 2026, 23:59 EST." in part
     # the delegator, the other Sony rep and Warner's rep get exactly what they got before
@@ -148,7 +152,7 @@ def test_a_dropped_party_is_told_to_lead_compliance_and_its_escalation_contact_w
             "review.</p>") in mail.html_body
     assert "<p>The review goes on without Merlin: an approval will not cover Merlin's catalog.</p>" \
         in mail.html_body
-    assert f'<a href="{BASE}/proposals/7">' in mail.html_body
+    assert f'<a href="{BASE}/proposals/7" class="action"' in mail.html_body
     assert len({(m.body, m.html_body) for m in expired}) == 1
 
 
@@ -213,9 +217,9 @@ def test_other_conclusions_read_as_before():
     review, _ = Review.open(pol, ["sony"], T0)
     events = review.decide("sony", "approve", "", 1, "rep.sony@example.com", T0)
     [mail] = mails(events, pol)
-    assert (mail.recipient, mail.body) == (OWNER, f"'{TITLE}' has concluded: approved.\n\n{BASE}/proposals/7")
+    assert (mail.recipient, mail.body) == (OWNER, f"'{TITLE}' has concluded: approved.\n\nOpen the proposal: {BASE}/proposals/7")
     assert f"<p>'{TITLE}' has concluded: approved.</p>" in mail.html_body
-    assert f'<a href="{BASE}/proposals/7">' in mail.html_body
+    assert f'<a href="{BASE}/proposals/7" class="action"' in mail.html_body
 
 
 # -- every kind, both parts ---------------------------------------------------
@@ -262,11 +266,30 @@ def test_every_kind_that_mails_has_a_text_and_an_html_template_and_renders_both(
     [changes] = [m for m in sent if m.kind == "changes_requested"]
     assert changes.body.startswith(f"Warner Music Group asks for changes to version 1 of '{TITLE}':")
     assert "Say which stems." in changes.body and "Say which stems." in changes.html_body
-    assert f'<a href="{BASE}/proposals/7/resubmit">' in changes.html_body
+    assert f'<a href="{BASE}/proposals/7/resubmit" class="action"' in changes.html_body
     [escalated] = [m for m in sent if m.kind == "escalated" and m.recipient == "escalations@sony.example"]
     for part in (escalated.body, escalated.html_body):  # in Sony's own time
         assert "due Tue 22 Dec 2026, 23:59 EST." in part
         assert "The grace period ends Thu 24 Dec 2026, 23:59 EST; after that the proposal expires." in part
+
+
+def test_every_mail_has_the_sites_look_a_text_part_and_one_action_to_tap():
+    signed = Signer(new_private_key_pem()).sign(Checkpoint(12, "ab" * 32, T0))
+    sent = every_kind("x" * 200) + [
+        checkpoint_mail(signed, BASE),
+        message_mail("lead@example.com", 7, TITLE, "Ana", True, False, "Which stems?",
+                     [("stems.pdf", 10, f"{BASE}/proposals/7/files/1")], BASE, mentioned=False)]
+    assert {m.kind for m in sent} == MAILED_KINDS | {"checkpoint", "message"}
+    for mail in sent:
+        html = mail.html_body
+        assert 'name="viewport"' in html and "max-width:600px" in html and "<style" not in html, mail.kind
+        assert "Countersign</td>" in html and "background:#f6f7f9" in html  # the site's header and colours
+        assert "overflow-wrap:anywhere" in html  # a title without a space wraps on a phone
+        [(href, label)] = re.findall(r'<a href="([^"]+)" class="action" style="[^"]*padding:13px 24px;[^"]*'
+                                     r'line-height:22px;[^"]*">([^<]+)</a>', html)  # one button, 48 px high
+        assert f"{label}: {href}" in mail.body, mail.kind  # and the same action in the text part
+        assert html.count("<a href=") == 1 + (mail.kind == "message")  # a message's file links are plain
+        assert "<" not in mail.body, mail.kind
 
 
 def test_markup_is_escaped_in_the_html_part_and_kept_literal_in_the_text_part_and_subject():

@@ -31,7 +31,7 @@ async def test_every_organisations_endpoint_gets_each_signed_checkpoint(api, eng
     }
     await register(api("admin"), unsubscribed.url, party="sony", events=["proposal.submitted"])
     signer = Signer(new_private_key_pem())
-    signing = CheckpointActivities(engine, signer, ["sony", "warner"],
+    signing = CheckpointActivities(engine, signer, ["sony", "warner"], "http://testserver",
                                    WebhookWaker(temporal_env.client, task_queue, asyncio.get_running_loop()))
     with transaction(engine) as session:
         audit.append(session, None, "note", datetime.now(UTC), actor="a@example.com", detail={"n": 1})

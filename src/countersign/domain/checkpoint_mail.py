@@ -20,9 +20,10 @@ class CheckpointMail:
     subject: str
     body: str
     html_body: str
+    kind: str = "checkpoint"
 
 
-def checkpoint_mail(signed: SignedCheckpoint) -> CheckpointMail:
+def checkpoint_mail(signed: SignedCheckpoint, base_url: str) -> CheckpointMail:
     values = dict(size=signed.checkpoint.size, root=signed.checkpoint.root, key_id=signed.key_id,
-                  checkpoint=json.dumps(signed.as_json(), indent=2))
+                  checkpoint=json.dumps(signed.as_json(), indent=2), link=f"{base_url.rstrip('/')}/checkpoints")
     return CheckpointMail(SUBJECT.format(**values), TEXT.render(values), HTML.render(values))

@@ -106,11 +106,12 @@ class Signing(NamedTuple):
 
 
 def sign(session: Session, signer: Signer, now: datetime, mail_parties: Iterable[str] = (),
-         known: merkle.Frontier | None = None) -> Signing:
+         known: merkle.Frontier | None = None, base_url: str = "") -> Signing:
     """Sequence new entries and sign a checkpoint of the whole log, unless the
     latest one has its size already (or the log is empty). Each organisation
     (`mail_parties` and the platform) is sent it by mail, through the outbox,
-    and by webhook (`checkpoint.signed`), queued in this transaction.
+    linking to the checkpoints page at `base_url` (the web app's address), and
+    by webhook (`checkpoint.signed`), queued in this transaction.
 
     `known`: the tree's frontier as of an earlier call, so that only the
     leaves added since are read; the frontier of the tree now is returned for
@@ -127,13 +128,13 @@ def sign(session: Session, signer: Signer, now: datetime, mail_parties: Iterable
     c = signed.checkpoint
     session.add(CheckpointRow(size=c.size, root=c.root, time=c.time, signature=signed.signature,
                               key_id=signed.key_id))
-    _queue_mail(session, signed, mail_parties)
+    _queue_mail(session, signed, mail_parties, base_url)
     session.flush()
     woken = webhooks.queue_checkpoint(session.connection(), signed.as_json(), c.time)
     return Signing(signed, frontier, woken)
 
 
-def _queue_mail(session: Session, signed: SignedCheckpoint, parties: Iterable[str]) -> None:
+def _queue_mail(session: Session, signed: SignedCheckpoint, parties: Iterable[str], base_url: str) -> None:
     """To each party's reps and the platform's compliance staff and admins."""
     parties = list(parties)
     users = session.exec(select(User.email, User.role, User.party).where(User.active).order_by(User.email)).all()
@@ -142,7 +143,7 @@ def _queue_mail(session: Session, signed: SignedCheckpoint, parties: Iterable[st
     if not recipients:
         return
     # One mail, the same for everyone: rendered once, inserted as plain rows (a proposal's conclusion signs one).
-    mail = checkpoint_mail(signed)
+    mail = checkpoint_mail(signed, base_url)
     now = signed.checkpoint.time
     session.connection().execute(OutboxMail.__table__.insert(), [
         dict(kind="checkpoint", recipient=recipient, subject=mail.subject, body=mail.body,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import String, bindparam, cast
+from sqlalchemy import String, bindparam, cast, false
 from sqlmodel import Session, col, func, select
 
 from countersign.domain.access import Action, Role, require, visible
 from countersign.domain.errors import NotFound
+from countersign.domain.policy import PARTY_KEY_RE
+from countersign.storage import proposal_words
 from countersign.storage.tables import (
     AuditEntry,
     ConditionRecord,
@@ -76,23 +78,13 @@ def list_visible(
     stage: str | None = None,
     limit: int = 200,
     offset: int = 0,
+    terms: tuple[str, ...] = (),
 ) -> list[Proposal]:
-    query = _visible_query(user, status)
-    if party:
-        query = query.where(_touches(party))
-    if stage:
-        query = query.where(Proposal.stage == stage)
+    """What `user` may see, newest change first; `party`: touching that party's catalog;
+    `terms`: each beginning a word of the title or summary (countersign.domain.search)."""
+    query = _visible_query(user, status, party, stage, proposal_words.matching(session, terms))
     query = query.order_by(col(Proposal.updated_at).desc(), col(Proposal.id).desc()).offset(offset).limit(limit)
     return list(session.exec(query))
-
-
-def _touches(party: str):
-    """Proposals that touch `party`'s catalog: each touched party has a current row."""
-    return (
-        select(PartyReview.id)
-        .where(PartyReview.proposal_id == Proposal.id, PartyReview.party == party, PartyReview.current)
-        .exists()
-    )
 
 
 def inbox(session: Session, party: str) -> list[Proposal]:
@@ -127,11 +119,12 @@ def stage_matrix(session: Session, proposal_id: int) -> list[tuple[str, dict[str
 
 def _listed(column, party: str):
     """`party` is in the JSON list `column`: a match on its text, read from the proposal row alone
-    (no per-proposal lookup in party_review; every key is a quoted word of [a-z])."""
-    return cast(column, String).like(f'%"{party}"%')
+    (no per-proposal lookup in party_review; every key is a quoted word of [a-z0-9_-])."""
+    return cast(column, String).like('%"' + party.replace("_", "\\_") + '"%', escape="\\")
 
 
-def _visible_query(user: User, status: str | None = None):
+def _visible_query(user: User, status: str | None = None, party: str | None = None, stage: str | None = None,
+                   words: list = ()):
     query = select(Proposal)
     if user.role == Role.LEAD:
         query = query.where(Proposal.owner_id == user.id)
@@ -139,12 +132,18 @@ def _visible_query(user: User, status: str | None = None):
         query = query.where(_listed(Proposal.parties, user.party))
     if status:
         query = query.where(Proposal.status == status)
-    return query
+    if party:
+        # A proposal's parties are the ones it touches: each has a current row in party_review.
+        query = query.where(_listed(Proposal.parties, party) if PARTY_KEY_RE.match(party) else false())
+    if stage:
+        query = query.where(Proposal.stage == stage)
+    return query.where(*words)
 
 
-def count_visible(session: Session, user: User, status: str | None = None) -> int:
-    """How many proposals `list_visible` would page through."""
-    subquery = _visible_query(user, status).subquery()
+def count_visible(session: Session, user: User, status: str | None = None, party: str | None = None,
+                  terms: tuple[str, ...] = (), most: int | None = None) -> int:
+    """How many proposals `list_visible` would page through, counted up to `most` (if given)."""
+    subquery = _visible_query(user, status, party, words=proposal_words.matching(session, terms)).limit(most).subquery()
     return session.exec(select(func.count()).select_from(subquery)).one()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint, false
+from sqlalchemy import JSON, Column, DateTime, Index, String, TypeDecorator, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from countersign.domain.routing import Verdict
@@ -148,6 +148,21 @@ class VersionView(SQLModel, table=True):
     proposal_id: int = Field(foreign_key="proposal.id")
     version: int
     seen_at: datetime = _ts(nullable=False)
+
+
+# In byte order on PostgreSQL too (SQLite's own): the words beginning with a search term are then the
+# range [term, term + search.END) of the index, whatever collation the database has.
+WORD = String(40).with_variant(String(40, collation="C"), "postgresql")
+
+
+class ProposalWord(SQLModel, table=True):
+    """Read model: the words of a proposal's current title and summary (countersign.domain.search),
+    rewritten with each version; a text search reads them in word order."""
+
+    __tablename__ = "proposal_word"
+    __table_args__ = (Index("ix_proposal_word_word_proposal_id", "word", "proposal_id"),)
+    proposal_id: int = Field(foreign_key="proposal.id", primary_key=True)
+    word: str = Field(sa_column=Column(WORD, primary_key=True))
 
 
 class PartyReview(SQLModel, table=True):
