@@ -32,7 +32,7 @@ def to_public_many(session: Session, proposals: list[Proposal]) -> list[Proposal
     for row in session.execute(
         select(PartyReview.proposal_id, PartyReview.party, PartyReview.state, PartyReview.due_at,
                PartyReview.decided_by, PartyReview.decided_at, PartyReview.comment, PartyReview.stage,
-               PartyReview.version)
+               PartyReview.version, PartyReview.paused_since)
         .where(col(PartyReview.proposal_id).in_(ids), PartyReview.current)
     ):
         out = _party_out(row)
@@ -72,7 +72,7 @@ def _in_order(keys: list[str], by_party: dict[str, PartyOut]) -> dict[str, Party
 
 def _party_out(party) -> PartyOut:
     return PartyOut(state=party.state, due_at=party.due_at, decided_by=party.decided_by,
-                    decided_at=party.decided_at, comment=party.comment)
+                    decided_at=party.decided_at, comment=party.comment, paused_since=party.paused_since)
 
 
 def _condition_out(condition) -> ConditionOut:

@@ -154,6 +154,9 @@ class SignatureOut(BaseModel):
 class PartyOut(BaseModel):
     state: str
     due_at: datetime | None = None
+    # Set while the party's clock stands still for its open question (the policy's
+    # pause_while_question_open): `due_at` moves on by the time it stays paused.
+    paused_since: datetime | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
     comment: str | None = None
@@ -227,6 +230,11 @@ class VersionOut(BaseModel):
     submitted_by: str
     submitted_at: datetime
     content: ProposalContent
+    # The ids of the version's files (GET .../files has them whole): a version carries the previous
+    # one's forward, less those its resubmission removed; and the difference from the previous version.
+    files: list[int] = []
+    files_added: list[int] = []
+    files_removed: list[int] = []
 
 
 class PreviewStageOut(BaseModel):

@@ -10,6 +10,7 @@ from datetime import datetime
 from countersign.domain.grants import Consent
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Event, Snapshot
+from countersign.domain.version_files import FileFacts
 
 
 @dataclass
@@ -18,6 +19,7 @@ class ProposalInput:
     owner: str  # the lead's e-mail
     content: dict  # a ProposalSubmit body, JSON-ready
     policy: Policy
+    files: list[FileFacts] = field(default_factory=list)  # attached with version 1, their bytes stored already
 
 
 @dataclass
@@ -39,6 +41,8 @@ class DecisionRequest:
 class ResubmitRequest:
     actor: str
     content: dict
+    files: list[FileFacts] = field(default_factory=list)  # attached with the new version
+    remove_files: list[int] = field(default_factory=list)  # the current version's files it leaves out
 
 
 @dataclass
@@ -77,6 +81,16 @@ class EvidenceReview:
 
 
 @dataclass
+class QuestionSignal:
+    """A question from `party` to the lead was asked (`open`) or answered: sent by the web app once
+    the message is stored; under a stage that pauses for questions it stops or restarts the clock."""
+
+    question_id: int  # the question's message id
+    party: str | None
+    open: bool
+
+
+@dataclass
 class UpdateResult:
     """What an update answers: the proposal's status and version once its
     step is stored (the web edge reads the rest back from the database)."""
@@ -97,6 +111,9 @@ class NewVersion:
     number: int
     content: dict
     actor: str
+    # Stored with the version, in its step's transaction (countersign.domain.version_files).
+    files: list[FileFacts] = field(default_factory=list)
+    remove_files: list[int] = field(default_factory=list)
 
 
 @dataclass

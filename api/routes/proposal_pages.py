@@ -35,7 +35,7 @@ from countersign.domain.errors import DomainError
 from countersign.domain.policy import Policy
 from countersign.domain.routing import FINAL_STATUSES, Status
 from countersign.domain.signature import from_stored
-from countersign.storage import delegation, queries
+from countersign.storage import delegation, messages, queries
 from countersign.storage.throttle import Throttled
 from countersign.storage.tables import Decision, Proposal, User
 
@@ -215,7 +215,7 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
     ).all()
     open_conditions = [c for c in public.conditions if not c.acknowledged]
     versions = queries.versions(session, proposal.id)
-    deadlines = sorted(((row.due_at, party) for party, row in public.parties.items()
+    deadlines = sorted(((row.due_at, party, row.paused_since) for party, row in public.parties.items()
                         if row.state == "pending" and row.due_at), key=lambda item: item[0])
     return {
         "page_title": proposal.title,
@@ -231,6 +231,7 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
         "temporal_url": temporal_link(request, user, proposal),
         "versions": versions,
         "changes": version_changes(versions, policy.material_fields),
+        "version_files": messages.version_files(session, proposal),  # each version's, added and removed
         "risk": risk_form.detail(policy, user, proposal, public),
         "reminders": queries.audit_entries(session, proposal.id, ("reminded", "escalated")),
         "deadlines": deadlines,

@@ -18,7 +18,7 @@ from api.text_types import NO_NUL
 from countersign.domain.access import Action, require
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Status
-from countersign.storage import queries
+from countersign.storage import messages, queries
 from countersign.storage.tables import User
 
 # Ids are 32-bit integers in every supported database.
@@ -79,8 +79,12 @@ async def acknowledge(proposal_id: ProposalId, user: ApiUser, session: SessionDe
 
 @router.get("/{proposal_id}/versions/{number}", response_model=VersionOut)
 def get_version(proposal_id: ProposalId, number: VersionNumber, user: ApiUser, session: SessionDep) -> VersionOut:
-    queries.get_visible(session, user, proposal_id)
-    return answers.get_version(session, proposal_id, number)
+    proposal = queries.get_visible(session, user, proposal_id)
+    version = answers.get_version(session, proposal_id, number)
+    files = messages.version_files(session, proposal)[number]
+    version.files, version.files_added, version.files_removed = (
+        [f.id for f in group] for group in (files.files, files.added, files.removed))
+    return version
 
 
 def submit_router(policy: Policy) -> APIRouter:

@@ -28,7 +28,8 @@ from workflows.worker import DEFAULT_CALENDARS
 HISTORIES = Path(__file__).parent / "histories"
 GENERATIONS = ("v0.2",)
 # histories/grants/ holds runs of the "material-changes" and "grants" patches' branches
-# (issue 26): replayed with the rest, not a full generation of every kind.
+# (issue 26), histories/question_clock/ of the "question-clock" patch's (issue 21): replayed with
+# the rest, not a full generation of every kind.
 KINDS = sorted(f"{path.parent.name}/{path.stem}" for path in HISTORIES.glob("*/*.json"))
 EXPECTED_KINDS = {"approve", "reject", "changes_resubmit", "conditions", "expiry", "withdraw", "partial", "in_flight"}
 

@@ -104,3 +104,22 @@ def after(due_at: datetime, grace: Duration, party: PartyConfig) -> datetime:
         return _utc(due_at) + _plain(grace)
     day = add_business_days(_local(due_at, party).date(), grace.amount, party.holidays)
     return _at(_working_day(day, party.holidays), END_OF_DAY, party)
+
+
+def held(moment: datetime, paused_at: datetime, resumed_at: datetime, due: Duration, party: PartyConfig) -> datetime:
+    """`moment` (a due time, reminder or grace end) moved on by the time its clock stood still,
+    from `paused_at` to `resumed_at`, counted as the stage's `due` is: elapsed time for elapsed
+    durations; for business days, one working day (at the same local time) for each of the
+    party's working days that ended with the clock stopped (stopped and restarted on one day:
+    nothing moves)."""
+    if due.unit != "business_days":
+        return _utc(moment) + (_utc(resumed_at) - _utc(paused_at))
+    day, last = _local(paused_at, party).date(), _local(resumed_at, party).date()
+    lost = 0
+    while day < last:
+        lost += is_business_day(day, party.holidays)
+        day += timedelta(days=1)
+    if not lost:
+        return moment
+    local = _local(moment, party)
+    return _at(add_business_days(local.date(), lost, party.holidays), local.time(), party)
