@@ -122,6 +122,22 @@ def _submit_body(keys: tuple[str, ...]) -> type[ProposalContent]:
     return ProposalSubmit
 
 
+def resubmit_body(policy: Policy) -> type[ProposalContent]:
+    """The body of resubmit: the submit body, whole, and the current version's files to leave out."""
+    return _resubmit_body(tuple(policy.parties))
+
+
+@functools.cache
+def _resubmit_body(keys: tuple[str, ...]) -> type[ProposalContent]:
+    class ProposalResubmit(_submit_body(keys)):
+        """A new version. It carries the current version's files forward, except those in `remove_files`."""
+
+        remove_files: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=100)] = Field(
+            default_factory=list, description="ids of the current version's files the new version leaves out")
+
+    return ProposalResubmit
+
+
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Verdict

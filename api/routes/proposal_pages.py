@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from api import answers, commands, proposal_summary, reauth, risk_form
 from api.csrf import CsrfProtected
@@ -27,12 +27,14 @@ from api.errors import status_for
 from api.oidc import recent_provider_sign_in
 from api.routes.auth import client_address
 from api.routes import thread_pages
+from api.routes.messages import files_dir, read_upload
 from api.routes.pages import PageRoute, Viewer, error_page, live, sentence, temporal_link
 from api.schemas import CHECKLIST_QUESTIONS, DecisionIn, ProposalContent, proposal_submit
 from api.templating import DECISION_LABELS, flash, render
 from countersign.domain.access import Action, can, require
 from countersign.domain.errors import DomainError
 from countersign.domain.policy import Policy
+from countersign.settings import Settings
 from countersign.domain.routing import FINAL_STATUSES, Status
 from countersign.domain.signature import from_stored
 from countersign.storage import delegation, messages, queries
@@ -55,6 +57,7 @@ FIELD_LABELS = {
     "synthesises": "Synthesises",
     "user_uploads": "User uploads",
     "markets": "Markets",
+    "files": "Files",
     **{f"checklist.{key}": question.split(":", 1)[0] for key, question in CHECKLIST_QUESTIONS.items()},
 }
 
@@ -113,7 +116,8 @@ def field_errors(error: ValidationError) -> dict[str, str]:
 
 def validate_proposal(policy: Policy,
                       values: dict[str, Any]) -> tuple[ProposalContent | None, dict[str, str]]:
-    data = {**values, "requested_decision_date": values["requested_decision_date"].strip() or None,
+    data = {**{k: v for k, v in values.items() if k != "remove_files"},  # the form's, not the version's
+            "requested_decision_date": values["requested_decision_date"].strip() or None,
             "markets": risk_form.markets(values["markets"])}
     try:
         return proposal_submit(policy).model_validate(data), {}
@@ -138,16 +142,34 @@ def new_proposal_form(request: Request, user: Viewer, policy: PolicyDep) -> obje
     return _proposal_form(request, "proposals/new.html", form_values(policy), {}, page_title="New proposal")
 
 
+async def read_files(form: FormData, settings: Settings) -> tuple[list[tuple[str, bytes]], dict[str, str]]:
+    """The files chosen in the form's `files` field, and the field's error if one is refused (its
+    type, or empty): checked before anything is stored. Larger than the limit: 413 (read_upload)."""
+    files = []
+    for upload in form.getlist("files"):
+        if isinstance(upload, UploadFile) and upload.filename:
+            files.append((upload.filename, await read_upload(upload, settings)))
+    try:
+        commands.check_files(files)
+    except DomainError as error:
+        return files, {"files": sentence(str(error))}
+    return files, {}
+
+
 @router.post("/new")
 async def submit_proposal(request: Request, user: Viewer, _: CsrfProtected, session: SessionDep,
                           temporal: TemporalClientDep, settings: SettingsDep, policy: PolicyDep) -> object:
     require(user, Action.SUBMIT)
-    values = read_proposal_form(await request.form())
+    form = await request.form()
+    values = read_proposal_form(form)
     body, errors = validate_proposal(policy, values)
-    if body is None:
-        return _proposal_form(request, "proposals/new.html", values, errors, 422, page_title="New proposal")
+    files, file_errors = await read_files(form, settings)
+    if body is None or file_errors:
+        return _proposal_form(request, "proposals/new.html", values, errors | file_errors, 422,
+                              page_title="New proposal")
     try:
-        proposal_id = await commands.submit(session, temporal, settings.task_queue, policy, user, body)
+        proposal_id = await commands.submit(session, temporal, settings.task_queue, policy, user, body, files,
+                                            files_dir(settings))
     except DomainError as error:
         return _proposal_form(request, "proposals/new.html", values, {}, status_for(error),
                               page_title="New proposal", form_error=str(error))
@@ -423,7 +445,16 @@ def _resubmit_context(session: Session, proposal: Proposal) -> dict[str, Any]:
                  if row.state == "changes_requested" and row.comment]
     return {"page_title": f"New version: {proposal.title}", "proposal": proposal,
             "next_version": proposal.version + 1, "requested": requested,
-            "widening": proposal.status in (Status.APPROVED, Status.APPROVED_PARTIAL)}
+            "widening": proposal.status in (Status.APPROVED, Status.APPROVED_PARTIAL),
+            "current_files": messages.version_files(session, proposal)[proposal.version].files}
+
+
+def _removed_files(form: FormData) -> list[int]:
+    """The current version's files listed on the form and unticked there: the new version leaves them out
+    (one attached meanwhile, not listed, is kept)."""
+    kept = set(form.getlist("keep_files"))
+    return [int(i) for i in dict.fromkeys(form.getlist("listed_files"))
+            if isinstance(i, str) and i.isdigit() and i not in kept and int(i) <= 2**31 - 1]
 
 
 def _may_resubmit(user: User, proposal: Proposal) -> bool:
@@ -446,16 +477,20 @@ def resubmit_form(request: Request, proposal_id: int, user: Viewer, session: Ses
 
 @router.post("/{proposal_id}/resubmit")
 async def resubmit(request: Request, proposal_id: int, user: Viewer, _: CsrfProtected, session: SessionDep,
-                   temporal: TemporalClientDep, policy: PolicyDep) -> object:
+                   temporal: TemporalClientDep, policy: PolicyDep, settings: SettingsDep) -> object:
     proposal = await run_in_threadpool(queries.get_for, session, user, Action.RESUBMIT, proposal_id)
-    values = read_proposal_form(await request.form())
+    form = await request.form()
+    values = read_proposal_form(form)
     values["parties"] = list(proposal.parties)  # a new version keeps the catalogs it touches
+    values["remove_files"] = _removed_files(form)
     body, errors = validate_proposal(policy, values)
-    if body is None:
-        return _proposal_form(request, "proposals/resubmit.html", values, errors, 422,
+    files, file_errors = await read_files(form, settings)
+    if body is None or file_errors:
+        return _proposal_form(request, "proposals/resubmit.html", values, errors | file_errors, 422,
                               **await run_in_threadpool(_resubmit_context, session, proposal))
     try:
-        await commands.resubmit(session, temporal, user, proposal_id, body)
+        await commands.resubmit(session, temporal, user, proposal_id, body, files, values["remove_files"],
+                                files_dir(settings))
     except DomainError as error:
         return _proposal_form(request, "proposals/resubmit.html", values, {}, status_for(error),
                               form_error=sentence(str(error)),

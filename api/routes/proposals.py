@@ -13,7 +13,7 @@ from api import answers, commands, reauth
 from api.deps import ApiUser, PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.routes.auth import client_address
 from api.errors import ERROR_RESPONSES
-from api.schemas import DecisionIn, ProposalOut, VersionOut, WithdrawIn, proposal_submit
+from api.schemas import DecisionIn, ProposalOut, VersionOut, WithdrawIn, proposal_submit, resubmit_body
 from api.text_types import NO_NUL
 from countersign.domain.access import Action, require
 from countersign.domain.policy import Policy
@@ -91,6 +91,7 @@ def submit_router(policy: Policy) -> APIRouter:
     """Submit and resubmit, whose body names `policy`'s parties: built with
     the app, so that the OpenAPI schema lists them."""
     ProposalSubmit = proposal_submit(policy)
+    ProposalResubmit = resubmit_body(policy)
     submitting = APIRouter(prefix="/proposals", tags=["proposals"], responses=ERROR_RESPONSES)
 
     @submitting.post("", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
@@ -100,9 +101,10 @@ def submit_router(policy: Policy) -> APIRouter:
         return await run_in_threadpool(_read_back, session, user, proposal_id)
 
     @submitting.post("/{proposal_id}/resubmit", response_model=ProposalOut)
-    async def resubmit(proposal_id: ProposalId, body: ProposalSubmit, user: ApiUser, session: SessionDep,
+    async def resubmit(proposal_id: ProposalId, body: ProposalResubmit, user: ApiUser, session: SessionDep,
                        temporal: TemporalClientDep) -> ProposalOut:
-        await commands.resubmit(session, temporal, user, proposal_id, body)
+        """The new version carries the current one's files forward, less `remove_files`."""
+        await commands.resubmit(session, temporal, user, proposal_id, body, remove_files=body.remove_files)
         return await run_in_threadpool(_read_back, session, user, proposal_id)
 
     return submitting
