@@ -13,11 +13,14 @@ import pytest
 from sqlmodel import Session, select
 
 from countersign.domain.policy import load_policy
-from countersign.storage.queries import workflow_id
+from countersign.domain.reconcile import reconcile
+from countersign.storage import audit
 from countersign.storage.db import transaction
+from countersign.storage.queries import workflow_id
 from countersign.storage.tables import AuditEntry, ProposalNumber, utcnow
 from tests import factories
 from workflows import client as wf
+from workflows import history
 from workflows.messages import ProposalInput
 
 POLICY = factories.POLICIES / "question_clock.toml"
@@ -78,3 +81,7 @@ async def test_an_open_question_holds_the_deadline_and_the_answer_moves_it_on(
     handle = temporal_env.client.get_workflow_handle(workflow_id(paused["id"]))
     assert await handle.result() == "expired"
     assert "escalated" in [e.kind for e in _kinds(engine, paused["id"])]
+    with Session(engine) as session:  # the pause and resume are the workflow's own events, in its history too
+        stored, decisions, entries = audit.stored_state(session, paused["id"])
+    facts = (await history.load(temporal_env.client, paused["id"])).facts
+    assert reconcile(paused["id"], stored, decisions, entries, facts) == []

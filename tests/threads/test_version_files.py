@@ -10,11 +10,14 @@ import re
 
 from sqlmodel import Session, func, select
 
+from countersign.domain.reconcile import reconcile
+from countersign.storage import audit
 from countersign.storage.message_tables import StoredFile, VersionFileRemoval
 from countersign.storage.tables import AuditEntry, OutboxMail, Proposal
 from tests import factories
 from tests.api.test_pages import form_body
 from tests.web_client import csrf_of
+from workflows import history
 
 PDF = b"%PDF-1.4 the licence"
 CSV = b"stem,artist\n1,A\n"
@@ -30,7 +33,8 @@ def _blobs(settings) -> int:
     return sum(1 for p in (settings.data_dir / "files").rglob("*") if p.is_file())
 
 
-async def test_files_go_with_their_version_and_the_diff_names_added_and_removed(api, browser, engine, settings):
+async def test_files_go_with_their_version_and_the_diff_names_added_and_removed(api, browser, engine, settings,
+                                                                                temporal_env):
     lead = await browser("lead")
     page = (await lead.get("/proposals/new")).text
     assert 'enctype="multipart/form-data"' in page and 'name="files"' in page
@@ -83,6 +87,9 @@ async def test_files_go_with_their_version_and_the_diff_names_added_and_removed(
                                               .order_by(AuditEntry.seq))]
         assert kinds.count("file") == 3 and kinds.count("file_removed") == 1
         assert session.exec(select(VersionFileRemoval)).one().version == 2
+        stored, decisions, entries = audit.stored_state(session, pid)
+    # the files' entries, written by the version's step, stay out of reconciliation with the history
+    assert reconcile(pid, stored, decisions, entries, (await history.load(temporal_env.client, pid)).facts) == []
     unknown = await api("lead").post(f"/api/v1/proposals/{pid}/resubmit",
                                      json=factories.submission(summary="x") | {"remove_files": [stems]})
     assert unknown.status_code == 422 and f"{stems} is not a file of version 2" in unknown.text
