@@ -226,7 +226,7 @@ def version_changes(rows: list, material: list[str] = ()) -> list[dict[str, Any]
 
 def detail_context(request: Request, session: Session, policy: Policy, user: User,
                    proposal: Proposal) -> dict[str, Any]:
-    public = answers.to_public(session, proposal)
+    public = answers.to_public(session, proposal, user)
     matrix = queries.stage_matrix(session, proposal.id)
     upcoming = []
     if Status(proposal.status) not in FINAL_STATUSES:  # stages still ahead, not yet opened
@@ -340,7 +340,7 @@ async def acknowledge(request: Request, proposal_id: int, user: Viewer, _: CsrfP
 def _decide_form(request: Request, session: Session, user: User, proposal: Proposal, values: dict[str, str],
                  errors: dict[str, str], status_code: int = 200, form_error: str | None = None,
                  closed: str | None = None):
-    public = answers.to_public(session, proposal)
+    public = answers.to_public(session, proposal, user)
     return render(request, "proposals/decide.html", {
         "page_title": f"Decide: {proposal.title}",
         "proposal": proposal,

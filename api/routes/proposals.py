@@ -32,7 +32,7 @@ def _read_back(session: Session, user: User, proposal_id: int) -> ProposalOut:
     """The proposal as a command left it: the command returns once its step is
     stored. Run in the thread pool (see api.commands); fresh, as the
     workflow's activity changed it through another connection."""
-    return answers.to_public(session, queries.get_visible(session, user, proposal_id, fresh=True))
+    return answers.to_public(session, queries.get_visible(session, user, proposal_id, fresh=True), user)
 
 
 @router.get("", response_model=list[ProposalOut])
@@ -46,13 +46,13 @@ def list_proposals(
     offset: int = Query(0, ge=0, le=2**31 - 1),
 ) -> list[ProposalOut]:
     rows = queries.list_visible(session, user, status and status.value, party, stage, limit, offset)
-    return answers.to_public_many(session, rows)
+    return answers.to_public_many(session, rows, user)
 
 
 # ":int": "/proposals/preview" (POST only) is not a proposal's path.
 @router.get("/{proposal_id:int}", response_model=ProposalOut)
 def get_proposal(proposal_id: ProposalId, user: ApiUser, session: SessionDep) -> ProposalOut:
-    return answers.to_public(session, queries.get_visible(session, user, proposal_id))
+    return answers.to_public(session, queries.get_visible(session, user, proposal_id), user)
 
 
 @router.post("/{proposal_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
@@ -116,5 +116,5 @@ inbox_router = APIRouter(tags=["inbox"], responses=ERROR_RESPONSES)
 @inbox_router.get("/inbox", response_model=list[ProposalOut])
 def inbox(user: ApiUser, session: SessionDep) -> list[ProposalOut]:
     require(user, Action.INBOX)
-    return answers.to_public_many(session, queries.inbox(session, user.party))
+    return answers.to_public_many(session, queries.inbox(session, user.party), user)
 

@@ -39,7 +39,9 @@ def _kinds(engine, pid: int) -> list[AuditEntry]:
 async def test_an_open_question_holds_the_deadline_and_the_answer_moves_it_on(
         api, browser, engine, temporal_env, task_queue):
     lead, sony = api("lead"), api("sony")
-    paused = (await lead.post("/api/v1/proposals", json=factories.submission(parties=["sony"]))).json()
+    paused = (await lead.post("/api/v1/proposals", json=factories.submission(parties=["sony", "universal"]))).json()
+    approved = await api("universal").post(f"/api/v1/proposals/{paused['id']}/decisions", json={"decision": "approve"})
+    assert approved.status_code == 201, approved.text
     # the same proposal under the policy without the key: its clock runs on
     with transaction(engine) as session:
         number = ProposalNumber(allocated_at=utcnow())
@@ -61,6 +63,11 @@ async def test_an_open_question_holds_the_deadline_and_the_answer_moves_it_on(
     assert "clock_paused" in kinds and "escalated" not in kinds and "reminded" not in kinds
     page = html.unescape((await (await browser("sony")).get(f"/proposals/{paused['id']}")).text)
     assert "clock paused since" in page
+    # that sony asked a question is for those who may see its questions to the lead, not another label's reps
+    assert (await api("compliance").get(f"/api/v1/proposals/{paused['id']}")).json()[
+        "parties"]["sony"]["paused_since"] is not None
+    universal = await api("universal").get(f"/api/v1/proposals/{paused['id']}")
+    assert universal.json()["parties"]["sony"]["paused_since"] is None
     ran_on = [e.kind for e in _kinds(engine, running)]
     assert "escalated" in ran_on and "clock_paused" not in ran_on
     assert await temporal_env.client.get_workflow_handle(workflow_id(running)).result() == "expired"
