@@ -4,6 +4,8 @@ workflow (as api.commands does for the review)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
@@ -11,6 +13,7 @@ from temporalio.client import Client
 from api.commands import release_connection
 from countersign.domain.access import Action, Role
 from countersign.domain.errors import Forbidden, NotFound
+from countersign.storage import messages as files
 from countersign.storage.grant_tables import ObligationRecord
 from countersign.storage.queries import access_for
 from countersign.storage.tables import User
@@ -26,12 +29,20 @@ async def grant_action(session: Session, temporal: Client, user: User, proposal_
 
 
 async def submit_evidence(session: Session, temporal: Client, user: User, proposal_id: int, number: int,
-                          text: str) -> None:
+                          text: str, upload: tuple[str, bytes] | None = None, files_dir: Path | None = None) -> None:
+    """Text, or a file (`upload`: its name and bytes) with or without text. The file's bytes are
+    stored first, by SHA-256; its row is written with the step that records the evidence, and
+    bytes written for evidence the workflow refuses are removed again."""
     proposal = await run_in_threadpool(access_for, session, user, Action.VIEW, proposal_id)
     if user.role != Role.LEAD or proposal.owner_id != user.id:
         raise Forbidden("only the proposal's lead submits evidence for its obligations")
     release_connection(session)
-    await wf.submit_evidence(temporal, proposal_id, EvidenceRequest(number, text, user.email))
+    evidence, written = await run_in_threadpool(files.store_evidence_blob, files_dir, *upload) if upload else (None, [])
+    try:
+        await wf.submit_evidence(temporal, proposal_id, EvidenceRequest(number, text, user.email, evidence))
+    except BaseException:
+        await run_in_threadpool(files.drop_unrecorded, session, written)
+        raise
 
 
 async def review_evidence(session: Session, temporal: Client, user: User, proposal_id: int, number: int,

@@ -50,6 +50,7 @@ class FileOut(BaseModel):
     sha256: str
     version: int | None
     message_id: int | None
+    obligation: int | None = None  # the obligation it is evidence for
     redacted: RedactionOut | None = None
 
 
@@ -75,9 +76,10 @@ def redaction_out(r: Redaction | None) -> RedactionOut | None:
     return RedactionOut(reason=r.reason, by=r.redacted_by, at=r.redacted_at) if r else None
 
 
-def file_out(f: StoredFile, message_id: int | None, redaction: Redaction | None = None) -> FileOut:
+def file_out(f: StoredFile, message_id: int | None, redaction: Redaction | None = None,
+             obligation: int | None = None) -> FileOut:
     return FileOut(id=f.id, name=f.name, size=f.size, content_type=f.content_type, sha256=f.sha256, version=f.version,
-                   message_id=message_id, redacted=redaction_out(redaction))
+                   message_id=message_id, obligation=obligation, redacted=redaction_out(redaction))
 
 
 def message_out(t: ThreadMessage) -> MessageOut:

@@ -41,9 +41,10 @@ def flat(content: dict) -> dict[str, str]:
             "markets": ", ".join(content.get("markets") or [])}
 
 
-def detail(policy: Policy, user, proposal, public) -> dict[str, Any]:
+def detail(policy: Policy, user, proposal, public, evidence_files: dict[int, list]) -> dict[str, Any]:
     """What the proposal page shows of the tier, the route and the grants, and
-    which of the grant and obligation forms this user gets."""
+    which of the grant and obligation forms this user gets (`evidence_files`: the
+    obligations' files this user may see)."""
     why = {rule.name: rule.why for rule in policy.risk_rules}
     rules = (proposal.route or {}).get("rules", [])
     return {
@@ -52,6 +53,7 @@ def detail(policy: Policy, user, proposal, public) -> dict[str, Any]:
         "stages": (proposal.route or {}).get("stages", []),
         "grants": public.grants,
         "obligations": public.obligations,
+        "evidence_files": evidence_files,
         "own_party": user.party if user.role == Role.REP and user.party in public.grants else None,
         "is_owner": user.role == Role.LEAD and proposal.owner_id == user.id,
         "party": user.party if user.role == Role.REP else None,

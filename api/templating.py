@@ -20,6 +20,7 @@ from api import csrf, risk_form
 from api.schemas import CHECKLIST_QUESTIONS, LaunchScope
 from countersign.domain import file_types
 from countersign.domain.policy import Policy
+from countersign.domain.reject_outcome import RejectOutcome
 from countersign.storage.tables import User
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -48,7 +49,16 @@ DECISION_HINTS = {
     "approve": "Your label signs off on this version as it stands.",
     "approve_with_conditions": "Sign off, on conditions the lead must acknowledge. Write the conditions below.",
     "request_changes": "Return the proposal to its lead for a new version. Write the changes you need below.",
-    "reject": "Your label does not sign off and drops out of later stages. Write your reason below.",
+}
+# The "reject" hint says what a rejection does under the policy in force (countersign.domain.reject_outcome).
+REJECT_HINTS = {
+    RejectOutcome.REJECTED: "Your label does not sign off, and under this policy the whole proposal is rejected "
+                            "at once: every label it touches must approve. Write your reason below.",
+    RejectOutcome.STAGE_FAILS: "Your label does not sign off, and the proposal is rejected: this stage cannot pass "
+                               "under its rule without your label. Write your reason below.",
+    RejectOutcome.PARTIAL: "Your label does not sign off and drops out of this and later stages; the other labels "
+                           "go on, and the proposal can be approved for them alone (a partial approval). "
+                           "Write your reason below.",
 }
 LAUNCH_SCOPE_LABELS = {
     LaunchScope.INTERNAL_SANDBOX.value: "Internal sandbox",

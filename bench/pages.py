@@ -101,7 +101,7 @@ def seed(engine, count: int, rng: random.Random) -> dict[str, int]:
                     pending.append(party)
                 decided = None if state == "pending" else created + timedelta(days=14 * s + rng.uniform(1, 13))
                 reviews.append(dict(proposal_id=pid, stage_index=s, stage=STAGES[s], party=party, state=state,
-                                    current=last, due_at=due, decided_by=None if decided is None else
+                                    current=last, due_at=due, waiting=last and state == "pending", decided_by=None if decided is None else
                                     f"rep.{party}@example.com", decided_at=decided, version=version,
                                     comment=None if state in ("pending", "approved") else "Please say more."))
                 if decided is not None:

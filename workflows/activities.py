@@ -27,10 +27,10 @@ from countersign.domain.notifications import MAILED_KINDS, Audience, Delegator, 
 from countersign.domain.policy import PartyConfig
 from countersign.domain.routing import Event, PartyView, current_parties
 from countersign.domain.signature import Signature, manifest
-from countersign.storage import audit, delegation, webhooks
+from countersign.storage import audit, delegation, queries, webhooks
 from countersign.storage.db import transaction
 from countersign.storage.grant_tables import GrantRecord, ObligationRecord
-from countersign.storage.message_tables import StoredFile, VersionFileRemoval
+from countersign.storage.message_tables import ObligationFile, StoredFile, VersionFileRemoval
 from countersign.storage.tables import (
     ConditionRecord,
     Decision,
@@ -65,7 +65,8 @@ SELECT_MAIL_USERS = select(User.email, User.role, User.party).where(
 DELETE_GRANTS = delete(GrantRecord).where(col(GrantRecord.proposal_id) == bindparam("proposal_id"))
 DELETE_OBLIGATIONS = delete(ObligationRecord).where(col(ObligationRecord.proposal_id) == bindparam("proposal_id"))
 INSERT = {model: insert(model) for model in (Proposal, ProposalVersion, Decision, PartyReview, ConditionRecord,
-                                             OutboxMail, GrantRecord, ObligationRecord, VersionFileRemoval)}
+                                             OutboxMail, GrantRecord, ObligationRecord, StoredFile, ObligationFile,
+                                             VersionFileRemoval)}
 INSERT_FILE = insert(StoredFile).returning(StoredFile.id)
 SELECT_FILE = select(StoredFile.name, StoredFile.sha256).where(StoredFile.id == bindparam("file_id"))
 
@@ -115,6 +116,7 @@ class ProposalActivities:
                 self._add_decision(db, record)
             entries = audit.append_events(session, record.proposal_id, [*record.events, *files], step=record.step,
                                           row_locked=True)
+            self._add_evidence_files(db, record)
             self._queue_mail(session, db, proposal, record)
             self._write_snapshot(db, record)
             return self._queue_webhooks(db, proposal, record, entries)
@@ -185,6 +187,21 @@ class ProposalActivities:
             decided_at=record.at, step=record.step, signature=self._signature(decision, record.at).stored(),
             reauthenticated=request.reauthenticated))
 
+    def _add_evidence_files(self, db: Connection, record: StepRecord) -> None:
+        """A file sent as evidence (its bytes stored by the web app before the update): its row and
+        its link to the obligation, in the step that records the evidence."""
+        for event in record.events:
+            if event.kind != "evidence_submitted" or "file_sha256" not in event.detail:
+                continue
+            detail = event.detail
+            file_id = db.execute(INSERT[StoredFile], {
+                "proposal_id": record.proposal_id, "name": detail["file_name"], "size": int(detail["file_size"]),
+                "content_type": detail["file_type"], "sha256": detail["file_sha256"], "version": None,
+                "uploaded_by": event.actor, "created_at": record.at}).inserted_primary_key[0]
+            db.execute(INSERT[ObligationFile], {"file_id": file_id, "proposal_id": record.proposal_id,
+                                                "obligation": int(detail["obligation"]), "party": event.party,
+                                                "step": record.step})
+
     def _signature(self, decision, at: datetime) -> Signature:
         request = decision.request
         party = self._parties.get(request.party)
@@ -208,9 +225,11 @@ class ProposalActivities:
         # The read model's rows of the proposal, rewritten whole at every step.
         db.execute(DELETE_PARTY_ROWS, {"proposal_id": proposal_id})
         db.execute(DELETE_CONDITIONS, {"proposal_id": proposal_id})
-        rows = [_party_row(proposal_id, stage.index, stage.name, view, False)
+        rows = [_party_row(proposal_id, stage.index, stage.name, view, current=False)
                 for stage in snapshot.stages if stage.index != snapshot.stage_index for view in stage.parties]
-        rows += [_party_row(proposal_id, snapshot.stage_index, snapshot.stage, view, True)
+        rows += [_party_row(proposal_id, snapshot.stage_index, snapshot.stage, view, current=True,
+                            waiting=queries.waits_on(snapshot.status.value, snapshot.pending, view.party,
+                                                     view.state.value, current=True))
                  for view in current_parties(snapshot)]
         db.execute(INSERT[PartyReview], rows)
         if snapshot.conditions:
@@ -274,9 +293,10 @@ def _audience(session: Session, proposal: ProposalRow, at: datetime) -> Audience
     return Audience(owner, reps, [u.email for u in users if u.role == Role.COMPLIANCE], acting_for)
 
 
-def _party_row(proposal_id: int, index: int, stage: str, view: PartyView, current: bool) -> dict:
+def _party_row(proposal_id: int, index: int, stage: str, view: PartyView, current: bool,
+               waiting: bool = False) -> dict:
     return dict(
         proposal_id=proposal_id, stage_index=index, stage=stage, party=view.party, state=view.state.value,
-        current=current, due_at=view.due_at, decided_by=view.decided_by, decided_at=view.decided_at,
+        current=current, waiting=waiting, due_at=view.due_at, decided_by=view.decided_by, decided_at=view.decided_at,
         comment=view.comment, version=view.version, paused_since=view.paused_since,
     )

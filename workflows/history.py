@@ -1,6 +1,8 @@
 """A proposal's Temporal event history, fetched through the client.
 
-`load` reads the workflow's history and gives it two ways: as the facts
+`load` reads the workflow's history, every run of it (a proposal whose
+grants live long continues as new: each run's first event names the run
+it continues), and gives it two ways: as the facts
 reconciliation compares with the audit trail and the database (the step
 records the workflow scheduled `record_step` with, each with its events,
 decision and state, read from the ActivityTaskScheduled event's input; the
@@ -19,7 +21,7 @@ from sqlmodel import Session
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 
 from countersign.domain.reconcile import (
@@ -61,6 +63,7 @@ class HistoryRow:
     summary: str
     task: bool = False  # workflow/activity task bookkeeping, hidden unless asked for
     step: int | None = None  # the record_step this event scheduled, if it did
+    run: int = 1  # which run of the workflow, the first being 1 (event ids start again in each)
 
 
 @dataclass
@@ -87,7 +90,7 @@ async def _decode(client: Client, payloads: Payloads) -> list[Any]:
         return [f"<undecodable: {error}>"]
 
 
-def _step(raw: dict, scheduled_event_id: int) -> RecordedStep:
+def _step(raw: dict, scheduled_event_id: int, run: int) -> RecordedStep:
     """A step record (workflows.messages.StepRecord) as the history's JSON has it."""
     decision = None
     if raw.get("decision"):
@@ -113,6 +116,7 @@ def _step(raw: dict, scheduled_event_id: int) -> RecordedStep:
         completed=False,
         scheduled_event_id=scheduled_event_id,
         decision=decision,
+        run=run,
     )
 
 
@@ -145,8 +149,8 @@ async def _search_attributes(client: Client, event: HistoryEvent) -> str:
     return "; ".join(shown)
 
 
-async def parse(client: Client, wf_id: str, events: list[HistoryEvent]) -> ProposalHistory:
-    """The facts and timeline rows of one workflow run's events."""
+async def parse(client: Client, wf_id: str, events: list[HistoryEvent], run: int = 1) -> ProposalHistory:
+    """The facts and timeline rows of one workflow run's events (`run`: its number in the chain)."""
     facts = WorkflowFacts(workflow_id=wf_id)
     rows: list[HistoryRow] = []
     steps: dict[int, RecordedStep] = {}  # by scheduled event id
@@ -154,15 +158,18 @@ async def parse(client: Client, wf_id: str, events: list[HistoryEvent]) -> Propo
     for event in events:
         kind = event.event_type
         at = event.event_time.ToDatetime(tzinfo=UTC)
-        row = HistoryRow(event.event_id, at, _type_name(kind), "", task=kind in TASK_EVENTS)
+        row = HistoryRow(event.event_id, at, _type_name(kind), "", task=kind in TASK_EVENTS, run=run)
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
             attrs = event.workflow_execution_started_event_attributes
             args = await _decode(client, attrs.input)
             arg = args[0] if args and isinstance(args[0], dict) else {}
             title = (arg.get("content") or {}).get("title", "")
-            row.summary = f"{attrs.workflow_type.name} on task queue {attrs.task_queue.name}" + (
-                f": “{title}” submitted by {arg.get('owner')}" if arg else ""
-            )
+            if attrs.continued_execution_run_id:
+                row.summary = f"run {run}, continuing run {attrs.continued_execution_run_id}"
+            else:
+                row.summary = f"{attrs.workflow_type.name} on task queue {attrs.task_queue.name}" + (
+                    f": “{title}” submitted by {arg.get('owner')}" if arg else ""
+                )
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
             request = event.workflow_execution_update_accepted_event_attributes.accepted_request
             args = await _decode(client, request.input.args)
@@ -189,7 +196,7 @@ async def parse(client: Client, wf_id: str, events: list[HistoryEvent]) -> Propo
             if attrs.activity_type.name == RECORD_ACTIVITY:
                 args = await _decode(client, attrs.input)
                 if args and isinstance(args[0], dict):
-                    step = _step(args[0], event.event_id)
+                    step = _step(args[0], event.event_id, run)
                     steps[event.event_id] = step
                     row.step = step.step
                     row.summary = f"record_step {step.step}: " + _step_summary(step)
@@ -231,19 +238,44 @@ async def parse(client: Client, wf_id: str, events: list[HistoryEvent]) -> Propo
                 row.summary = event.workflow_execution_terminated_event_attributes.reason
             elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
                 row.summary = event.workflow_execution_failed_event_attributes.failure.message
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                new_run = event.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+                row.summary = f"the grants' lifecycle goes on in run {run + 1} ({new_run})"
         rows.append(row)
     facts.steps = sorted(steps.values(), key=lambda s: s.step)
     facts.updates = list(updates.values())
     return ProposalHistory(facts, rows)
 
 
+async def fetch_runs(client: Client, wf_id: str) -> list[WorkflowHistory]:
+    """The history of every run of the workflow, oldest first: from the latest run back, each
+    run's first event naming the run it continued as new (`continued_execution_run_id`)."""
+    runs: list[WorkflowHistory] = []
+    run_id = None
+    while True:
+        history = await client.get_workflow_handle(wf_id, run_id=run_id).fetch_history()
+        runs.insert(0, history)
+        run_id = history.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
+        if not run_id:
+            return runs
+
+
+def _chain(wf_id: str, runs: list[ProposalHistory]) -> ProposalHistory:
+    """One history of the runs, oldest first: their steps and updates together, the last run's end."""
+    last = runs[-1].facts
+    facts = WorkflowFacts(wf_id, status=last.status, result=last.result,
+                          steps=[s for run in runs for s in run.facts.steps],
+                          updates=[u for run in runs for u in run.facts.updates])
+    return ProposalHistory(facts, [row for run in runs for row in run.rows])
+
+
 async def load(client: Client, proposal_id: int) -> ProposalHistory:
-    """The proposal's workflow history (its latest run); `facts.found` is
+    """The proposal's workflow history, across its runs; `facts.found` is
     False when Temporal has none (never started, or past retention), and
     `facts.error` says why when it could not be read."""
     wf_id = workflow_id(proposal_id)
     try:
-        history = await client.get_workflow_handle(wf_id).fetch_history()
+        runs = await fetch_runs(client, wf_id)
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
             return ProposalHistory(
@@ -254,7 +286,8 @@ async def load(client: Client, proposal_id: int) -> ProposalHistory:
         return ProposalHistory(
             WorkflowFacts(wf_id, found=False, error=f"Temporal could not be reached: {error}")
         )
-    return await parse(client, wf_id, list(history.events))
+    return _chain(wf_id, [await parse(client, wf_id, list(run.events), number)
+                          for number, run in enumerate(runs, start=1)])
 
 
 async def reconcile_proposal(

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from countersign.domain.grants import Consent
+from countersign.domain.grants import Consent, EvidenceFile
 from countersign.domain.policy import Policy
-from countersign.domain.routing import Event, Snapshot
+from countersign.domain.routing import Event, Review, Snapshot
 from countersign.domain.version_files import FileFacts
 
 
@@ -20,6 +20,17 @@ class ProposalInput:
     content: dict  # a ProposalSubmit body, JSON-ready
     policy: Policy
     files: list[FileFacts] = field(default_factory=list)  # attached with version 1, their bytes stored already
+    carried: Carried | None = None  # set when a run continues as new
+
+
+@dataclass
+class Carried:
+    """What a run of the grants' lifecycle hands to the run it continues as (workflow.continue_as_new)."""
+
+    review: Review
+    consent: Consent
+    step: int  # the last step recorded: the new run goes on from the next
+    stored: UpdateResult
 
 
 @dataclass
@@ -69,6 +80,7 @@ class EvidenceRequest:
     obligation_id: int
     text: str
     actor: str
+    file: EvidenceFile | None = None  # its bytes stored already, by SHA-256 (api.grant_commands)
 
 
 @dataclass

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activities import ProposalActivities
     from workflows.messages import (
         AcknowledgeRequest,
+        Carried,
         DecisionRecord,
         DecisionRequest,
         EvidenceRequest,
@@ -60,6 +61,8 @@ RECORD_OPTIONS = dict(
 MATERIAL_CHANGES = "material-changes"
 GRANTS = "grants"
 QUESTION_CLOCK = "question-clock"
+# A long-lived grants' lifecycle continues as new when its history grows, carrying its state.
+CONTINUE_AS_NEW = "grants-continue-as-new"
 
 
 def domain_failure(error: DomainError) -> ApplicationError:
@@ -79,23 +82,34 @@ class ProposalWorkflow:
     @workflow.init
     def __init__(self, input: ProposalInput) -> None:
         self._input = input
+        self._record_lock = asyncio.Lock()  # one recording at a time, in order
+        if input.carried is not None:  # a run continued as new: the grants' lifecycle goes on
+            self._review, self._opening = input.carried.review, []
+            self._consent: Consent | None = input.carried.consent
+            self._step = input.carried.step
+            self._stored: UpdateResult | None = input.carried.stored
+            return
         # With the content, the proposal's risk tier shapes the route; a policy
         # without risk rules (every recorded history's) routes as before.
         self._review, self._opening = Review.open(input.policy, input.content["parties"], workflow.now(),
                                                   content=input.content)
-        self._consent: Consent | None = None  # once approved, under a policy with [grants]
+        self._consent = None  # once approved, under a policy with [grants]
         self._step = 0
-        self._stored: UpdateResult | None = None  # the latest step stored, once the first is
-        self._record_lock = asyncio.Lock()  # one recording at a time, in order
+        self._stored = None  # the latest step stored, once the first is
 
     @workflow.run
     async def run(self, input: ProposalInput) -> str:
+        if input.carried is not None:
+            await self._run_grants(input)
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return self._review.status.value
         submitted = Event("submitted", workflow.now(), actor=input.owner, detail={"version": "1"})
         await self._record(
             [submitted, *self._opening], created_by=input.owner, new_version=NewVersion(1, input.content, input.owner, input.files)
         )
         await self._run_review()
         if self._approved and input.policy.grants and workflow.patched(GRANTS):
+            await self._issue_grants(input)
             await self._run_grants(input)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._review.status.value
@@ -125,9 +139,18 @@ class ProposalWorkflow:
         party's action or the next moment (a reminder, an expiry, an obligation's
         due time), ask the consent what happened, record it. A widened launch
         scope opens a new approval round meanwhile; the grants in force stay so
-        until it approves, when the new grants replace them."""
-        await self._issue_grants(input)
+        until it approves, when the new grants replace them. A long history
+        continues as new (`_continue_as_new`)."""
+        # Decided once per run: a run from before the patch runs on in one run, as it began;
+        # a run continued as new is under the patch already.
+        continues = input.carried is not None or workflow.patched(CONTINUE_AS_NEW)
+
+        def too_long() -> bool:
+            return continues and self._history_long()
+
         while self._consent.live:
+            if too_long():
+                await self._continue_as_new(input)
             if not self._review.concluded:  # a new round, for a wider launch scope
                 await self._run_review()
                 if self._approved:
@@ -137,13 +160,27 @@ class ProposalWorkflow:
             try:
                 await workflow.wait_condition(
                     lambda: not self._consent.live or self._consent.next_deadline() != deadline
-                    or not self._review.concluded,
+                    or not self._review.concluded or too_long(),
                     timeout=self._time_to(deadline),
                 )
             except asyncio.TimeoutError:
                 events = self._consent.advance_clock(workflow.now())
                 if events:
                     await self._record(events)
+
+    def _history_long(self) -> bool:
+        """Whether Temporal suggests continuing as new, or the history has reached the policy's limit."""
+        info = workflow.info()
+        limit = self._input.policy.grants.continue_as_new_after
+        return info.is_continue_as_new_suggested() or (limit is not None
+                                                        and info.get_current_history_length() >= limit)
+
+    async def _continue_as_new(self, input: ProposalInput) -> None:
+        """Hand the state to a new run once every update in flight is answered and recorded: an update
+        arriving after this goes to the new run (the client addresses the workflow id, not the run)."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(ProposalInput(input.proposal_id, input.owner, input.content, input.policy,
+                                               Carried(self._review, self._consent, self._step, self._stored)))
 
     async def _issue_grants(self, input: ProposalInput) -> None:
         self._consent, events = Consent.issue(self._review, self._review.content or input.content, input.policy,
@@ -222,7 +259,7 @@ class ProposalWorkflow:
     @workflow.update
     async def submit_evidence(self, request: EvidenceRequest) -> UpdateResult:
         events = self._apply(lambda: self._granted().submit_evidence(request.obligation_id, request.text,
-                                                                      request.actor, workflow.now()))
+                                                                      request.actor, workflow.now(), request.file))
         return await self._record(events)
 
     @submit_evidence.validator

@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
+from starlette.datastructures import UploadFile
 
 from api import grant_commands
 from api.csrf import CsrfProtected
-from api.deps import Now, PolicyDep, SessionDep, TemporalClientDep
+from api.deps import Now, PolicyDep, SessionDep, SettingsDep, TemporalClientDep
+from api.routes.messages import files_dir, read_upload
 from api.routes.pages import PageRoute, Viewer
 from api.routes.proposal_pages import _act, _proposal_form, read_proposal_form, validate_proposal
 from countersign.domain.access import Action, require
@@ -44,10 +46,15 @@ async def grant_action(request: Request, proposal_id: int, party: str, action: L
 
 @router.post("/{proposal_id}/obligations/{number}/evidence", name="submit_evidence")
 async def submit_evidence(request: Request, proposal_id: int, number: int, user: Viewer, _: CsrfProtected,
-                          session: SessionDep, temporal: TemporalClientDep, policy: PolicyDep,
+                          session: SessionDep, temporal: TemporalClientDep, policy: PolicyDep, settings: SettingsDep,
                           text: Annotated[str, Form(max_length=20000)] = "") -> object:
+    """Text, a file, or both (a multipart form: an empty file field when none is chosen)."""
+    file = (await request.form()).get("file")
+    upload = (file.filename, await read_upload(file, settings)) if isinstance(file, UploadFile) and file.filename \
+        else None
     return await _act(request, session, policy, user, proposal_id,
-                      grant_commands.submit_evidence(session, temporal, user, proposal_id, number, text),
+                      grant_commands.submit_evidence(session, temporal, user, proposal_id, number, text, upload,
+                                                     files_dir(settings)),
                       "Your evidence was sent to the label.")
 
 

@@ -5,12 +5,13 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from api import grant_commands
-from api.deps import ApiUser, GrantsCheckUser, Now, PolicyDep, SessionDep, TemporalClientDep
+from api.deps import ApiUser, GrantsCheckUser, Now, PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import ERROR_RESPONSES
+from api.routes.messages import files_dir, read_upload
 from api.routes.proposals import ProposalId, _read_back
 from api.text_types import NO_NUL
 from api.schemas import (
@@ -89,6 +90,21 @@ for _action in ("suspend", "resume", "revoke"):
 async def submit_evidence(proposal_id: ProposalId, number: ObligationId, body: EvidenceIn, user: ApiUser,
                           session: SessionDep, temporal: TemporalClientDep) -> ProposalOut:
     await grant_commands.submit_evidence(session, temporal, user, proposal_id, number, body.text)
+    return await run_in_threadpool(_read_back, session, user, proposal_id)
+
+
+@router.post("/proposals/{proposal_id}/obligations/{number}/evidence/file", response_model=ProposalOut,
+             responses={413: {"description": "The file is too large"}})
+async def submit_evidence_file(proposal_id: ProposalId, number: ObligationId, user: ApiUser, session: SessionDep,
+                               temporal: TemporalClientDep, settings: SettingsDep,
+                               file: Annotated[UploadFile, File(description="the evidence, as a file")],
+                               text: Annotated[str, Form(max_length=20000, pattern=NO_NUL)] = "") -> ProposalOut:
+    """The lead sends a file as the evidence (multipart `file`, optional `text` beside it). Seen by
+    the lead, the obligation's party's reps and compliance; on the audit chain by name, size, type
+    and SHA-256. Typed by content as other files are (else 422)."""
+    content = await read_upload(file, settings)
+    await grant_commands.submit_evidence(session, temporal, user, proposal_id, number, text,
+                                         (file.filename or "evidence", content), files_dir(settings))
     return await run_in_threadpool(_read_back, session, user, proposal_id)
 
 

@@ -111,7 +111,7 @@ async def upload_file(proposal_id: ProposalId, user: ApiUser, session: WriteSess
 @router.get("/{proposal_id}/files", response_model=list[FileOut])
 def list_files(proposal_id: ProposalId, user: ApiUser, session: SessionDep) -> list[FileOut]:
     proposal = queries.get_visible(session, user, proposal_id)
-    return [file_out(f, mid) for f, mid in store.files_of(session, user, proposal)]
+    return [file_out(f, mid, obligation=obligation) for f, mid, obligation in store.files_of(session, user, proposal)]
 
 
 @router.post("/{proposal_id}/files/{file_id}/redact", response_model=FileOut)

@@ -30,14 +30,16 @@ from api.routes import thread_pages
 from api.routes.messages import files_dir, read_upload
 from api.routes.pages import PageRoute, Viewer, error_page, live, sentence, temporal_link
 from api.schemas import CHECKLIST_QUESTIONS, DecisionIn, ProposalContent, proposal_submit
-from api.templating import DECISION_LABELS, flash, render
-from countersign.domain.access import Action, can, require
+from api.templating import DECISION_LABELS, REJECT_HINTS, flash, render
+from countersign.domain.access import Action, Role, can, require
 from countersign.domain.errors import DomainError
 from countersign.domain.policy import Policy
-from countersign.settings import Settings
+from countersign.domain.reject_outcome import RejectOutcome, reject_outcome
 from countersign.domain.routing import FINAL_STATUSES, Status
 from countersign.domain.signature import from_stored
-from countersign.storage import delegation, messages, queries
+from countersign.settings import Settings
+from countersign.storage import accounts, delegation, queries, version_views
+from countersign.storage import messages as messages_store
 from countersign.storage.throttle import Throttled
 from countersign.storage.tables import Decision, Proposal, User
 
@@ -219,9 +221,30 @@ def version_changes(rows: list, material: list[str] = ()) -> list[dict[str, Any]
         old, new = _flat(before.content), _flat(after.content)
         fields = [(FIELD_LABELS.get(name, name), word_diff(old[name], new[name]), name in material)
                   for name in new if old[name] != new[name]]
-        changes.append({"number": after.number, "submitted_by": after.submitted_by,
+        changes.append({"number": after.number, "since": before.number, "submitted_by": after.submitted_by,
                         "submitted_at": after.submitted_at, "fields": fields})
     return changes
+
+
+def changes_since_seen(session: Session, user: User, proposal: Proposal, material: list[str]) -> dict | None:
+    """What the version under decision changed since the last version `user` saw (opened or decided
+    on; version_views), or, if they saw none, since the one before it; with the version files added
+    meanwhile. None on a first version."""
+    rows = queries.versions(session, proposal.id)
+    if len(rows) < 2:
+        return None
+    since = version_views.last_seen_before(session, user, proposal.id, rows[-1].number)
+    base = next((row for row in rows if row.number == since), rows[-2])
+    files = messages_store.version_files(session, proposal)
+    before, now = files[base.number].files, files[rows[-1].number].files
+    return {"change": version_changes([base, rows[-1]], material)[0], "seen": since is not None,
+            "files": [f for f in now if f not in before], "files_removed": [f for f in before if f not in now]}
+
+
+def note_seen(request: Request, session: Session, user: User, proposal: Proposal) -> None:
+    """A reviewer opened this version (version_views): written once, only the first time."""
+    if user.role == Role.REP and not version_views.seen(session, user.id, proposal.id, proposal.version):
+        version_views.record(request.app.state.engine, user.id, proposal.id, proposal.version)
 
 
 def detail_context(request: Request, session: Session, policy: Policy, user: User,
@@ -249,12 +272,13 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
         "upcoming": upcoming,
         "decisions": decisions,
         "signed": {d.id: from_stored(d.signature) for d in decisions},  # each decision's signature manifestation
+        "people": accounts.names(session, {e for d in decisions for e in (d.actor, d.on_behalf_of) if e}),
         "open_conditions": open_conditions,
         "temporal_url": temporal_link(request, user, proposal),
         "versions": versions,
         "changes": version_changes(versions, policy.material_fields),
-        "version_files": messages.version_files(session, proposal),  # each version's, added and removed
-        "risk": risk_form.detail(policy, user, proposal, public),
+        "version_files": messages_store.version_files(session, proposal),  # each version's, added and removed
+        "risk": risk_form.detail(policy, user, proposal, public, messages_store.evidence_files(session, user, proposal)),
         "reminders": queries.audit_entries(session, proposal.id, ("reminded", "escalated")),
         "deadlines": deadlines,
         "summary": proposal_summary.summarise(session, proposal, public, upcoming, open_conditions),
@@ -275,7 +299,9 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
 def proposal_page(request: Request, proposal_id: int, user: Viewer, session: SessionDep,
                   policy: PolicyDep) -> object:
     proposal = queries.get_visible(session, user, proposal_id)
-    return render(request, "proposals/detail.html", detail_context(request, session, policy, user, proposal))
+    page = render(request, "proposals/detail.html", detail_context(request, session, policy, user, proposal))
+    note_seen(request, session, user, proposal)
+    return page
 
 
 @router.get("/{proposal_id}/live", name="proposal_live")
@@ -351,7 +377,8 @@ def _decide_form(request: Request, session: Session, user: User, proposal: Propo
         "form_error": form_error,
         "closed": closed,
         "decision_id": str(uuid.uuid4()),  # fresh per rendering: one form sent twice counts once
-        "changes": version_changes(queries.versions(session, proposal.id)[-2:], request.app.state.policy.material_fields),
+        "diff": changes_since_seen(session, user, proposal, request.app.state.policy.material_fields),
+        "reject_hint": REJECT_HINTS[_reject_outcome(request.app.state.policy, proposal, public, user.party)],
         "delegators": delegation.active_delegators(session, user),  # whom the rep may decide for
         # How the signer re-authenticates (api.reauth): their password, or a recent sign-in at their provider.
         "at_provider": reauth.signs_in_at_provider(session, user),
@@ -376,7 +403,17 @@ def decide_form(request: Request, proposal_id: int, user: Viewer, session: Sessi
     if not can(user, Action.DECIDE, proposal):
         return _decide_form(request, session, user, proposal, values, {}, 409,
                             closed=_why_closed(proposal))
-    return _decide_form(request, session, user, proposal, values, {})
+    page = _decide_form(request, session, user, proposal, values, {})
+    note_seen(request, session, user, proposal)
+    return page
+
+
+def _reject_outcome(policy: Policy, proposal: Proposal, public, party: str | None) -> RejectOutcome:
+    """What `party` rejecting would do now, under the proposal's route (its tier may set the stage's rule)."""
+    stages = proposal.route["stages"] if proposal.route else [{"name": s.name, "rule": s.rule} for s in policy.stages]
+    rule = next((s["rule"] for s in stages if s["name"] == proposal.stage), "all")
+    others = [row.state for party_key, row in public.parties.items() if party_key != party]
+    return reject_outcome(policy.allow_partial, rule, others)
 
 
 def _why_closed(proposal: Proposal) -> str:
@@ -446,7 +483,7 @@ def _resubmit_context(session: Session, proposal: Proposal) -> dict[str, Any]:
     return {"page_title": f"New version: {proposal.title}", "proposal": proposal,
             "next_version": proposal.version + 1, "requested": requested,
             "widening": proposal.status in (Status.APPROVED, Status.APPROVED_PARTIAL),
-            "current_files": messages.version_files(session, proposal)[proposal.version].files}
+            "current_files": messages_store.version_files(session, proposal)[proposal.version].files}
 
 
 def _removed_files(form: FormData) -> list[int]:

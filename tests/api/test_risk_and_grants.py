@@ -8,13 +8,16 @@ revokes, and denied for everyone after expiry."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 from datetime import timedelta
 
 import pytest
 import pytest_asyncio
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
+from api.cli_audit import audit_app
 from api.deps import current_time
 from countersign.domain.policy import load_policy
 from countersign.storage.tables import AuditEntry
@@ -247,7 +250,7 @@ async def test_the_pages_preview_the_route_and_show_tier_diff_grants_and_obligat
     assert widened.json()["tier"] == "high" and widened.json()["stage"] == FIRST
     sony = await browser("sony")
     decide_page = html.unescape((await sony.get(f"/proposals/{pid}/decide")).text)
-    assert "What version 2 changed since version 1" in decide_page and "material change" in decide_page
+    assert "What changed since version 1, the last one you saw" in decide_page and "material change" in decide_page
     assert decide_page.count('class="chip chip-material"') == 1  # launch scope; the summary is not material
 
     for stage in (FIRST, COUNCIL, EXECUTIVE):
@@ -315,3 +318,76 @@ async def test_widening_an_approved_scope_is_a_new_round_while_the_old_grants_ho
     proposal = await wait_for(lead, pid, lambda p: p["grants"]["sony"]["scope"] == "broad_rollout")
     assert {g["version"] for g in proposal["grants"].values()} == {2}
     assert (await check(api, pid, "warner", scope="broad_rollout"))["allowed"] is True
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+async def test_evidence_can_be_a_file_seen_by_the_lead_the_obligations_label_and_compliance_alone(
+        app, api, browser, engine, settings, temporal_env, tmp_path):
+    lead = api("lead")
+    pid = (await lead.post("/api/v1/proposals", json=factories.submission(POLICY, launch_scope="pilot"))).json()["id"]
+    for party in LABELS:
+        await decide(api, pid, party)
+    await decide(api, pid, "universal", "approve_with_conditions", "Send the takedown report")
+    assert (await lead.post(f"/api/v1/proposals/{pid}/acknowledge")).json()["status"] == "approved"
+    await wait_for(lead, pid, lambda p: len(p["obligations"]) == 1)
+    blobs = settings.data_dir / "files"
+
+    # A refused type, or evidence nobody awaits: 4xx, and nothing is stored.
+    url = f"/api/v1/proposals/{pid}/obligations/1/evidence/file"
+    html_file = await lead.post(url, files={"file": ("report.pdf", b"<html><script>x</script></html>", "application/pdf")})
+    assert html_file.status_code == 422 and "HTML" in html_file.json()["detail"]
+    unknown = await lead.post(f"/api/v1/proposals/{pid}/obligations/7/evidence/file",
+                              files={"file": ("report.pdf", PDF, "application/pdf")})
+    assert unknown.status_code == 404 and not [p for p in blobs.rglob("*") if p.is_file()]
+    assert (await api("universal").post(url, files={"file": ("r.pdf", PDF, "application/pdf")})).status_code == 403
+
+    # The page's multipart form: text and a PDF.
+    page = await browser("lead")
+    form = await page.get(f"/proposals/{pid}")
+    assert 'name="file"' in form.text and 'enctype="multipart/form-data"' in form.text
+    sent = await page.client.post(f"/proposals/{pid}/obligations/1/evidence",
+                                  data={"csrf_token": csrf_of(form.text), "text": "May's report, attached."},
+                                  files={"file": ("takedowns may.pdf", PDF, "text/html")})
+    assert sent.status_code == 303, sent.text
+    returned = await api("universal").post(f"/api/v1/proposals/{pid}/obligations/1/return", json={"comment": "And June"})
+    assert returned.json()["obligations"][0]["state"] == "returned"
+    # The API: a file alone.
+    csv_sent = await lead.post(url, files={"file": ("june.csv", b"track,takedowns\nA,3\n", "text/plain")})
+    assert csv_sent.status_code == 200, csv_sent.text
+    assert csv_sent.json()["obligations"][0]["state"] == "submitted"
+
+    # Seen by the lead, Universal's reps and compliance; absent for Sony's reps everywhere.
+    sha = hashlib.sha256(PDF).hexdigest()
+    for who in ("lead", "universal", "compliance"):
+        files = (await api(who).get(f"/api/v1/proposals/{pid}/files")).json()
+        assert [(f["name"], f["obligation"], f["content_type"]) for f in files] == [
+            ("takedowns may.pdf", 1, "application/pdf"), ("june.csv", 1, "text/csv")], who
+    pdf_id = files[0]["id"]
+    assert files[0]["sha256"] == sha and files[0]["size"] == len(PDF)
+    assert (await api("sony").get(f"/api/v1/proposals/{pid}/files")).json() == []
+    assert (await api("sony").get(f"/api/v1/proposals/{pid}/files/{pdf_id}")).status_code == 404
+    assert (await api("universal").get(f"/api/v1/proposals/{pid}/files/{pdf_id}")).content == PDF
+    universal_page = html.unescape((await (await browser("universal")).get(f"/proposals/{pid}")).text)
+    assert "takedowns may.pdf" in universal_page and "june.csv" in universal_page
+    sony_page = html.unescape((await (await browser("sony")).get(f"/proposals/{pid}")).text)
+    assert "takedowns may.pdf" not in sony_page and "Evidence file" not in sony_page
+
+    # On the audit chain by name, size, type and SHA-256, in the export, and agreeing with the history.
+    with Session(engine) as session:
+        submitted = session.exec(select(AuditEntry).where(AuditEntry.proposal_id == pid,
+                                                          AuditEntry.kind == "evidence_submitted")).all()
+        _, disagreements = await reconcile_proposal(temporal_env.client, session, pid)
+    assert disagreements == []
+    assert submitted[0].detail == {"obligation": "1", "evidence": "May's report, attached.", "file_sha256": sha,
+                                   "file_name": "takedowns may.pdf", "file_size": str(len(PDF)),
+                                   "file_type": "application/pdf"}
+    assert submitted[1].detail["evidence"] == "" and submitted[1].detail["file_name"] == "june.csv"
+    exported = await api("compliance").get("/api/v1/audit/export", params={"format": "jsonl", "proposal": pid})
+    assert sha in exported.text and "takedowns may.pdf" in exported.text
+    (tmp_path / "trail.jsonl").write_bytes(exported.content)
+    (tmp_path / "may.pdf").write_bytes(PDF)
+    verified = CliRunner().invoke(audit_app, ["verify", "--file", str(tmp_path / "trail.jsonl"),
+                                              "--attachment", str(tmp_path / "may.pdf")])
+    assert verified.exit_code == 0 and "takedowns may.pdf" in verified.output, verified.output

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from countersign.domain.errors import GrantRefused, NotAwaitingChanges, NotFound
-from countersign.domain.grants import SCOPES, Consent, GrantState, check_grant, covers
+from countersign.domain.grants import SCOPES, Consent, EvidenceFile, GrantState, check_grant, covers
 from countersign.domain.policy import load_policy
 from countersign.domain.routing import Review, Status
 from tests import factories
@@ -89,6 +89,12 @@ def test_evidence_goes_from_the_lead_to_the_party_and_can_come_back():
     assert consent.obligations[0].state == "returned"
     overdue = consent.advance_clock(T0 + timedelta(seconds=120))
     assert [e.kind for e in overdue] == ["obligation_overdue"]
+    with pytest.raises(GrantRefused, match="or attach a file"):
+        consent.submit_evidence(1, " ", "lead", T0)
+    [sent] = consent.submit_evidence(1, "", "lead", T0, EvidenceFile("france.pdf", 9, "application/pdf", "ab" * 32))
+    assert sent.detail == {"obligation": "1", "evidence": "", "file_name": "france.pdf", "file_size": "9",
+                           "file_type": "application/pdf", "file_sha256": "ab" * 32}
+    consent.review_evidence(1, "warner", False, "And France's total", "rep.warner", T0)
     consent.submit_evidence(1, "May's report, France too", "lead", T0)
     consent.review_evidence(1, "warner", True, "", "rep.warner", T0)
     assert consent.obligations[0].state == "accepted"

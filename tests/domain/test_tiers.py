@@ -128,6 +128,7 @@ def test_the_shipped_policy_routes_a_voice_launch_through_the_artist_council():
     ({"risk_rules": [{"name": "x", "tier": "high", "when": {"title": ["a"]}}]}, "not in material_fields"),
     ({"tiers": {"high": {"add_stages": [{"name": "C", "due": "1s", "after": "Nope"}]}}}, "no stage is named 'Nope'"),
     ({"grants": {"expires_after": "soon"}}, "is not a duration"),
+    ({"grants": {"continue_as_new_after": 10}}, "continue_as_new_after"),  # a run would continue at once
 ])
 def test_a_risk_or_grant_table_with_a_mistake_is_refused_saying_where(extra, message):
     raw = {"parties": {"sony": {"name": "Sony", "timezone": "America/New_York", "holidays": "US"}},

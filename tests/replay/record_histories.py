@@ -45,6 +45,7 @@ from countersign.storage.queries import workflow_id
 from countersign.storage.tables import ProposalNumber, utcnow
 from tests import factories
 from workflows import client as wf
+from workflows import history
 from workflows import search_attributes as sa
 from workflows.messages import (
     AcknowledgeRequest,
@@ -234,6 +235,23 @@ def question_clock_policy() -> Policy:
     return load_policy(factories.POLICIES / "question_clock.toml")
 
 
+async def continue_grants(run: Run) -> None:
+    """Grants whose history reaches the policy's limit (patch "grants-continue-as-new"): the
+    lifecycle continues as new, with updates sent at once across a run's end, to its expiry."""
+    labels = ["sony", "universal", "warner"]
+    await run.start(labels, launch_scope="pilot")
+    await run.decide("sony")
+    await run.decide("universal")
+    await run.decide("warner", "approve_with_conditions", "Report monthly.")
+    await wf.acknowledge(run.client, run.proposal_id, AcknowledgeRequest(LEAD))
+    await wf.submit_evidence(run.client, run.proposal_id, EvidenceRequest(1, "May's report.", LEAD))
+    for action in ("suspend", "resume", "suspend", "resume"):
+        await asyncio.gather(*(wf.grant_action(run.client, run.proposal_id, GrantActionRequest(
+            party, action, "Audit.", f"rep.{party}@example.com")) for party in labels))
+    await run.env.sleep(timedelta(seconds=310))
+    assert await run.handle.result() == "approved"
+
+
 def tiers_policy() -> Policy:
     return load_policy(factories.POLICIES / "tiers_seconds.toml")
 
@@ -255,6 +273,7 @@ KINDS: dict[str, tuple[Callable[[Run], Awaitable[None]], Callable[[], Policy]]] 
     "tiers_grants": (tiers_grants, tiers_policy),
     "widen_grants": (widen_grants, tiers_policy),
     "question_clock": (question_clock, question_clock_policy),
+    "continue_grants": (continue_grants, lambda: load_policy(factories.POLICIES / "grants_continue_seconds.toml")),
 }
 
 
@@ -274,11 +293,13 @@ async def record(kinds: list[str], out: Path) -> list[Path]:
                 run = Run(env, engine, f"record-{kind}-{uuid.uuid4().hex[:8]}", policy)
                 async with build_worker(env.client, engine, run.task_queue, policy):
                     await drive(run)
-                    history = await run.handle.fetch_history()
-                path = out / f"{kind}.json"
-                path.write_text(history.to_json() + "\n")
-                written.append(path)
-                print(f"{kind}: {len(history.events)} events -> {path}")
+                    runs = await history.fetch_runs(run.client, run.handle.id)
+                # A run continued as new is a history of its own: <kind>.run1.json, <kind>.run2.json, ...
+                for number, one in enumerate(runs, start=1):
+                    path = out / (f"{kind}.json" if len(runs) == 1 else f"{kind}.run{number}.json")
+                    path.write_text(one.to_json() + "\n")
+                    written.append(path)
+                    print(f"{kind}: {len(one.events)} events -> {path}")
         finally:
             await env.shutdown()
             engine.dispose()

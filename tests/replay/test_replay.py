@@ -28,8 +28,10 @@ from workflows.worker import DEFAULT_CALENDARS
 HISTORIES = Path(__file__).parent / "histories"
 GENERATIONS = ("v0.2",)
 # histories/grants/ holds runs of the "material-changes" and "grants" patches' branches
-# (issue 26), histories/question_clock/ of the "question-clock" patch's (issue 21): replayed with
-# the rest, not a full generation of every kind.
+# (issue 26), histories/question_clock/ of the "question-clock" patch's (issue 21), and
+# histories/continue_as_new/ the runs of one grants' lifecycle that continued as new
+# ("grants-continue-as-new", one file per run): replayed with the rest, not full
+# generations of every kind.
 KINDS = sorted(f"{path.parent.name}/{path.stem}" for path in HISTORIES.glob("*/*.json"))
 EXPECTED_KINDS = {"approve", "reject", "changes_resubmit", "conditions", "expiry", "withdraw", "partial", "in_flight"}
 
@@ -51,6 +53,9 @@ def replayer(workflow_class=ProposalWorkflow) -> Replayer:
 
 def test_every_kind_of_run_is_recorded_in_every_generation():
     assert {f"{generation}/{kind}" for generation in GENERATIONS for kind in EXPECTED_KINDS} <= set(KINDS)
+    continued = [kind for kind in KINDS if kind.startswith("continue_as_new/")]
+    assert len(continued) >= 2 and history(continued[0]).events[-1].HasField(
+        "workflow_execution_continued_as_new_event_attributes")
 
 
 @pytest.mark.parametrize("kind", KINDS)

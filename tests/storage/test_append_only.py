@@ -72,3 +72,15 @@ def test_the_read_model_stays_writable(stored):
     run(stored, f"UPDATE proposal SET status = 'approved' WHERE id = {PROPOSAL}")
     with stored.connect() as conn:
         assert conn.execute(text(f"SELECT status FROM proposal WHERE id = {PROPOSAL}")).scalar_one() == "approved"
+
+
+def test_an_obligations_evidence_file_link_is_append_only(stored):
+    """Migration 0020: a file sent as evidence stays linked to its obligation."""
+    run(stored, f"INSERT INTO stored_file (id, proposal_id, name, size, content_type, sha256, uploaded_by, created_at) "
+                f"VALUES (7, {PROPOSAL}, 'e.pdf', 3, 'application/pdf', '{'ab' * 32}', 'lead@example.com', "
+                f"'2026-11-25 10:00:00+00:00')")
+    run(stored, f"INSERT INTO obligation_file (file_id, proposal_id, obligation, party, step) "
+                f"VALUES (7, {PROPOSAL}, 1, 'sony', 4)")
+    for statement in ("UPDATE obligation_file SET party = 'warner'", "DELETE FROM obligation_file"):
+        with pytest.raises(IntegrityError, match="obligation_file: entries are append-only"):
+            run(stored, statement)

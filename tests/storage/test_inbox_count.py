@@ -1,6 +1,7 @@
 """A rep's inbox count (on every page they see) is the number of rows their
 inbox pages through, on SQLite and PostgreSQL, whatever state each proposal
-and row is in."""
+and row is in. Rows are written as the read model's writer writes them, with
+`waiting` from `queries.waits_on`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,19 @@ from countersign.storage.tables import PartyReview, Proposal
 from tests import factories
 
 DUE = datetime(2027, 1, 4, 17, tzinfo=UTC)
+
+
+def row(pid, status, pending, party, state, current, due, stage=0) -> PartyReview:
+    return PartyReview(proposal_id=pid, stage_index=stage, stage=["Review", "Legal"][stage], party=party, state=state,
+                       current=current, due_at=due, waiting=queries.waits_on(status, pending, party, state, current))
+
+
+def test_waits_on_needs_a_current_pending_row_of_a_proposal_in_review_that_waits_on_the_party():
+    assert queries.waits_on("in_review", ["sony"], "sony", "pending", current=True)
+    assert not queries.waits_on("in_review", ["sony"], "sony", "pending", current=False)
+    assert not queries.waits_on("in_review", ["sony"], "sony", "approved", current=True)
+    assert not queries.waits_on("in_review", ["warner"], "sony", "pending", current=True)
+    assert not queries.waits_on("rejected", ["sony"], "sony", "pending", current=True)
 
 
 def test_the_inbox_count_is_the_rows_the_inbox_lists(any_engine):
@@ -33,14 +47,11 @@ def test_the_inbox_count_is_the_rows_the_inbox_lists(any_engine):
                                  parties=["sony", "warner"], status=status, version=1, stage="Review",
                                  pending=pending, created_at=now, updated_at=now))
         with transaction(any_engine) as session:
-            session.add(PartyReview(proposal_id=pid, stage_index=0, stage="Review", party="sony", state=state,
-                                    current=current, due_at=DUE + timedelta(hours=offset)))
+            session.add(row(pid, status, pending, "sony", state, current, DUE + timedelta(hours=offset)))
             if "warner" in pending:
-                session.add(PartyReview(proposal_id=pid, stage_index=0, stage="Review", party="warner",
-                                        state="pending", current=True, due_at=DUE))
+                session.add(row(pid, status, pending, "warner", "pending", True, DUE))
     with transaction(any_engine) as session:  # ...whose current row is in the next stage
-        session.add(PartyReview(proposal_id=5_150_004, stage_index=1, stage="Legal", party="sony", state="pending",
-                                current=True, due_at=DUE + timedelta(days=9)))
+        session.add(row(5_150_004, "in_review", ["sony"], "sony", "pending", True, DUE + timedelta(days=9), stage=1))
     with Session(any_engine) as session:
         sony = queries.inbox_rows(session, "sony")
         assert [p.id for p, _ in sony] == [5_150_000, 5_150_001, 5_150_004]

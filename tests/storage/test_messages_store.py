@@ -52,7 +52,7 @@ def test_a_thread_stored_read_back_and_redacted(any_engine, tmp_path):
                                                                                 ("Yes", None, True)]
         assert [f.name for f in seen[1].files] == ["r.pdf"]
         assert store.thread(session, universal, proposal) == []
-        assert [f.name for f, _ in store.files_of(session, universal, proposal)] == ["same.pdf"]
+        assert [f.name for f, *_ in store.files_of(session, universal, proposal)] == ["same.pdf"]
         stored = session.exec(select(StoredFile).order_by(StoredFile.id)).all()
         assert len({f.sha256 for f in stored}) == 1 and len(stored) == 2  # the same bytes, kept once on disk
         assert sorted(p.name for p in files.rglob("*") if p.is_file()) == [hashlib.sha256(b"%PDF-1.4 one").hexdigest()]

@@ -56,6 +56,20 @@ class Grant:
 
 
 @dataclass
+class EvidenceFile:
+    """A file sent as evidence: what the audit chain commits to (its bytes are stored by SHA-256)."""
+
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+
+    def detail(self) -> dict[str, str]:
+        return {"file_name": self.name, "file_size": str(self.size), "file_type": self.content_type,
+                "file_sha256": self.sha256}
+
+
+@dataclass
 class Obligation:
     id: int  # 1, 2, ... within the proposal
     party: str
@@ -65,6 +79,7 @@ class Obligation:
     evidence: str | None = None
     comment: str | None = None  # the party's, when it returned the evidence
     overdue: bool = False  # due passed while waiting on the lead (noticed once)
+    evidence_file: EvidenceFile | None = None  # sent with the latest evidence
 
 
 @dataclass
@@ -139,14 +154,17 @@ class Consent:
         grant.reason = reason.strip()
         return [Event(f"grant_{_past(action)}", now, party, actor, {"reason": grant.reason})]
 
-    def submit_evidence(self, obligation_id: int, text: str, actor: str, now: datetime) -> list[Event]:
+    def submit_evidence(self, obligation_id: int, text: str, actor: str, now: datetime,
+                        file: EvidenceFile | None = None) -> list[Event]:
+        """Text, a file, or both; the file's name, size, type and SHA-256 go on the record."""
         self.check_evidence(obligation_id)
-        if not (text or "").strip():
-            raise GrantRefused("write the evidence that meets the obligation")
+        if not (text or "").strip() and file is None:
+            raise GrantRefused("write the evidence that meets the obligation, or attach a file with it")
         obligation = self._obligation(obligation_id)
-        obligation.state, obligation.evidence = ObligationState.SUBMITTED, text.strip()
-        return [Event("evidence_submitted", now, obligation.party, actor,
-                      {"obligation": str(obligation_id), "evidence": obligation.evidence})]
+        obligation.state, obligation.evidence = ObligationState.SUBMITTED, (text or "").strip()
+        obligation.evidence_file = file
+        detail = {"obligation": str(obligation_id), "evidence": obligation.evidence}
+        return [Event("evidence_submitted", now, obligation.party, actor, detail | (file.detail() if file else {}))]
 
     def review_evidence(self, obligation_id: int, party: str, accept: bool, comment: str, actor: str,
                         now: datetime) -> list[Event]:

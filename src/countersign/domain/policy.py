@@ -207,6 +207,15 @@ class PlatformConfig:
     oidc: OidcConfig | None = None
 
 
+def quorum(rule: str, party_count: int) -> int:
+    """How many approvals pass a stage with `rule` among `party_count` parties."""
+    if rule == "all":
+        return party_count
+    if rule == "any":
+        return min(1, party_count)
+    return min(int(rule.split(":")[1]), party_count)
+
+
 @with_config(FILE_TABLE)
 @dataclass(frozen=True)
 class StagePolicy:
@@ -225,11 +234,7 @@ class StagePolicy:
 
     def quorum(self, party_count: int) -> int:
         """How many approvals pass this stage among `party_count` parties."""
-        if self.rule == "all":
-            return party_count
-        if self.rule == "any":
-            return min(1, party_count)
-        return min(int(self.rule.split(":")[1]), party_count)
+        return quorum(self.rule, party_count)
 
 
 # The proposal fields a risk rule may read and a policy may call material:
@@ -288,6 +293,9 @@ class GrantPolicy:
     remind_before: DurationField = Duration(30, "days")  # the lead is reminded to seek re-approval
     obligations_due: DurationField = Duration(30, "days")  # a condition's evidence is due this long after approval
     deny_when_obligation_overdue: StrictBool = False  # the grants check answers obligation_overdue
+    # The workflow running the grants continues as new once its history holds this many events
+    # (and whenever Temporal suggests it); unset: only when Temporal suggests it.
+    continue_as_new_after: Annotated[int, Field(strict=True, ge=50)] | None = None
 
 
 @with_config(FILE_TABLE)

@@ -79,6 +79,7 @@ class RecordedStep:
     completed: bool  # its ActivityTaskCompleted event is in the history
     scheduled_event_id: int = 0
     decision: RecordedDecision | None = None
+    run: int = 1  # which run of the workflow scheduled it (a run continued as new counts on)
 
 
 @dataclass

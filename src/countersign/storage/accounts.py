@@ -220,3 +220,10 @@ def keep_last_use(engine: Engine, token: ApiToken) -> None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION:
         with transaction(engine) as session:
             session.exec(update(ApiToken).where(col(ApiToken.id) == token.id).values(last_used_at=now))
+
+
+def names(session: Session, emails: Collection[str]) -> dict[str, str]:
+    """People's names by e-mail address, for pages that show who acted."""
+    if not emails:
+        return {}
+    return dict(session.execute(select(User.email, User.name).where(col(User.email).in_(set(emails)))).all())

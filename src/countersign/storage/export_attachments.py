@@ -1,6 +1,6 @@
 """Checking files kept beside an audit export against it, offline (`countersign audit verify
 --file EXPORT --attachment FILE`): each file's SHA-256 must be one a `file` entry of the export
-commits to. The export is verified first, so those entries are the chain's own."""
+(or an `evidence_submitted` entry, for a file sent as evidence) commits to. The export is verified first, so those entries are the chain's own."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from countersign.domain import spreadsheet
 from countersign.domain.messages import FILE
 from countersign.storage.audit_export import CSV_COLUMNS
 
+EVIDENCE = "evidence_submitted"
+
 
 def file_entries(export: Path) -> dict[str, list[str]]:
     """SHA-256 -> "proposal P, entry seq S (name)" of each file entry in the export."""
@@ -20,9 +22,16 @@ def file_entries(export: Path) -> dict[str, list[str]]:
 
     def add(record: dict) -> None:
         detail = record.get("detail") or {}
-        if record.get("kind") == FILE and isinstance(detail, dict) and detail.get("sha256"):
-            found.setdefault(detail["sha256"], []).append(
-                f"proposal {record.get('proposal_id')}, entry seq {record.get('seq')} ({detail.get('name')})")
+        if not isinstance(detail, dict):
+            return
+        if record.get("kind") == FILE and detail.get("sha256"):
+            digest, name = detail["sha256"], detail.get("name")
+        elif record.get("kind") == EVIDENCE and detail.get("file_sha256"):  # a file sent as evidence
+            digest, name = detail["file_sha256"], detail.get("file_name")
+        else:
+            return
+        found.setdefault(digest, []).append(
+            f"proposal {record.get('proposal_id')}, entry seq {record.get('seq')} ({name})")
 
     with export.open(encoding="utf-8", newline="") as handle:
         if export.suffix.lower() == ".csv":

@@ -89,3 +89,18 @@ class Redaction(SQLModel, table=True):
     reason: str
     redacted_by: str = Field(max_length=254)
     redacted_at: datetime = _ts(nullable=False)
+
+
+class ObligationFile(SQLModel, table=True):
+    """A file the lead sent as evidence for an obligation: seen by the lead, the obligation's
+    party's reps and compliance (a `label_lead` scope). Written by the workflow's step that
+    records the evidence, with its `evidence_submitted` entry."""
+
+    __tablename__ = "obligation_file"
+    __table_args__ = (UniqueConstraint("file_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    file_id: int = Field(foreign_key="stored_file.id")
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    obligation: int  # its number within the proposal
+    party: str = Field(max_length=40)  # the obligation's party
+    step: int  # the workflow step that recorded it

@@ -25,6 +25,7 @@ from countersign.domain import file_types
 from countersign.domain import messages as rules
 from countersign.domain.access import Role
 from countersign.domain.errors import Forbidden, NotFound, ProposalClosed, Refused
+from countersign.domain.grants import EvidenceFile
 from countersign.domain.message_mail import file_added_mail, message_mail
 from countersign.domain.messages import Scope, Visibility
 from countersign.domain.routing import FINAL_STATUSES, Event, Status
@@ -34,6 +35,7 @@ from countersign.storage.message_tables import (
     Message,
     MessageFile,
     MessageText,
+    ObligationFile,
     Redaction,
     StoredFile,
     VersionFileRemoval,
@@ -273,6 +275,26 @@ def remove_blobs(paths: Iterable[Path]) -> None:
             path.unlink()
 
 
+def store_evidence_blob(files_dir: Path, name: str, content: bytes) -> tuple[EvidenceFile, list[Path]]:
+    """Check and store a file sent as evidence, before the workflow records it (its row is written with
+    the step, workflows.activities): what the record commits to, and the bytes this call wrote, for
+    `drop_unrecorded` if the workflow refuses the evidence."""
+    if not content:
+        raise Refused("the file is empty")
+    name = file_types.safe_name(name)
+    sha256 = hashlib.sha256(content).hexdigest()
+    evidence = EvidenceFile(name, len(content), file_types.detect(content, name), sha256)
+    return evidence, _write_blob(files_dir, sha256, content)
+
+
+def drop_unrecorded(session: Session, written: list[Path]) -> None:
+    """Remove bytes written for evidence that was refused, unless a stored file has them meanwhile."""
+    for path in written:
+        if session.exec(select(StoredFile.id).where(StoredFile.sha256 == path.name)).first() is None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
 def _write_blob(files_dir: Path, sha256: str, content: bytes) -> list[Path]:
     """Write the bytes once (a temporary file renamed into place: never a half-written blob)."""
     path = blob_path(files_dir, sha256)
@@ -294,14 +316,31 @@ def forget_written(session: Session) -> None:
     session.info.pop("written_blobs", None)
 
 
-def files_of(session: Session, viewer: User, proposal: Proposal) -> list[tuple[StoredFile, int | None]]:
-    """The files on `proposal` that `viewer` may see, with the message each is on (None: a version's)."""
-    rows = session.exec(select(StoredFile, MessageFile.message_id).join(
-        MessageFile, col(MessageFile.file_id) == StoredFile.id, isouter=True)
-        .where(StoredFile.proposal_id == proposal.id).order_by(col(StoredFile.id))).all()
+def evidence_scope(party: str) -> Scope:
+    """An obligation's evidence files: the lead, the obligation's party's reps and compliance."""
+    return Scope(Visibility.LABEL_LEAD, party)
+
+
+def files_of(session: Session, viewer: User, proposal: Proposal) -> list[tuple[StoredFile, int | None, int | None]]:
+    """The files on `proposal` that `viewer` may see, with the message each is on and the obligation
+    it is evidence for (both None: a version's)."""
+    rows = session.exec(select(StoredFile, MessageFile.message_id, ObligationFile.obligation, ObligationFile.party)
+                        .join(MessageFile, col(MessageFile.file_id) == StoredFile.id, isouter=True)
+                        .join(ObligationFile, col(ObligationFile.file_id) == StoredFile.id, isouter=True)
+                        .where(StoredFile.proposal_id == proposal.id).order_by(col(StoredFile.id))).all()
     scopes = {m.id: scope_of(m) for m in session.exec(select(Message).where(Message.proposal_id == proposal.id))}
     everyone = Scope(Visibility.ALL, None)  # a version's files: whoever sees the proposal
-    return [(f, mid) for f, mid in rows if rules.can_see(viewer, scopes[mid] if mid else everyone, proposal)]
+    return [(f, mid, obligation) for f, mid, obligation, party in rows if rules.can_see(
+        viewer, scopes[mid] if mid else evidence_scope(party) if obligation else everyone, proposal)]
+
+
+def evidence_files(session: Session, viewer: User, proposal: Proposal) -> dict[int, list[StoredFile]]:
+    """The files sent as evidence that `viewer` may see, by obligation number, oldest first."""
+    found: dict[int, list[StoredFile]] = {}
+    for stored, _, obligation in files_of(session, viewer, proposal):
+        if obligation is not None:
+            found.setdefault(obligation, []).append(stored)
+    return found
 
 
 def version_files(session: Session, proposal: Proposal) -> dict[int, VersionFiles[StoredFile]]:
@@ -314,14 +353,21 @@ def version_files(session: Session, proposal: Proposal) -> dict[int, VersionFile
     return by_version((Placed(f, f.id, f.version, removed) for f, removed in rows), proposal.version)
 
 
+def _file_scope(session: Session, file_id: int) -> Scope | None:
+    """Who sees a file: its message's, or its obligation's, scope; None: a version's (everyone)."""
+    link = session.exec(select(MessageFile).where(MessageFile.file_id == file_id)).first()
+    if link is not None:
+        return scope_of(session.get(Message, link.message_id))
+    evidence = session.exec(select(ObligationFile).where(ObligationFile.file_id == file_id)).first()
+    return evidence_scope(evidence.party) if evidence else None
+
+
 def file_for(session: Session, viewer: User, proposal: Proposal, file_id: int) -> tuple[StoredFile, Redaction | None]:
     """One file `viewer` may see (NotFound otherwise), and its redaction if it was redacted."""
     stored = session.get(StoredFile, file_id)
     if stored is None or stored.proposal_id != proposal.id:
         raise NotFound(f"no file {file_id} on proposal {proposal.id}")
-    link = session.exec(select(MessageFile).where(MessageFile.file_id == file_id)).first()
-    message = session.get(Message, link.message_id) if link else None
-    rules.check_file_access(viewer, proposal, scope_of(message) if message else None)
+    rules.check_file_access(viewer, proposal, _file_scope(session, file_id))
     redaction = session.exec(select(Redaction).where(Redaction.file_id == file_id)).first()
     return stored, redaction
 
@@ -359,11 +405,10 @@ def redact(session: Session, admin: User, proposal_id: int, reason: str, files_d
             raise NotFound(f"no file {file_id} on proposal {proposal_id}")
         if session.exec(select(Redaction).where(Redaction.file_id == file_id)).first():
             raise Refused(f"file {file_id} is redacted already")
-        link = session.exec(select(MessageFile).where(MessageFile.file_id == file_id)).first()
-        message = session.get(Message, link.message_id) if link else None
+        scope = _file_scope(session, file_id)
         detail |= {"file_id": file_id, "sha256": stored.sha256,
-                   "visibility": message.visibility if message else None}
-        party = message.party if message else None
+                   "visibility": scope.visibility.value if scope else None}
+        party = scope.party if scope else None
     row = Redaction(proposal_id=proposal_id, message_id=message_id, file_id=file_id, reason=reason,
                     redacted_by=admin.email, redacted_at=now)
     session.add(row)

@@ -148,37 +148,27 @@ def count_visible(session: Session, user: User, status: str | None = None) -> in
     return session.exec(select(func.count()).select_from(subquery)).one()
 
 
-def _waiting(party: str):
-    return (
-        select(Proposal, PartyReview)
-        .join(PartyReview, PartyReview.proposal_id == Proposal.id)
-        .where(
-            Proposal.status == "in_review",
-            _listed(Proposal.pending, party),
-            # ix_party_review_party_current_state_due_at: the party's current pending rows, read in due order
-            PartyReview.party == party,
-            PartyReview.current,
-            PartyReview.state == "pending",
-        )
-    )
+def waits_on(status: str, pending: list[str], party: str, state: str, current: bool) -> bool:
+    """Whether a party's row puts the proposal in that party's inbox: its current row is pending while
+    the proposal is in review and still waits on it. The writer of the read model stores this as
+    `PartyReview.waiting`, so the inbox and its count (on every page a rep sees) read one index."""
+    return current and state == "pending" and status == "in_review" and party in pending
 
 
 def inbox_rows(session: Session, party: str, limit: int = 50, offset: int = 0) -> list[tuple[Proposal, PartyReview]]:
     """What waits on `party`, with its row (due time), soonest due first."""
-    query = _waiting(party).order_by(col(PartyReview.due_at).asc(), col(Proposal.id)).offset(offset).limit(limit)
+    query = (
+        select(Proposal, PartyReview)
+        .join(Proposal, PartyReview.proposal_id == Proposal.id)
+        .where(PartyReview.party == party, PartyReview.waiting)
+        .order_by(col(PartyReview.due_at).asc(), col(Proposal.id)).offset(offset).limit(limit)
+    )
     return [(proposal, row) for proposal, row in session.exec(query)]
 
 
 def inbox_count(session: Session, party: str) -> int:
-    """How many proposals wait on `party`: the rows `inbox_rows` pages through, counted the same way.
-    Every signed-in rep's page shows it, so it starts from the party's own pending rows
-    (ix_party_review_party_current_state_due_at) rather than reading every proposal in review."""
-    query = (
-        select(func.count()).select_from(PartyReview)
-        .join(Proposal, PartyReview.proposal_id == Proposal.id)
-        .where(PartyReview.party == party, PartyReview.current, PartyReview.state == "pending",
-               Proposal.status == "in_review", _listed(Proposal.pending, party))
-    )
+    """How many proposals wait on `party`: the rows `inbox_rows` pages through, from the index alone."""
+    query = select(func.count()).select_from(PartyReview).where(PartyReview.party == party, PartyReview.waiting)
     return session.exec(query).one()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from countersign.domain.routing import Verdict
@@ -136,14 +136,28 @@ class ProposalVersion(SQLModel, table=True):
     step: int | None = None  # the workflow step that wrote it
 
 
+class VersionView(SQLModel, table=True):
+    """UI state, not a record: each version of a proposal a person has opened (its page or the decision
+    form), so the decision form shows what changed since the version they last saw. Written once per
+    person and version, never changed (countersign.storage.version_views)."""
+
+    __tablename__ = "version_view"
+    __table_args__ = (UniqueConstraint("user_id", "proposal_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    proposal_id: int = Field(foreign_key="proposal.id")
+    version: int
+    seen_at: datetime = _ts(nullable=False)
+
+
 class PartyReview(SQLModel, table=True):
     """Read model: one party's state in one stage (rewritten at every step)."""
 
     __tablename__ = "party_review"
     __table_args__ = (
         UniqueConstraint("proposal_id", "stage_index", "party"),
-        # a label's inbox (queries.inbox_rows): its current pending rows, soonest due first
-        Index("ix_party_review_party_current_state_due_at", "party", "current", "state", "due_at"),
+        # a label's inbox and its count (queries.inbox_rows, inbox_count): its waiting rows, soonest due first
+        Index("ix_party_review_party_waiting_due_at", "party", "waiting", "due_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     proposal_id: int = Field(foreign_key="proposal.id", index=True)
@@ -152,6 +166,8 @@ class PartyReview(SQLModel, table=True):
     party: str
     state: str
     current: bool  # True for the proposal's current per-party view
+    # in the party's inbox (queries.waits_on): the inbox and its count read one index
+    waiting: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     due_at: datetime | None = _ts()
     decided_by: str | None = None
     decided_at: datetime | None = _ts()

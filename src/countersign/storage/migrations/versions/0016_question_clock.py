@@ -5,7 +5,7 @@ question is open. `version_file_removal`: a file a resubmission leaves out of
 the new version's set, append-only (triggers, as 0005's).
 
 Revision ID: 0016_question_clock
-Revises: 0008_threads_files
+Revises: 0021_inbox_waiting
 Create Date: 2026-12-05 10:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import countersign.storage.tables
 
 revision = '0016_question_clock'
-down_revision = '0008_threads_files'
+down_revision = '0021_inbox_waiting'
 branch_labels = None
 depends_on = None
 
