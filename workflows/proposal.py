@@ -180,7 +180,7 @@ class ProposalWorkflow:
         arriving after this goes to the new run (the client addresses the workflow id, not the run)."""
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(ProposalInput(input.proposal_id, input.owner, input.content, input.policy,
-                                               Carried(self._review, self._consent, self._step, self._stored)))
+                                               carried=Carried(self._review, self._consent, self._step, self._stored)))
 
     async def _issue_grants(self, input: ProposalInput) -> None:
         self._consent, events = Consent.issue(self._review, self._review.content or input.content, input.policy,
