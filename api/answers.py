@@ -9,22 +9,26 @@ from sqlmodel import Session, col, select
 from api.schemas import ConditionOut, GrantOut, ObligationOut, PartyOut, ProposalOut, RouteOut, SignatureOut, VersionOut
 from countersign.storage import grants as grant_reads
 from countersign.domain.errors import NotFound
+from countersign.domain.messages import Scope, Visibility, can_see
 from countersign.storage.queries import workflow_id
 from countersign.storage.signatures import signatures_of_current
 from countersign.storage.tables import ConditionRecord, PartyReview, Proposal, ProposalVersion, User
 
 
-def to_public(session: Session, proposal: Proposal) -> ProposalOut:
-    return to_public_many(session, [proposal])[0]
+def to_public(session: Session, proposal: Proposal, viewer: User | None = None) -> ProposalOut:
+    return to_public_many(session, [proposal], viewer)[0]
 
 
-def to_public_many(session: Session, proposals: list[Proposal]) -> list[ProposalOut]:
+def to_public_many(session: Session, proposals: list[Proposal], viewer: User | None = None) -> list[ProposalOut]:
     """The API shape of many proposals, with one query per table, not per
     proposal. Columns, not ORM objects: every list and read of a proposal
-    comes through here (a command's answer too)."""
+    comes through here (a command's answer too). A party's `paused_since`
+    tells that it has a question open: shown to `viewer` only if they may see
+    that party's questions to the lead (countersign.domain.messages)."""
     if not proposals:
         return []
     ids = [p.id for p in proposals]
+    by_id = {p.id: p for p in proposals}
     owners = dict(session.execute(
         select(User.id, User.email).where(col(User.id).in_({p.owner_id for p in proposals}))).all())
     parties: dict[int, dict[str, PartyOut]] = {}
@@ -32,10 +36,13 @@ def to_public_many(session: Session, proposals: list[Proposal]) -> list[Proposal
     for row in session.execute(
         select(PartyReview.proposal_id, PartyReview.party, PartyReview.state, PartyReview.due_at,
                PartyReview.decided_by, PartyReview.decided_at, PartyReview.comment, PartyReview.stage,
-               PartyReview.version)
+               PartyReview.version, PartyReview.paused_since)
         .where(col(PartyReview.proposal_id).in_(ids), PartyReview.current)
     ):
         out = _party_out(row)
+        if out.paused_since and not (viewer and can_see(viewer, Scope(Visibility.LABEL_LEAD, row.party),
+                                                         by_id[row.proposal_id])):
+            out.paused_since = None
         signature = signed.get((row.proposal_id, row.party, row.stage, row.version)) if row.decided_by else None
         out.signature = SignatureOut(**signature.as_dict()) if signature else None
         parties.setdefault(row.proposal_id, {})[row.party] = out
@@ -72,7 +79,7 @@ def _in_order(keys: list[str], by_party: dict[str, PartyOut]) -> dict[str, Party
 
 def _party_out(party) -> PartyOut:
     return PartyOut(state=party.state, due_at=party.due_at, decided_by=party.decided_by,
-                    decided_at=party.decided_at, comment=party.comment)
+                    decided_at=party.decided_at, comment=party.comment, paused_since=party.paused_since)
 
 
 def _condition_out(condition) -> ConditionOut:

@@ -15,7 +15,8 @@ included.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
@@ -23,11 +24,12 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from api.schemas import DecisionIn, ProposalContent
-from countersign.domain import tiers
+from countersign.domain import file_types, tiers, version_files
 from countersign.domain.access import Action, require
-from countersign.domain.errors import Conflict, InvalidDecision, ProposalClosed
+from countersign.domain.errors import Conflict, DomainError, InvalidDecision, ProposalClosed
 from countersign.domain.policy import Policy
-from countersign.storage import delegation
+from countersign.domain.version_files import FileFacts
+from countersign.storage import delegation, messages
 from countersign.storage.db import transaction
 from countersign.storage.queries import ProposalAccess, access_for
 from countersign.storage.tables import Decision, ProposalNumber, User, utcnow
@@ -39,6 +41,8 @@ from workflows.messages import (
     ResubmitRequest,
     WithdrawRequest,
 )
+
+Uploads = Sequence[tuple[str, bytes]]  # (name, content) of files attached with a new version
 
 # Built once: every decision reads it.
 _DECISION_BY_ID = select(Decision.proposal_id, Decision.party, Decision.decision, Decision.comment).where(Decision.decision_id == bindparam("decision_id"))
@@ -54,14 +58,35 @@ def release_connection(session: Session) -> None:
 
 
 async def submit(session: Session, temporal: Client, task_queue: str, policy: Policy, user: User,
-                 body: ProposalContent) -> int:
-    """The new proposal's id, once it is stored."""
+                 body: ProposalContent, files: Uploads = (), files_dir: Path | None = None) -> int:
+    """The new proposal's id, once it is stored (with `files`, attached to version 1)."""
     require(user, Action.SUBMIT)
     content = body.model_dump(mode="json")
     tiers.route(policy, content).check_submittable()  # an unacceptable tier: 422 naming the rule
+    checked = check_files(files)
     proposal_id = await run_in_threadpool(_allocate_number, session)
-    await wf.start_proposal(temporal, task_queue, ProposalInput(proposal_id, user.email, content, policy))
+    start = ProposalInput(proposal_id, user.email, content, policy, checked)
+    await _with_files(wf.start_proposal(temporal, task_queue, start), files, files_dir)
     return proposal_id
+
+
+def check_files(files: Uploads) -> list[FileFacts]:
+    """The files as a version records them; Refused (422) for an empty or refused one, before anything is stored."""
+    return [file_types.facts(name, content) for name, content in files]
+
+
+async def _with_files(change: Awaitable[object], files: Uploads, files_dir: Path | None) -> None:
+    """Run the workflow change that stores a version naming `files`, their bytes written first (the
+    version's step stores their rows with it, in one transaction). Refused: the bytes this call wrote
+    go again. Unreachable: they stay, for the version Temporal may yet store."""
+    written = await run_in_threadpool(messages.write_blobs, files_dir, [c for _, c in files]) if files else []
+    try:
+        await change
+    except wf.WorkflowUnavailable:
+        raise
+    except DomainError:
+        messages.remove_blobs(written)
+        raise
 
 
 def _allocate_number(session: Session) -> int:
@@ -110,13 +135,26 @@ def _decision(session: Session, user: User, proposal_id: int, body: DecisionIn,
     return decision_id, request, earlier is not None
 
 
-async def resubmit(session: Session, temporal: Client, user: User, proposal_id: int, body: ProposalContent) -> None:
-    proposal = await run_in_threadpool(_authorize, session, user, Action.RESUBMIT, proposal_id)
+async def resubmit(session: Session, temporal: Client, user: User, proposal_id: int, body: ProposalContent,
+                   files: Uploads = (), remove_files: Sequence[int] = (), files_dir: Path | None = None) -> None:
+    """A new version: the current one's files carried forward, less `remove_files`, plus `files`."""
+    proposal, current = await run_in_threadpool(_authorize_resubmit, session, user, proposal_id)
     if body.parties != proposal.parties:
         raise InvalidDecision(
             "a new version cannot change which parties' catalogs it touches; withdraw this proposal and submit a new one"
         )
-    await wf.resubmit(temporal, proposal_id, ResubmitRequest(user.email, body.model_dump(mode="json")))
+    removed = version_files.check_removals(remove_files, current, proposal.version)
+    request = ResubmitRequest(user.email, body.model_dump(mode="json", exclude={"remove_files"}), check_files(files),
+                              removed)
+    await _with_files(wf.resubmit(temporal, proposal_id, request), files, files_dir)
+
+
+def _authorize_resubmit(session: Session, user: User, proposal_id: int) -> tuple[ProposalAccess, list[int]]:
+    """The proposal, and the ids of its current version's files."""
+    proposal = access_for(session, user, Action.RESUBMIT, proposal_id)
+    current = [f.id for f in messages.version_files(session, proposal)[proposal.version].files]
+    release_connection(session)
+    return proposal, current
 
 
 async def withdraw(session: Session, temporal: Client, user: User, proposal_id: int, reason: str) -> None:

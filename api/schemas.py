@@ -122,6 +122,22 @@ def _submit_body(keys: tuple[str, ...]) -> type[ProposalContent]:
     return ProposalSubmit
 
 
+def resubmit_body(policy: Policy) -> type[ProposalContent]:
+    """The body of resubmit: the submit body, whole, and the current version's files to leave out."""
+    return _resubmit_body(tuple(policy.parties))
+
+
+@functools.cache
+def _resubmit_body(keys: tuple[str, ...]) -> type[ProposalContent]:
+    class ProposalResubmit(_submit_body(keys)):
+        """A new version. It carries the current version's files forward, except those in `remove_files`."""
+
+        remove_files: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=100)] = Field(
+            default_factory=list, description="ids of the current version's files the new version leaves out")
+
+    return ProposalResubmit
+
+
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Verdict
@@ -154,6 +170,9 @@ class SignatureOut(BaseModel):
 class PartyOut(BaseModel):
     state: str
     due_at: datetime | None = None
+    # Set while the party's clock stands still for its open question (the policy's
+    # pause_while_question_open): `due_at` moves on by the time it stays paused.
+    paused_since: datetime | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
     comment: str | None = None
@@ -227,6 +246,11 @@ class VersionOut(BaseModel):
     submitted_by: str
     submitted_at: datetime
     content: ProposalContent
+    # The ids of the version's files (GET .../files has them whole): a version carries the previous
+    # one's forward, less those its resubmission removed; and the difference from the previous version.
+    files: list[int] = []
+    files_added: list[int] = []
+    files_removed: list[int] = []
 
 
 class PreviewStageOut(BaseModel):

@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from api import csrf, risk_form
 from api.schemas import CHECKLIST_QUESTIONS, LaunchScope
+from countersign.domain import file_types
 from countersign.domain.policy import Policy
 from countersign.domain.reject_outcome import RejectOutcome
 from countersign.storage.tables import User
@@ -193,6 +194,7 @@ def build_environment(policy: Policy) -> jinja2.Environment:
         DECISION_LABELS=DECISION_LABELS,
         DECISION_HINTS=DECISION_HINTS,
         RISK_SYNTHESES=risk_form.SYNTHESES,
+        ALLOWED_FILES=file_types.ALLOWED,
     )
     return env
 

@@ -22,14 +22,15 @@ from temporalio import activity
 
 from countersign.domain.access import Role
 from countersign.domain.links import LinkSigner
+from countersign.domain.messages import FILE, FILE_REMOVED
 from countersign.domain.notifications import MAILED_KINDS, Audience, Delegator, mails_for
 from countersign.domain.policy import PartyConfig
-from countersign.domain.routing import PartyView, current_parties
+from countersign.domain.routing import Event, PartyView, current_parties
 from countersign.domain.signature import Signature, manifest
 from countersign.storage import audit, delegation, proposal_words, queries, webhooks
 from countersign.storage.db import transaction
 from countersign.storage.grant_tables import GrantRecord, ObligationRecord
-from countersign.storage.message_tables import ObligationFile, StoredFile
+from countersign.storage.message_tables import ObligationFile, StoredFile, VersionFileRemoval
 from countersign.storage.tables import (
     ConditionRecord,
     Decision,
@@ -64,7 +65,10 @@ SELECT_MAIL_USERS = select(User.email, User.role, User.party).where(
 DELETE_GRANTS = delete(GrantRecord).where(col(GrantRecord.proposal_id) == bindparam("proposal_id"))
 DELETE_OBLIGATIONS = delete(ObligationRecord).where(col(ObligationRecord.proposal_id) == bindparam("proposal_id"))
 INSERT = {model: insert(model) for model in (Proposal, ProposalVersion, Decision, PartyReview, ConditionRecord,
-                                             OutboxMail, GrantRecord, ObligationRecord, StoredFile, ObligationFile)}
+                                             OutboxMail, GrantRecord, ObligationRecord, StoredFile, ObligationFile,
+                                             VersionFileRemoval)}
+INSERT_FILE = insert(StoredFile).returning(StoredFile.id)
+SELECT_FILE = select(StoredFile.name, StoredFile.sha256).where(StoredFile.id == bindparam("file_id"))
 
 
 class ProposalActivities:
@@ -107,11 +111,10 @@ class ProposalActivities:
                 proposal = self._create(db, record)
             elif proposal.last_step >= record.step:
                 return []  # stored already: this attempt repeats one whose outcome was lost
-            if record.new_version:
-                self._add_version(db, record)
+            files = self._add_version(db, record) if record.new_version else []
             if record.decision:
                 self._add_decision(db, record)
-            entries = audit.append_events(session, record.proposal_id, record.events, step=record.step,
+            entries = audit.append_events(session, record.proposal_id, [*record.events, *files], step=record.step,
                                           row_locked=True)
             self._add_evidence_files(db, record)
             self._queue_mail(session, db, proposal, record)
@@ -150,12 +153,30 @@ class ProposalActivities:
         db.execute(INSERT[Proposal], row)
         return ProposalRow(record.proposal_id, owner_id, content["title"], content["parties"], 0)
 
-    def _add_version(self, db: Connection, record: StepRecord) -> None:
+    def _add_version(self, db: Connection, record: StepRecord) -> list[Event]:
+        """The version, the files attached with it and those it leaves out; the files' entries
+        for the chain (conversation kinds: beside the workflow's, not in its history)."""
         version = record.new_version
         db.execute(INSERT[ProposalVersion], dict(
             proposal_id=record.proposal_id, number=version.number, content=version.content,
             submitted_by=version.actor, submitted_at=record.at, step=record.step))
         proposal_words.rewrite(db, record.proposal_id, version.content)  # what the lists' text search reads
+        entries = []
+        for f in version.files:
+            file_id = db.execute(INSERT_FILE, dict(
+                proposal_id=record.proposal_id, name=f.name, size=f.size, content_type=f.content_type,
+                sha256=f.sha256, version=version.number, uploaded_by=version.actor, created_at=record.at)).scalar_one()
+            entries.append(Event(FILE, record.at, actor=version.actor, detail={
+                "file_id": file_id, "name": f.name, "size": f.size, "content_type": f.content_type,
+                "sha256": f.sha256, "version": version.number, "message_id": None, "visibility": None}))
+        for file_id in version.remove_files:
+            removed = db.execute(SELECT_FILE, {"file_id": file_id}).one()
+            db.execute(INSERT[VersionFileRemoval], dict(proposal_id=record.proposal_id, file_id=file_id,
+                                                        version=version.number, removed_by=version.actor,
+                                                        removed_at=record.at))
+            entries.append(Event(FILE_REMOVED, record.at, actor=version.actor, detail={
+                "file_id": file_id, "name": removed.name, "sha256": removed.sha256, "version": version.number}))
+        return entries
 
     def _add_decision(self, db: Connection, record: StepRecord) -> None:
         decision = record.decision
@@ -278,5 +299,5 @@ def _party_row(proposal_id: int, index: int, stage: str, view: PartyView, curren
     return dict(
         proposal_id=proposal_id, stage_index=index, stage=stage, party=view.party, state=view.state.value,
         current=current, waiting=waiting, due_at=view.due_at, decided_by=view.decided_by, decided_at=view.decided_at,
-        comment=view.comment, version=view.version,
+        comment=view.comment, version=view.version, paused_since=view.paused_since,
     )

@@ -31,6 +31,7 @@ from workflows.messages import (
     EvidenceReview,
     GrantActionRequest,
     ProposalInput,
+    QuestionSignal,
     ResubmitRequest,
     UpdateResult,
     WithdrawRequest,
@@ -112,6 +113,11 @@ async def withdraw(client: Client, proposal_id: int, request: WithdrawRequest) -
 
 async def acknowledge(client: Client, proposal_id: int, request: AcknowledgeRequest) -> UpdateResult:
     return await _call(_handle(client, proposal_id).execute_update(ProposalWorkflow.acknowledge, request))
+
+
+async def question(client: Client, proposal_id: int, signal: QuestionSignal) -> None:
+    """Tell the proposal's workflow a question opened or closed (it may stop or restart a clock)."""
+    await _call(_handle(client, proposal_id).signal(ProposalWorkflow.question, signal))
 
 
 def _handle(client: Client, proposal_id: int) -> WorkflowHandle:

@@ -12,6 +12,7 @@ from datetime import datetime
 from countersign.domain.grants import Consent, EvidenceFile
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Event, Review, Snapshot
+from countersign.domain.version_files import FileFacts
 
 
 @dataclass
@@ -20,6 +21,7 @@ class ProposalInput:
     owner: str  # the lead's e-mail
     content: dict  # a ProposalSubmit body, JSON-ready
     policy: Policy
+    files: list[FileFacts] = field(default_factory=list)  # attached with version 1, their bytes stored already
     carried: "Carried | None" = None  # set when a run continues as new (defined below)
 
 
@@ -43,6 +45,8 @@ class DecisionRequest:
 class ResubmitRequest:
     actor: str
     content: dict
+    files: list[FileFacts] = field(default_factory=list)  # attached with the new version
+    remove_files: list[int] = field(default_factory=list)  # the current version's files it leaves out
 
 
 @dataclass
@@ -82,6 +86,16 @@ class EvidenceReview:
 
 
 @dataclass
+class QuestionSignal:
+    """A question from `party` to the lead was asked (`open`) or answered: sent by the web app once
+    the message is stored; under a stage that pauses for questions it stops or restarts the clock."""
+
+    question_id: int  # the question's message id
+    party: str | None
+    open: bool
+
+
+@dataclass
 class UpdateResult:
     """What an update answers: the proposal's status and version once its
     step is stored (the web edge reads the rest back from the database)."""
@@ -102,6 +116,9 @@ class NewVersion:
     number: int
     content: dict
     actor: str
+    # Stored with the version, in its step's transaction (countersign.domain.version_files).
+    files: list[FileFacts] = field(default_factory=list)
+    remove_files: list[int] = field(default_factory=list)
 
 
 @dataclass

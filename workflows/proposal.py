@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         GrantActionRequest,
         NewVersion,
         ProposalInput,
+        QuestionSignal,
         ResubmitRequest,
         StepRecord,
         UpdateResult,
@@ -55,9 +56,11 @@ RECORD_OPTIONS = dict(
 )
 # Patches (docs/changing-workflows.md): a resubmission compares the new
 # version with the last (material changes re-route, an unchanged one is
-# refused); an approval goes on into its grants' lifecycle.
+# refused); an approval goes on into its grants' lifecycle; an open question
+# stops its party's clock where the policy says so.
 MATERIAL_CHANGES = "material-changes"
 GRANTS = "grants"
+QUESTION_CLOCK = "question-clock"
 # A long-lived grants' lifecycle continues as new when its history grows, carrying its state.
 CONTINUE_AS_NEW = "grants-continue-as-new"
 
@@ -102,7 +105,7 @@ class ProposalWorkflow:
             return self._review.status.value
         submitted = Event("submitted", workflow.now(), actor=input.owner, detail={"version": "1"})
         await self._record(
-            [submitted, *self._opening], created_by=input.owner, new_version=NewVersion(1, input.content, input.owner)
+            [submitted, *self._opening], created_by=input.owner, new_version=NewVersion(1, input.content, input.owner, input.files)
         )
         await self._run_review()
         if self._approved and input.policy.grants and workflow.patched(GRANTS):
@@ -177,12 +180,28 @@ class ProposalWorkflow:
         arriving after this goes to the new run (the client addresses the workflow id, not the run)."""
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(ProposalInput(input.proposal_id, input.owner, input.content, input.policy,
-                                               Carried(self._review, self._consent, self._step, self._stored)))
+                                               carried=Carried(self._review, self._consent, self._step, self._stored)))
 
     async def _issue_grants(self, input: ProposalInput) -> None:
         self._consent, events = Consent.issue(self._review, self._review.content or input.content, input.policy,
                                               workflow.now())
         await self._record(events)
+
+    # -- signals -----------------------------------------------------------
+
+    @workflow.signal
+    async def question(self, signal: QuestionSignal) -> None:
+        """A question opened or answered: the review stops or restarts the asking party's clock
+        (the review loop's timer follows `next_deadline`), and records it."""
+        if not workflow.patched(QUESTION_CLOCK):
+            return  # a signal delivered before this handler existed: the run went on without it
+        await workflow.wait_condition(self._opened)
+        if signal.open:
+            events = self._review.question_opened(signal.party, signal.question_id, workflow.now())
+        else:
+            events = self._review.question_closed(signal.question_id, workflow.now())
+        if events:
+            await self._record(events)
 
     # -- updates -----------------------------------------------------------
 
@@ -219,7 +238,8 @@ class ProposalWorkflow:
                                  or self._review.resubmit(request.actor, workflow.now(), request.content))
         else:
             events = self._apply(lambda: self._review.resubmit(request.actor, workflow.now()))
-        return await self._record(events, new_version=NewVersion(self._review.version, request.content, request.actor))
+        return await self._record(events, new_version=NewVersion(self._review.version, request.content, request.actor,
+                                                                 request.files, request.remove_files))
 
     @resubmit.validator
     def _validate_resubmit(self, request: ResubmitRequest) -> None:

@@ -34,7 +34,7 @@ from countersign.domain.errors import InvalidDecision, ProposalClosed
 from countersign.domain.policy import Policy
 from countersign.domain.reconcile import ERROR, align, reconcile
 from countersign.domain.routing import FINAL_STATUSES, Status
-from countersign.storage import audit, audit_export, queries
+from countersign.storage import audit, audit_export, messages, queries
 from countersign.storage.audit_export import MATCHING, WHOLE, AuditFilter
 from countersign.storage.db import transaction
 from countersign.storage.signatures import export_signatures, signatures_by_step
@@ -458,6 +458,8 @@ def certificate(request: Request, proposal_id: ProposalId, user: Viewer, session
             "withdrawn": next((e for e in entries if e.kind == "withdrawn"), None),
             "concluded": concluded,
             "entries": entries,
+            # the concluded version's files, those carried forward from earlier versions included
+            "version_files": messages.version_files(session, proposal)[proposal.version].files,
             "broken": audit.check_chain(entries),
             "checks": checks,
             "head": _head(entries),

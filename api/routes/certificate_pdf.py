@@ -60,7 +60,7 @@ def certificate_facts(session: Session, policy: Policy, user: User, proposal: Pr
     versions = session.exec(select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id)
                             .order_by(col(ProposalVersion.number))).all()
     concluded = next((e for e in reversed(entries) if e.kind == "concluded"), None)
-    files = messages.version_files(session, proposal.id)
+    files = messages.version_files(session, proposal)  # each version's own, those carried forward included
     owner = session.get(User, proposal.owner_id)
     names = {key: party.name for key, party in policy.parties.items()}
     outcome = state_label(proposal.status)
@@ -77,7 +77,7 @@ def certificate_facts(session: Session, policy: Policy, user: User, proposal: Pr
         workflow_id=queries.workflow_id(proposal.id),
         versions=[VersionFacts(v.number, str(v.content.get("title", "")), v.submitted_by, v.submitted_at,
                                [{"name": f.name, "sha256": f.sha256, "size": f.size, "content_type": f.content_type}
-                                for f in files.get(v.number, [])]) for v in versions],
+                                for f in files[v.number].files]) for v in versions],
         decisions=[SignedDecision(signature, row.actor, row.comment, row.reauthenticated)
                    for row, signature in decisions_signed(session, proposal.id) if signature is not None],
         entries=len(entries),

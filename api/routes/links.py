@@ -46,7 +46,7 @@ def open_link(request: Request, session: SessionDep,
         return error_page(request, 403, f"This link is for {party_name}'s reps, and you are signed in as "
                                         f"{user.email}. Sign in with your {party_name} account to decide.")
     proposal = queries.get_visible(session, user, link.proposal_id)
-    public = answers.to_public(session, proposal)
+    public = answers.to_public(session, proposal, user)
     return render(request, "links/confirm.html", {
         "page_title": f"Decide: {proposal.title}",
         "proposal": proposal,

@@ -6,7 +6,7 @@ recording and mailing countersign.storage.messages.
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Path, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Path, Request, UploadFile, status
 from fastapi.responses import Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ApiUser, SessionDep, SettingsDep, WriteSessionDep
 from api.errors import ERROR_RESPONSES
 from api.message_schemas import FileOut, MessageIn, MessageOut, RedactIn, file_out, message_out
+from api.question_clock import tell_workflow
 from api.routes.pages import PageRoute, Viewer
 from countersign.settings import Settings
 from countersign.storage import messages as store
@@ -37,14 +38,20 @@ def _message(session: Session, user: User, proposal_id: int, message_id: int) ->
 
 
 @router.post("/{proposal_id}/messages", status_code=status.HTTP_201_CREATED, response_model=MessageOut)
-def post_message(proposal_id: ProposalId, body: MessageIn, user: ApiUser, session: WriteSessionDep,
-                 settings: SettingsDep) -> MessageOut:
+async def post_message(proposal_id: ProposalId, body: MessageIn, user: ApiUser, session: WriteSessionDep,
+                       settings: SettingsDep, request: Request) -> MessageOut:
     """The lead and the reps of the parties it touches write; a reply keeps its thread's visibility."""
+    message, out = await run_in_threadpool(_post, session, user, proposal_id, body, settings)
+    await tell_workflow(request.app.state.temporal, message)  # a question may stop a clock
+    return out
+
+
+def _post(session: Session, user: User, proposal_id: int, body: MessageIn, settings: Settings):
     queries.get_visible(session, user, proposal_id)
     message = store.post_message(session, user, proposal_id, body.text, body.visibility, body.party, body.reply_to,
                                  body.question, settings.base_url, body.version, body.checklist_item)
     session.commit()
-    return _message(session, user, proposal_id, message.id)
+    return message, _message(session, user, proposal_id, message.id)
 
 
 @router.get("/{proposal_id}/messages", response_model=list[MessageOut])
@@ -78,7 +85,8 @@ def _store(session: Session, user: User, proposal_id: int, name: str, content: b
            message_id: int | None) -> FileOut:
     queries.get_visible(session, user, proposal_id)
     try:
-        stored = store.store_file(session, user, proposal_id, name, content, files_dir(settings), message_id)
+        stored = store.store_file(session, user, proposal_id, name, content, files_dir(settings), message_id,
+                                  base_url=settings.base_url)
         session.commit()
     except BaseException:
         session.rollback()

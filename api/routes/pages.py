@@ -171,7 +171,7 @@ def dashboard_context(request: Request, user: User, session, filters: ListFilter
     waiting = queries.inbox_rows(session, user.party, limit=5) if user.role == Role.REP else []
     needing = queries.awaiting_lead(session, user) if user.role == Role.LEAD else []  # from any page of the list
     every = list({p.id: p for p in proposals + [p for p, _ in waiting] + needing}.values())
-    public = {p.id: p for p in answers.to_public_many(session, every)}
+    public = {p.id: p for p in answers.to_public_many(session, every, user)}
     needs_action = lead_actions(user, needing, public) if user.role == Role.LEAD else []
     policy = request.app.state.policy
     matrices = queries.stage_matrices(session, [p.id for p in proposals]) if user.role != Role.REP else {}

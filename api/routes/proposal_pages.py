@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from api import answers, commands, proposal_summary, reauth, risk_form
 from api.csrf import CsrfProtected
@@ -27,6 +27,7 @@ from api.errors import status_for
 from api.oidc import recent_provider_sign_in
 from api.routes.auth import client_address
 from api.routes import thread_pages
+from api.routes.messages import files_dir, read_upload
 from api.routes.pages import PageRoute, Viewer, error_page, live, sentence, temporal_link
 from api.schemas import CHECKLIST_QUESTIONS, DecisionIn, ProposalContent, proposal_submit
 from api.templating import DECISION_LABELS, REJECT_HINTS, flash, render
@@ -37,6 +38,7 @@ from countersign.domain.policy import Policy
 from countersign.domain.reject_outcome import RejectOutcome, reject_outcome
 from countersign.domain.routing import FINAL_STATUSES, Status
 from countersign.domain.signature import from_stored
+from countersign.settings import Settings
 from countersign.storage import accounts, delegation, queries, version_views
 from countersign.storage import messages as messages_store
 from countersign.storage.throttle import Throttled
@@ -58,6 +60,7 @@ FIELD_LABELS = {
     "synthesises": "Synthesises",
     "user_uploads": "User uploads",
     "markets": "Markets",
+    "files": "Files",
     **{f"checklist.{key}": question.split(":", 1)[0] for key, question in CHECKLIST_QUESTIONS.items()},
 }
 
@@ -120,7 +123,8 @@ def validate_proposal(policy: Policy,
             values["requested_decision_date"] = day = parse_day(day).isoformat()  # shown again in the picker's form
         except NotADay as error:
             errors["requested_decision_date"], day = sentence(str(error)), ""
-    data = {**values, "requested_decision_date": day or None, "markets": risk_form.markets(values["markets"])}
+    data = {**{k: v for k, v in values.items() if k != "remove_files"},  # the form's, not the version's
+            "requested_decision_date": day or None, "markets": risk_form.markets(values["markets"])}
     try:
         body = proposal_submit(policy).model_validate(data)
     except ValidationError as error:
@@ -145,16 +149,34 @@ def new_proposal_form(request: Request, user: Viewer, policy: PolicyDep) -> obje
     return _proposal_form(request, "proposals/new.html", form_values(policy), {}, page_title="New proposal")
 
 
+async def read_files(form: FormData, settings: Settings) -> tuple[list[tuple[str, bytes]], dict[str, str]]:
+    """The files chosen in the form's `files` field, and the field's error if one is refused (its
+    type, or empty): checked before anything is stored. Larger than the limit: 413 (read_upload)."""
+    files = []
+    for upload in form.getlist("files"):
+        if isinstance(upload, UploadFile) and upload.filename:
+            files.append((upload.filename, await read_upload(upload, settings)))
+    try:
+        commands.check_files(files)
+    except DomainError as error:
+        return files, {"files": sentence(str(error))}
+    return files, {}
+
+
 @router.post("/new")
 async def submit_proposal(request: Request, user: Viewer, _: CsrfProtected, session: SessionDep,
                           temporal: TemporalClientDep, settings: SettingsDep, policy: PolicyDep) -> object:
     require(user, Action.SUBMIT)
-    values = read_proposal_form(await request.form())
+    form = await request.form()
+    values = read_proposal_form(form)
     body, errors = validate_proposal(policy, values)
-    if body is None:
-        return _proposal_form(request, "proposals/new.html", values, errors, 422, page_title="New proposal")
+    files, file_errors = await read_files(form, settings)
+    if body is None or file_errors:
+        return _proposal_form(request, "proposals/new.html", values, errors | file_errors, 422,
+                              page_title="New proposal")
     try:
-        proposal_id = await commands.submit(session, temporal, settings.task_queue, policy, user, body)
+        proposal_id = await commands.submit(session, temporal, settings.task_queue, policy, user, body, files,
+                                            files_dir(settings))
     except DomainError as error:
         return _proposal_form(request, "proposals/new.html", values, {}, status_for(error),
                               page_title="New proposal", form_error=str(error))
@@ -218,9 +240,10 @@ def changes_since_seen(session: Session, user: User, proposal: Proposal, materia
         return None
     since = version_views.last_seen_before(session, user, proposal.id, rows[-1].number)
     base = next((row for row in rows if row.number == since), rows[-2])
-    files = [f for number, added in messages_store.version_files(session, proposal.id).items()
-             if base.number < number <= rows[-1].number for f in added]
-    return {"change": version_changes([base, rows[-1]], material)[0], "seen": since is not None, "files": files}
+    files = messages_store.version_files(session, proposal)
+    before, now = files[base.number].files, files[rows[-1].number].files
+    return {"change": version_changes([base, rows[-1]], material)[0], "seen": since is not None,
+            "files": [f for f in now if f not in before], "files_removed": [f for f in before if f not in now]}
 
 
 def note_seen(request: Request, session: Session, user: User, proposal: Proposal) -> None:
@@ -231,7 +254,7 @@ def note_seen(request: Request, session: Session, user: User, proposal: Proposal
 
 def detail_context(request: Request, session: Session, policy: Policy, user: User,
                    proposal: Proposal) -> dict[str, Any]:
-    public = answers.to_public(session, proposal)
+    public = answers.to_public(session, proposal, user)
     matrix = queries.stage_matrix(session, proposal.id)
     upcoming = []
     if Status(proposal.status) not in FINAL_STATUSES:  # stages still ahead, not yet opened
@@ -242,7 +265,7 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
     ).all()
     open_conditions = [c for c in public.conditions if not c.acknowledged]
     versions = queries.versions(session, proposal.id)
-    deadlines = sorted(((row.due_at, party) for party, row in public.parties.items()
+    deadlines = sorted(((row.due_at, party, row.paused_since) for party, row in public.parties.items()
                         if row.state == "pending" and row.due_at), key=lambda item: item[0])
     return {
         "page_title": proposal.title,
@@ -259,6 +282,7 @@ def detail_context(request: Request, session: Session, policy: Policy, user: Use
         "temporal_url": temporal_link(request, user, proposal),
         "versions": versions,
         "changes": version_changes(versions, policy.material_fields),
+        "version_files": messages_store.version_files(session, proposal),  # each version's, added and removed
         "risk": risk_form.detail(policy, user, proposal, public, messages_store.evidence_files(session, user, proposal)),
         "reminders": queries.audit_entries(session, proposal.id, ("reminded", "escalated")),
         "deadlines": deadlines,
@@ -347,7 +371,7 @@ async def acknowledge(request: Request, proposal_id: int, user: Viewer, _: CsrfP
 def _decide_form(request: Request, session: Session, user: User, proposal: Proposal, values: dict[str, str],
                  errors: dict[str, str], status_code: int = 200, form_error: str | None = None,
                  closed: str | None = None):
-    public = answers.to_public(session, proposal)
+    public = answers.to_public(session, proposal, user)
     return render(request, "proposals/decide.html", {
         "page_title": f"Decide: {proposal.title}",
         "proposal": proposal,
@@ -463,7 +487,16 @@ def _resubmit_context(session: Session, proposal: Proposal) -> dict[str, Any]:
                  if row.state == "changes_requested" and row.comment]
     return {"page_title": f"New version: {proposal.title}", "proposal": proposal,
             "next_version": proposal.version + 1, "requested": requested,
-            "widening": proposal.status in (Status.APPROVED, Status.APPROVED_PARTIAL)}
+            "widening": proposal.status in (Status.APPROVED, Status.APPROVED_PARTIAL),
+            "current_files": messages_store.version_files(session, proposal)[proposal.version].files}
+
+
+def _removed_files(form: FormData) -> list[int]:
+    """The current version's files listed on the form and unticked there: the new version leaves them out
+    (one attached meanwhile, not listed, is kept)."""
+    kept = set(form.getlist("keep_files"))
+    return [int(i) for i in dict.fromkeys(form.getlist("listed_files"))
+            if isinstance(i, str) and i.isdigit() and i not in kept and int(i) <= 2**31 - 1]
 
 
 def _may_resubmit(user: User, proposal: Proposal) -> bool:
@@ -486,16 +519,20 @@ def resubmit_form(request: Request, proposal_id: int, user: Viewer, session: Ses
 
 @router.post("/{proposal_id}/resubmit")
 async def resubmit(request: Request, proposal_id: int, user: Viewer, _: CsrfProtected, session: SessionDep,
-                   temporal: TemporalClientDep, policy: PolicyDep) -> object:
+                   temporal: TemporalClientDep, policy: PolicyDep, settings: SettingsDep) -> object:
     proposal = await run_in_threadpool(queries.get_for, session, user, Action.RESUBMIT, proposal_id)
-    values = read_proposal_form(await request.form())
+    form = await request.form()
+    values = read_proposal_form(form)
     values["parties"] = list(proposal.parties)  # a new version keeps the catalogs it touches
+    values["remove_files"] = _removed_files(form)
     body, errors = validate_proposal(policy, values)
-    if body is None:
-        return _proposal_form(request, "proposals/resubmit.html", values, errors, 422,
+    files, file_errors = await read_files(form, settings)
+    if body is None or file_errors:
+        return _proposal_form(request, "proposals/resubmit.html", values, errors | file_errors, 422,
                               **await run_in_threadpool(_resubmit_context, session, proposal))
     try:
-        await commands.resubmit(session, temporal, user, proposal_id, body)
+        await commands.resubmit(session, temporal, user, proposal_id, body, files, values["remove_files"],
+                                files_dir(settings))
     except DomainError as error:
         return _proposal_form(request, "proposals/resubmit.html", values, {}, status_for(error),
                               form_error=sentence(str(error)),

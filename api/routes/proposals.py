@@ -13,13 +13,13 @@ from api import answers, commands, reauth
 from api.deps import ApiUser, PolicyDep, SessionDep, SettingsDep, TemporalClientDep
 from api.routes.auth import client_address
 from api.errors import ERROR_RESPONSES
-from api.schemas import DecisionIn, ProposalOut, VersionOut, WithdrawIn, proposal_submit
+from api.schemas import DecisionIn, ProposalOut, VersionOut, WithdrawIn, proposal_submit, resubmit_body
 from api.text_types import NO_NUL
 from countersign.domain import search
 from countersign.domain.access import Action, require
 from countersign.domain.policy import Policy
 from countersign.domain.routing import Status
-from countersign.storage import queries
+from countersign.storage import messages, queries
 from countersign.storage.tables import User
 
 # Ids are 32-bit integers in every supported database.
@@ -33,7 +33,7 @@ def _read_back(session: Session, user: User, proposal_id: int) -> ProposalOut:
     """The proposal as a command left it: the command returns once its step is
     stored. Run in the thread pool (see api.commands); fresh, as the
     workflow's activity changed it through another connection."""
-    return answers.to_public(session, queries.get_visible(session, user, proposal_id, fresh=True))
+    return answers.to_public(session, queries.get_visible(session, user, proposal_id, fresh=True), user)
 
 
 @router.get("", response_model=list[ProposalOut])
@@ -50,13 +50,13 @@ def list_proposals(
 ) -> list[ProposalOut]:
     terms = search.terms(q) if q is not None else ()  # no word to look for: 422, saying so
     rows = queries.list_visible(session, user, status and status.value, party, stage, limit, offset, terms)
-    return answers.to_public_many(session, rows)
+    return answers.to_public_many(session, rows, user)
 
 
 # ":int": "/proposals/preview" (POST only) is not a proposal's path.
 @router.get("/{proposal_id:int}", response_model=ProposalOut)
 def get_proposal(proposal_id: ProposalId, user: ApiUser, session: SessionDep) -> ProposalOut:
-    return answers.to_public(session, queries.get_visible(session, user, proposal_id))
+    return answers.to_public(session, queries.get_visible(session, user, proposal_id), user)
 
 
 @router.post("/{proposal_id}/decisions", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
@@ -83,14 +83,19 @@ async def acknowledge(proposal_id: ProposalId, user: ApiUser, session: SessionDe
 
 @router.get("/{proposal_id}/versions/{number}", response_model=VersionOut)
 def get_version(proposal_id: ProposalId, number: VersionNumber, user: ApiUser, session: SessionDep) -> VersionOut:
-    queries.get_visible(session, user, proposal_id)
-    return answers.get_version(session, proposal_id, number)
+    proposal = queries.get_visible(session, user, proposal_id)
+    version = answers.get_version(session, proposal_id, number)
+    files = messages.version_files(session, proposal)[number]
+    version.files, version.files_added, version.files_removed = (
+        [f.id for f in group] for group in (files.files, files.added, files.removed))
+    return version
 
 
 def submit_router(policy: Policy) -> APIRouter:
     """Submit and resubmit, whose body names `policy`'s parties: built with
     the app, so that the OpenAPI schema lists them."""
     ProposalSubmit = proposal_submit(policy)
+    ProposalResubmit = resubmit_body(policy)
     submitting = APIRouter(prefix="/proposals", tags=["proposals"], responses=ERROR_RESPONSES)
 
     @submitting.post("", status_code=status.HTTP_201_CREATED, response_model=ProposalOut)
@@ -100,9 +105,10 @@ def submit_router(policy: Policy) -> APIRouter:
         return await run_in_threadpool(_read_back, session, user, proposal_id)
 
     @submitting.post("/{proposal_id}/resubmit", response_model=ProposalOut)
-    async def resubmit(proposal_id: ProposalId, body: ProposalSubmit, user: ApiUser, session: SessionDep,
+    async def resubmit(proposal_id: ProposalId, body: ProposalResubmit, user: ApiUser, session: SessionDep,
                        temporal: TemporalClientDep) -> ProposalOut:
-        await commands.resubmit(session, temporal, user, proposal_id, body)
+        """The new version carries the current one's files forward, less `remove_files`."""
+        await commands.resubmit(session, temporal, user, proposal_id, body, remove_files=body.remove_files)
         return await run_in_threadpool(_read_back, session, user, proposal_id)
 
     return submitting
@@ -114,5 +120,5 @@ inbox_router = APIRouter(tags=["inbox"], responses=ERROR_RESPONSES)
 @inbox_router.get("/inbox", response_model=list[ProposalOut])
 def inbox(user: ApiUser, session: SessionDep) -> list[ProposalOut]:
     require(user, Action.INBOX)
-    return answers.to_public_many(session, queries.inbox(session, user.party))
+    return answers.to_public_many(session, queries.inbox(session, user.party), user)
 

@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from api.csrf import CsrfProtected
 from api.deps import PolicyDep, SessionDep, SettingsDep, WriteSessionDep
 from api.errors import status_for
+from api.question_clock import tell_workflow
 from api.routes.messages import files_dir, read_upload
 from api.routes.pages import PageRoute, Viewer, live, sentence
 from api.templating import flash, render
@@ -25,6 +26,7 @@ from countersign.domain.messages import Visibility
 from countersign.domain.policy import Policy
 from countersign.storage import messages as store
 from countersign.storage import queries
+from countersign.storage.message_tables import Message
 from countersign.storage.tables import Proposal, User
 
 router = APIRouter(prefix="/proposals", route_class=PageRoute, include_in_schema=False)
@@ -40,8 +42,7 @@ def context(session: Session, user: User, proposal: Proposal, form: dict | None 
             error: str | None = None) -> dict[str, Any]:
     """What proposals/_thread.html reads: the messages `user` may see, their threads, and the form."""
     messages = store.thread(session, user, proposal)
-    version_files = [f for f, mid, obligation in store.files_of(session, user, proposal)
-                     if mid is None and obligation is None]
+    version_files = store.version_files(session, proposal)[proposal.version].files  # everyone on it sees them
     threads: dict[int, list] = {}
     for t in messages:
         threads.setdefault(t.message.thread_id or t.message.id, []).append(t)
@@ -77,7 +78,11 @@ async def post_message(request: Request, proposal_id: int, user: Viewer, _: Csrf
     attachments = []
     if isinstance(upload, UploadFile) and upload.filename:
         attachments.append((upload.filename, await read_upload(upload, settings)))
-    return await run_in_threadpool(_post, request, session, user, proposal_id, values, attachments, settings, policy)
+    response, message = await run_in_threadpool(_post, request, session, user, proposal_id, values, attachments,
+                                                settings, policy)
+    if message is not None:
+        await tell_workflow(request.app.state.temporal, message)  # a question may stop a clock
+    return response
 
 
 @router.post("/{proposal_id}/files", name="attach_to_version")
@@ -128,7 +133,8 @@ def _int(value: str | None, name: str) -> int | None:
 
 
 def _post(request: Request, session: Session, user: User, proposal_id: int, values: dict, attachments: list,
-          settings, policy: Policy) -> object:
+          settings, policy: Policy) -> tuple[object, Message | None]:
+    """The answer, and the message once stored (None: refused)."""
     queries.get_visible(session, user, proposal_id)
     text = (values.get("text") or "").strip()
     try:
@@ -138,15 +144,16 @@ def _post(request: Request, session: Session, user: User, proposal_id: int, valu
         visibility = None if reply_to else values.get("visibility") or None
         if visibility not in (None, *Visibility):
             raise Refused("choose who sees the message")
-        store.post_message(session, user, proposal_id, text, Visibility(visibility) if visibility else None,
-                           None if reply_to else values.get("party") or None, reply_to,
-                           values.get("question") == "on", settings.base_url,
-                           attachments=attachments, files_dir=files_dir(settings))
+        message = store.post_message(session, user, proposal_id, text,
+                                     Visibility(visibility) if visibility else None,
+                                     None if reply_to else values.get("party") or None, reply_to,
+                                     values.get("question") == "on", settings.base_url,
+                                     attachments=attachments, files_dir=files_dir(settings))
         session.commit()
     except DomainError as error:
         session.rollback()
         store.cleanup(session)
-        return _again(request, session, policy, user, proposal_id, values, error)
+        return _again(request, session, policy, user, proposal_id, values, error), None
     store.forget_written(session)
     flash(request, "Your message was posted.")
-    return RedirectResponse(f"/proposals/{proposal_id}#thread", status_code=303)
+    return RedirectResponse(f"/proposals/{proposal_id}#thread", status_code=303), message

@@ -54,6 +54,7 @@ from workflows.messages import (
     EvidenceReview,
     GrantActionRequest,
     ProposalInput,
+    QuestionSignal,
     ResubmitRequest,
     WithdrawRequest,
 )
@@ -217,6 +218,23 @@ async def widen_grants(run: Run) -> None:
     assert await run.handle.result() == "approved"
 
 
+async def question_clock(run: Run) -> None:
+    """Patch "question-clock": a question stops sony's clock past its due time and the answer
+    restarts it, moved on; a question from a party that has decided changes nothing."""
+    await run.start(["sony", "merlin"])
+    await run.decide("merlin")
+    await wf.question(run.client, run.proposal_id, QuestionSignal(101, "merlin", open=True))
+    await wf.question(run.client, run.proposal_id, QuestionSignal(102, "sony", open=True))
+    await run.env.sleep(timedelta(seconds=120))  # past due and grace: held
+    await wf.question(run.client, run.proposal_id, QuestionSignal(102, "sony", open=False))
+    await run.env.sleep(timedelta(seconds=55))  # the reminder, 10 s before the moved due time
+    assert await run.decide("sony") == "approved"
+
+
+def question_clock_policy() -> Policy:
+    return load_policy(factories.POLICIES / "question_clock.toml")
+
+
 async def continue_grants(run: Run) -> None:
     """Grants whose history reaches the policy's limit (patch "grants-continue-as-new"): the
     lifecycle continues as new, with updates sent at once across a run's end, to its expiry."""
@@ -254,6 +272,7 @@ KINDS: dict[str, tuple[Callable[[Run], Awaitable[None]], Callable[[], Policy]]] 
     "in_flight": (in_flight, factories.policy),
     "tiers_grants": (tiers_grants, tiers_policy),
     "widen_grants": (widen_grants, tiers_policy),
+    "question_clock": (question_clock, question_clock_policy),
     "continue_grants": (continue_grants, lambda: load_policy(factories.POLICIES / "grants_continue_seconds.toml")),
 }
 

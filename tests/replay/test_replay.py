@@ -28,8 +28,9 @@ from workflows.worker import DEFAULT_CALENDARS
 HISTORIES = Path(__file__).parent / "histories"
 GENERATIONS = ("v0.2",)
 # histories/grants/ holds runs of the "material-changes" and "grants" patches' branches
-# (issue 26), histories/continue_as_new/ the runs of one grants' lifecycle that continued
-# as new ("grants-continue-as-new", one file per run): replayed with the rest, not full
+# (issue 26), histories/question_clock/ of the "question-clock" patch's (issue 21), and
+# histories/continue_as_new/ the runs of one grants' lifecycle that continued as new
+# ("grants-continue-as-new", one file per run): replayed with the rest, not full
 # generations of every kind.
 KINDS = sorted(f"{path.parent.name}/{path.stem}" for path in HISTORIES.glob("*/*.json"))
 EXPECTED_KINDS = {"approve", "reject", "changes_resubmit", "conditions", "expiry", "withdraw", "partial", "in_flight"}

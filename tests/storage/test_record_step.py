@@ -9,17 +9,21 @@ mail once, and an audit chain that verifies.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlmodel import Session, col, select
 from temporalio.converter import DataConverter
 
 from countersign.domain import calendar
 from countersign.domain.routing import Event, Review
-from countersign.storage import audit
+from countersign.domain.version_files import FileFacts
+from countersign.storage import audit, messages
+from countersign.storage.message_tables import StoredFile
 from countersign.storage.tables import AuditEntry, Decision, OutboxMail, Proposal, ProposalVersion
 from tests import factories
 from workflows.activities import ProposalActivities
@@ -203,3 +207,37 @@ def test_a_decision_is_stored_with_its_signature_which_reads_back_everywhere(act
         assert signatures_of_current(session, [PROPOSAL])[(PROPOSAL, "sony", stage, 1)].name == "Ana Ruiz"
         assert export_signatures(session, [PROPOSAL])[(PROPOSAL, 2)]["meaning"] == meaning
     assert [e.step for e in entries if e.kind == "decided"] == [2]  # how an audit entry finds its signature
+
+
+def test_a_versions_files_and_removals_are_stored_with_it_once(activities, any_engine):
+    """Files attached with a version (their bytes already stored) and those a resubmission leaves out:
+    rows and audit entries in the version's step, append-only, a retried step adding none again."""
+    run = Run()
+    licence = FileFacts("licence.pdf", 9, "application/pdf", "a" * 64)
+    stems = FileFacts("s.csv", 4, "text/csv", "b" * 64)
+    opening = dataclasses.replace(run.opening, new_version=NewVersion(1, run.opening.new_version.content, LEAD,
+                                                                      [licence, stems]))
+    converter = DataConverter.default.payload_converter
+    assert converter.from_payload(converter.to_payload(opening), StepRecord) == opening
+    activities.record_step(opening)
+    with Session(any_engine) as session:
+        first = session.exec(select(StoredFile).order_by(col(StoredFile.id))).all()
+    assert [(f.name, f.version, f.uploaded_by) for f in first] == [("licence.pdf", 1, LEAD), ("s.csv", 1, LEAD)]
+    second = StepRecord(PROPOSAL, 2, START + timedelta(days=1), run.review.snapshot(), [],
+                        new_version=NewVersion(2, run.opening.new_version.content, LEAD,
+                                               [FileFacts("owners.txt", 3, "text/plain", "c" * 64)], [first[1].id]))
+    activities.record_step(second)
+    activities.record_step(second)  # retried: stored once
+    _, _, entries, _ = stored(any_engine)
+    assert [e.kind for e in entries] == ["submitted", "routed", "file", "file", "file", "file_removed"]
+    assert entries[-1].detail == {"file_id": first[1].id, "name": "s.csv", "sha256": "b" * 64, "version": 2}
+    with Session(any_engine) as session:
+        assert len(session.exec(select(StoredFile)).all()) == 3
+        proposal = session.get(Proposal, PROPOSAL)
+        proposal.version = 2  # the snapshot above left it at 1; the files' reading needs the version
+        sets = messages.version_files(session, proposal)
+        assert [f.name for f in sets[2].files] == ["licence.pdf", "owners.txt"]
+        assert ([f.name for f in sets[2].added], [f.name for f in sets[2].removed]) == (["owners.txt"], ["s.csv"])
+    with pytest.raises(DatabaseError, match="append-only"), Session(any_engine) as session:
+        session.execute(text("UPDATE version_file_removal SET version = 3"))
+        session.commit()

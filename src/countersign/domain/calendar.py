@@ -148,3 +148,22 @@ class WorkingTime:
         head = ((a + self._first + 1) * 86400 - first) if self._working[a] else 0.0
         tail = (last - (b + self._first) * 86400) if self._working[b] else 0.0
         return (self._before[b] - self._before[a + 1]) + (head + tail) / 86400
+
+
+def held(moment: datetime, paused_at: datetime, resumed_at: datetime, due: Duration, party: PartyConfig) -> datetime:
+    """`moment` (a due time, reminder or grace end) moved on by the time its clock stood still,
+    from `paused_at` to `resumed_at`, counted as the stage's `due` is: elapsed time for elapsed
+    durations; for business days, one working day (at the same local time) for each of the
+    party's working days that ended with the clock stopped (stopped and restarted on one day:
+    nothing moves)."""
+    if due.unit != "business_days":
+        return _utc(moment) + (_utc(resumed_at) - _utc(paused_at))
+    day, last = _local(paused_at, party).date(), _local(resumed_at, party).date()
+    lost = 0
+    while day < last:
+        lost += is_business_day(day, party.holidays)
+        day += timedelta(days=1)
+    if not lost:
+        return moment
+    local = _local(moment, party)
+    return _at(add_business_days(local.date(), lost, party.holidays), local.time(), party)

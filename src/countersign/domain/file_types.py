@@ -8,12 +8,14 @@ Markup (HTML, SVG, XML) is refused: served back, it could run as a page.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
 import filetype
 
 from countersign.domain.errors import Refused
+from countersign.domain.version_files import FileFacts
 
 OFFICE = frozenset({
     "application/msword",
@@ -62,3 +64,11 @@ def safe_name(name: str) -> str:
     base = re.split(r"[\\/]", name or "")[-1]
     cleaned = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")[:120]
     return cleaned or "file"
+
+
+def facts(name: str, content: bytes) -> FileFacts:
+    """A file checked for attaching (Refused if empty or of a refused type), as the record keeps it."""
+    if not content:
+        raise Refused("the file is empty")
+    name = safe_name(name)
+    return FileFacts(name, len(content), detect(content, name), hashlib.sha256(content).hexdigest())

@@ -10,6 +10,8 @@ from countersign.domain.notifications import ENV, Mail
 
 TEXT = ENV.get_template("message.txt")
 HTML = ENV.get_template("message.html")
+FILE_TEXT = ENV.get_template("message_file.txt")
+FILE_HTML = ENV.get_template("message_file.html")
 
 
 def message_mail(recipient: str, proposal_id: int, title: str, author: str, question: bool, answers: bool,
@@ -20,3 +22,14 @@ def message_mail(recipient: str, proposal_id: int, title: str, author: str, ques
                   files=[{"name": n, "size": s, "link": link} for n, s, link in files],
                   link=f"{base_url.rstrip('/')}/proposals/{proposal_id}#thread")
     return Mail(recipient, subject, TEXT.render(values), HTML.render(values), "message")
+
+
+def file_added_mail(recipient: str, proposal_id: int, title: str, uploader: str, question: bool,
+                    file: tuple[str, int, str], base_url: str) -> Mail:
+    """A file added later to a message `recipient` can see: named and linked."""
+    name, size, link = file
+    on = "question" if question else "message"
+    subject = one_line(f"File added by {uploader} to a {on} on {title}: {name}")
+    values = dict(title=title, uploader=uploader, on=on, file={"name": name, "size": size, "link": link},
+                  link=f"{base_url.rstrip('/')}/proposals/{proposal_id}#thread")
+    return Mail(recipient, subject, FILE_TEXT.render(values), FILE_HTML.render(values), "file")

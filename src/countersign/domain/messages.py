@@ -29,12 +29,14 @@ class Visibility(StrEnum):
     ALL = "all"
 
 
-# Audit event kinds of the conversation: written by the web app on the proposal's chain,
-# beside the workflow's own (reconciliation with the Temporal history leaves them out).
+# Audit event kinds of the conversation: written on the proposal's chain by the web app (a new
+# version's files: by its step), beside the workflow's own (reconciliation with the Temporal
+# history leaves them out).
 MESSAGE = "message"
 FILE = "file"
+FILE_REMOVED = "file_removed"  # left out of a new version (written with the version, by its step)
 REDACTED = "redacted"
-CONVERSATION_KINDS = frozenset({MESSAGE, FILE, REDACTED})
+CONVERSATION_KINDS = frozenset({MESSAGE, FILE, FILE_REMOVED, REDACTED})
 
 # "@someone@example.com" in a message's text; not the middle of an address.
 MENTION = re.compile(r"(?<![\w.@])@([\w.%+-]+@[\w-]+(?:\.[\w-]+)+)")

@@ -229,6 +229,9 @@ class StagePolicy:
     grace: DurationField = Duration(0, "seconds")
     # "escalate" (then expire the proposal) or "expire" (the party)
     on_overdue: Literal["escalate", "expire"] = "escalate"
+    # A party's clock in this stage stands still while a question from it to the lead is open
+    # (docs/threads.md); unset: the policy's top-level key says.
+    pause_while_question_open: StrictBool | None = None
 
     def quorum(self, party_count: int) -> int:
         """How many approvals pass this stage among `party_count` parties."""
@@ -316,6 +319,13 @@ class Policy:
     # A resubmission changing one of these reopens every stage already passed.
     material_fields: list[ProposalField] = field(default_factory=list)
     grants: GrantPolicy | None = None  # no grants are issued without this table
+    # Every stage's default for its own `pause_while_question_open` (off: deadlines run on).
+    pause_while_question_open: StrictBool = False
+
+    def pauses_for_questions(self, index: int) -> bool:
+        """Whether stage `index` stops a party's clock while a question from that party is open."""
+        own = self.stages[index].pause_while_question_open
+        return self.pause_while_question_open if own is None else own
 
     def stage_parties(self, index: int, touched: list[str]) -> list[str]:
         wanted = self.stages[index].parties
@@ -382,6 +392,7 @@ WANTED = {
     "reminders": "a list of durations such as [\"3 business days\", \"1 business day\"]",
     "rule": '"all", "any" or "quorum:N"',
     "on_overdue": '"escalate" or "expire"',
+    "pause_while_question_open": "true or false",
 }
 TABLES = {"parties": "at least one [parties.KEY] table is required",
           "stages": "at least one [[stages]] table is required"}

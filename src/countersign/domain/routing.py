@@ -82,7 +82,7 @@ class Event:
     """Something that happened, for the audit log (and, for some kinds, mail)."""
 
     kind: str  # routed, decided, changes_requested, resubmitted, conditions_acknowledged,
-    # reminded, escalated, expired, withdrawn, concluded
+    # reminded, escalated, expired, withdrawn, concluded, clock_paused, clock_resumed
     at: datetime
     party: str | None = None
     actor: str | None = None
@@ -104,6 +104,10 @@ class Slot:
     decided_at: datetime | None = None
     comment: str | None = None
     version: int | None = None
+    # Stopped while questions from the party are open, under a stage that pauses for them:
+    # since when, and the questions (message ids) holding it.
+    paused_at: datetime | None = None
+    held_by: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -234,7 +238,7 @@ class Review:
 
     def next_deadline(self) -> datetime | None:
         """The next moment at which `advance_clock` has something to do."""
-        moments = [m for slot in self._pending_slots() for m in _slot_moments(slot)]
+        moments = [m for slot in self._running_slots() for m in _slot_moments(slot)]
         return min(moments, default=None)
 
     # -- checks (raise, never mutate) --------------------------------------
@@ -414,7 +418,7 @@ class Review:
         if not self._pending_slots():
             return events
         stage_policy = self._stage_policy
-        for slot in self._pending_slots():
+        for slot in self._running_slots():
             sent = [m for m in slot.reminders_at if m <= now]
             if sent:
                 slot.reminders_at = [m for m in slot.reminders_at if m > now]
@@ -427,7 +431,7 @@ class Review:
                     events.append(Event("escalated", now, slot.party,
                                         detail={"stage": self.stage.name, "due_at": slot.due_at.isoformat(),
                                                 "grace_ends_at": slot.grace_ends_at.isoformat()}))
-        overdue = [s for s in self._pending_slots() if s.grace_ends_at <= now]
+        overdue = [s for s in self._running_slots() if s.grace_ends_at <= now]
         if not overdue:
             return events
         if stage_policy.on_overdue == "escalate":
@@ -439,6 +443,40 @@ class Review:
             self.dropped.append(slot.party)
             events.append(Event("expired", now, slot.party, detail={"stage": self.stage.name}))
         return events + self._settle(now)
+
+    def question_opened(self, party: str, question: int, now: datetime) -> list[Event]:
+        """A question from `party` to the lead is open: under a stage that pauses for questions,
+        the party's clock in it stops (no reminder, escalation or expiry) until the last of its
+        open questions is answered."""
+        slot = self.stage.slots.get(party)
+        if (slot is None or slot.state != SlotState.PENDING or self.status != Status.IN_REVIEW
+                or question in slot.held_by or not self.policy.pauses_for_questions(self.stage.index)):
+            return []
+        slot.held_by.append(question)
+        if slot.paused_at is not None:
+            return []  # stopped already, by an earlier question
+        slot.paused_at = now
+        return [Event("clock_paused", now, party, detail={"stage": self.stage.name, "question": str(question),
+                                                          "due_at": slot.due_at.isoformat()})]
+
+    def question_closed(self, question: int, now: datetime) -> list[Event]:
+        """A question was answered: the last one holding a party's clock restarts it, its due time,
+        reminders and grace moved on by the time it stood still (calendar.held)."""
+        for slot in self._pending_slots():
+            if question not in slot.held_by:
+                continue
+            slot.held_by.remove(question)
+            if slot.held_by:
+                return []
+            config, due = self.policy.parties[slot.party], self._stage_policy.due
+            paused_at, slot.paused_at = slot.paused_at, None
+            slot.due_at, slot.grace_ends_at = (calendar.held(m, paused_at, now, due, config)
+                                               for m in (slot.due_at, slot.grace_ends_at))
+            slot.reminders_at = [calendar.held(m, paused_at, now, due, config) for m in slot.reminders_at]
+            return [Event("clock_resumed", now, slot.party, detail={
+                "stage": self.stage.name, "question": str(question), "paused_at": paused_at.isoformat(),
+                "due_at": slot.due_at.isoformat()})]
+        return []
 
     # -- internals ---------------------------------------------------------
 
@@ -493,6 +531,10 @@ class Review:
         if self.status != Status.IN_REVIEW or not self.stages:
             return []
         return [s for s in self.stage.slots.values() if s.state == SlotState.PENDING]
+
+    def _running_slots(self) -> list[Slot]:
+        """The pending slots whose clock runs: not stopped by an open question."""
+        return [s for s in self._pending_slots() if s.paused_at is None]
 
     def _active(self, parties: list[str]) -> list[str]:
         return [p for p in parties if p not in self.dropped]
@@ -614,6 +656,7 @@ class PartyView:
     decided_at: datetime | None = None
     comment: str | None = None
     version: int | None = None
+    paused_since: datetime | None = None  # the clock stands still while a question is open
 
 
 @dataclass
@@ -659,7 +702,8 @@ def _widens(before: str | None, after: str | None) -> bool:
 
 
 def _party_view(slot: Slot) -> PartyView:
-    return PartyView(slot.party, slot.state, slot.due_at, slot.decided_by, slot.decided_at, slot.comment, slot.version)
+    return PartyView(slot.party, slot.state, slot.due_at, slot.decided_by, slot.decided_at, slot.comment, slot.version,
+                     slot.paused_at if slot.state == SlotState.PENDING else None)
 
 
 def _slot_moments(slot: Slot) -> list[datetime]:

@@ -1,7 +1,7 @@
 """The conversation on a proposal: messages, attached files and redactions (countersign.storage.messages).
 
-Messages, files, their links and redactions are append-only facts (the database
-refuses to change them: migration 0008_threads_files). What redaction removes,
+Messages, files, their links, removals from a version and redactions are append-only facts (the database
+refuses to change them: migrations 0008_threads_files and 0016_question_clock). What redaction removes,
 a message's text or a file's bytes, is held apart: `message_text` rows and the
 content-addressed blobs on disk; their SHA-256 stays, in the row and on the audit chain.
 """
@@ -63,6 +63,20 @@ class MessageFile(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="message.id", index=True)
     file_id: int = Field(foreign_key="stored_file.id")
+
+
+class VersionFileRemoval(SQLModel, table=True):
+    """A version's file left out of the versions from `version` on: a resubmission carries the
+    previous version's files forward except those its lead removed (countersign.domain.version_files)."""
+
+    __tablename__ = "version_file_removal"
+    __table_args__ = (UniqueConstraint("file_id"),)  # a file leaves a proposal's versions once
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    file_id: int = Field(foreign_key="stored_file.id")
+    version: int  # the first version without it
+    removed_by: str = Field(max_length=254)
+    removed_at: datetime = _ts(nullable=False)
 
 
 class Redaction(SQLModel, table=True):

@@ -21,15 +21,25 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from countersign.domain import file_types, messages as rules
+from countersign.domain import file_types
+from countersign.domain import messages as rules
 from countersign.domain.access import Role
 from countersign.domain.errors import Forbidden, NotFound, ProposalClosed, Refused
 from countersign.domain.grants import EvidenceFile
-from countersign.domain.message_mail import message_mail
+from countersign.domain.message_mail import file_added_mail, message_mail
 from countersign.domain.messages import Scope, Visibility
 from countersign.domain.routing import FINAL_STATUSES, Event, Status
+from countersign.domain.version_files import Placed, VersionFiles, by_version
 from countersign.storage import audit, webhooks
-from countersign.storage.message_tables import Message, MessageFile, MessageText, ObligationFile, Redaction, StoredFile
+from countersign.storage.message_tables import (
+    Message,
+    MessageFile,
+    MessageText,
+    ObligationFile,
+    Redaction,
+    StoredFile,
+    VersionFileRemoval,
+)
 from countersign.storage.tables import OutboxMail, Proposal, User, utcnow
 
 
@@ -122,15 +132,18 @@ def _people(session: Session, emails: Iterable[str]) -> dict[str, User]:
     return {u.email.lower(): u for u in session.exec(select(User).where(col(User.email).in_(emails), User.active))}
 
 
-def audience(session: Session, proposal: Proposal, message: Message, mentioned: Iterable[str] = ()) -> list[str]:
-    """Who is mailed of a new message: its party's reps (every party's, for `all`), the lead where it
-    may see it, and anyone mentioned; each of them one who can see it; never its author."""
+def audience(session: Session, proposal: Proposal, message: Message, mentioned: Iterable[str] = (),
+             sender: str | None = None) -> list[str]:
+    """Who is mailed of a new message (or a file added to it): its party's reps (every party's, for
+    `all`), the lead where it may see it, and anyone mentioned; each of them one who can see it;
+    never its sender (by default its author)."""
     scope = scope_of(message)
     candidates = session.exec(select(User).where(User.active).order_by(User.email)).all()
     mentioned = set(mentioned)
+    sender = sender or message.author
     chosen = []
     for user in candidates:
-        if user.email == message.author or not rules.can_see(user, scope, proposal):
+        if user.email == sender or not rules.can_see(user, scope, proposal):
             continue
         usual = user.role == Role.REP or (user.role == Role.LEAD and user.id == proposal.owner_id)
         if usual or user.email.lower() in mentioned:
@@ -147,6 +160,18 @@ def _queue_mail(session: Session, proposal: Proposal, message: Message, text: st
         session.add(OutboxMail(proposal_id=proposal.id, kind=rules.MESSAGE, recipient=recipient, subject=mail.subject,
                                body=mail.body, html_body=mail.html_body, created_at=message.created_at,
                                next_attempt_at=message.created_at))
+
+
+def _queue_file_mail(session: Session, proposal: Proposal, message: Message, stored: StoredFile,
+                     base_url: str) -> None:
+    """A file added later to a message: those who can see the message are told, the file named and
+    linked (the link follows the message's access rules), never attached."""
+    for recipient in audience(session, proposal, message, sender=stored.uploaded_by):
+        mail = file_added_mail(recipient, proposal.id, proposal.title, stored.uploaded_by, message.question,
+                               (stored.name, stored.size, file_link(base_url, stored)), base_url)
+        session.add(OutboxMail(proposal_id=proposal.id, kind=rules.FILE, recipient=recipient, subject=mail.subject,
+                               body=mail.body, html_body=mail.html_body, created_at=stored.created_at,
+                               next_attempt_at=stored.created_at))
 
 
 def file_link(base_url: str, f: StoredFile) -> str:
@@ -195,10 +220,11 @@ def blob_path(files_dir: Path, sha256: str) -> Path:
 
 
 def store_file(session: Session, uploader: User, proposal_id: int, name: str, content: bytes, files_dir: Path,
-               message_id: int | None = None, now: datetime | None = None) -> StoredFile:
+               message_id: int | None = None, now: datetime | None = None, base_url: str | None = None) -> StoredFile:
     """Check, store and record one file: to `message_id`, or else to the proposal's current version.
     The bytes go to the data dir under their SHA-256 (once, however often attached); if the
-    transaction then fails, bytes this call wrote are removed again (`cleanup`)."""
+    transaction then fails, bytes this call wrote are removed again (`cleanup`). With `base_url`,
+    a file added to an existing message is mailed to those who can see the message."""
     now = now or utcnow()
     proposal = _locked(session, proposal_id)
     message = None
@@ -214,11 +240,8 @@ def store_file(session: Session, uploader: User, proposal_id: int, name: str, co
     if scope is None and Status(proposal.status) in FINAL_STATUSES:
         raise ProposalClosed(f"proposal {proposal_id} has concluded ({proposal.status}): its versions and their "
                              "files are final; attach the file to a message instead")
-    if not content:
-        raise Refused("the file is empty")
-    name = file_types.safe_name(name)
-    content_type = file_types.detect(content, name)
-    sha256 = hashlib.sha256(content).hexdigest()
+    checked = file_types.facts(name, content)
+    name, content_type, sha256 = checked.name, checked.content_type, checked.sha256
     stored = StoredFile(proposal_id=proposal_id, name=name, size=len(content), content_type=content_type,
                         sha256=sha256, version=None if message else proposal.version, uploaded_by=uploader.email,
                         created_at=now)
@@ -232,9 +255,24 @@ def store_file(session: Session, uploader: User, proposal_id: int, name: str, co
         "version": stored.version, "message_id": message_id,
         "visibility": scope.visibility.value if scope else None,
     })
+    if message and base_url:
+        _queue_file_mail(session, proposal, message, stored, base_url)
     session.flush()
     session.info.setdefault("written_blobs", []).extend(_write_blob(files_dir, sha256, content))
     return stored
+
+
+def write_blobs(files_dir: Path, contents: Iterable[bytes]) -> list[Path]:
+    """The bytes of a new version's files, written before the workflow stores the version that
+    names them; the paths this call wrote, to `remove_blobs` if the version is refused."""
+    return [path for content in contents
+            for path in _write_blob(files_dir, hashlib.sha256(content).hexdigest(), content)]
+
+
+def remove_blobs(paths: Iterable[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def store_evidence_blob(files_dir: Path, name: str, content: bytes) -> tuple[EvidenceFile, list[Path]]:
@@ -271,9 +309,7 @@ def _write_blob(files_dir: Path, sha256: str, content: bytes) -> list[Path]:
 
 def cleanup(session: Session) -> None:
     """After a failed transaction: remove the blobs it wrote (no row refers to them)."""
-    for path in session.info.pop("written_blobs", []):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+    remove_blobs(session.info.pop("written_blobs", []))
 
 
 def forget_written(session: Session) -> None:
@@ -307,14 +343,14 @@ def evidence_files(session: Session, viewer: User, proposal: Proposal) -> dict[i
     return found
 
 
-def version_files(session: Session, proposal_id: int) -> dict[int, list[StoredFile]]:
-    """Each version's attached files (not messages' files), oldest first: everyone on the proposal sees them."""
-    found: dict[int, list[StoredFile]] = {}
-    rows = session.exec(select(StoredFile).where(StoredFile.proposal_id == proposal_id,
-                                                 col(StoredFile.version).is_not(None)).order_by(col(StoredFile.id)))
-    for stored in rows:
-        found.setdefault(stored.version, []).append(stored)
-    return found
+def version_files(session: Session, proposal: Proposal) -> dict[int, VersionFiles[StoredFile]]:
+    """Each version's files (not messages'), oldest first, with those added and removed since the
+    version before (countersign.domain.version_files): everyone on the proposal sees them."""
+    rows = session.exec(select(StoredFile, VersionFileRemoval.version).join(
+        VersionFileRemoval, col(VersionFileRemoval.file_id) == StoredFile.id, isouter=True)
+        .where(StoredFile.proposal_id == proposal.id, col(StoredFile.version).is_not(None))
+        .order_by(col(StoredFile.id))).all()
+    return by_version((Placed(f, f.id, f.version, removed) for f, removed in rows), proposal.version)
 
 
 def _file_scope(session: Session, file_id: int) -> Scope | None:

@@ -188,6 +188,7 @@ class PartyReview(SQLModel, table=True):
     decided_at: datetime | None = _ts()
     comment: str | None = None
     version: int | None = None
+    paused_since: datetime | None = _ts()  # its clock stands still while a question from it is open
 
 
 class Decision(SQLModel, table=True):
