@@ -248,15 +248,17 @@ async def browser(app, users):
 
 
 @pytest.fixture(scope="session")
-def live_server(temporal_env, sqlite_template, tmp_path_factory):
+def live_server(dev_temporal, sqlite_template, tmp_path_factory):
     """A live server (web app + worker on a real port) with the test users,
-    shared by the session's browser and schemathesis tests."""
+    shared by the session's browser and schemathesis tests. On the dev server: its proposals stay
+    open, and on the time-skipping server a later test's skip of days would make them all fall due
+    at once, holding that clock for longer than the test waits."""
     data_dir = tmp_path_factory.mktemp("live")
     engine = _sqlite_engine(sqlite_template, data_dir)
     factories.all_users(engine)
     settings = Settings(data_dir=data_dir, secret_key="live-" + uuid.uuid4().hex, policy=factories.ONE_STAGE,
                         task_queue=f"live-{uuid.uuid4().hex[:8]}")
-    server = LiveServer(temporal_env.client.service_client.config.target_host, engine, settings).start()
+    server = LiveServer(dev_temporal.client.service_client.config.target_host, engine, settings).start()
     server.engine = engine
     yield server
     server.stop()

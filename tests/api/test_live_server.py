@@ -25,7 +25,7 @@ async def test_submit_over_a_real_socket(live_server):
         assert (await client.get("/openapi.json")).json()["info"]["title"] == "Countersign"
 
 
-async def test_more_clients_than_database_connections_are_all_answered(temporal_env, any_engine, tmp_path):
+async def test_more_clients_than_database_connections_are_all_answered(dev_temporal, any_engine, tmp_path):
     """More requests at once than the pool has connections (PostgreSQL 30;
     SQLite's was 15): each is answered, none after a wait for the pool's 30 s
     timeout. A load check: requests waiting in threads for connections held by
@@ -34,7 +34,7 @@ async def test_more_clients_than_database_connections_are_all_answered(temporal_
     factories.all_users(any_engine)
     settings = Settings(data_dir=tmp_path, secret_key="load-" + uuid.uuid4().hex, policy=factories.ONE_STAGE,
                         task_queue=f"load-{uuid.uuid4().hex[:8]}")
-    server = LiveServer(temporal_env.client.service_client.config.target_host, any_engine, settings).start()
+    server = LiveServer(dev_temporal.client.service_client.config.target_host, any_engine, settings).start()
     proposal = None
     try:
         with transaction(any_engine) as session:
@@ -58,10 +58,9 @@ async def test_more_clients_than_database_connections_are_all_answered(temporal_
             # A request stuck behind the pool's 30 s timeout fails on the client's 25 s one.
             answers = await asyncio.gather(*(reads() for _ in range(60)), *(decisions_on_nothing() for _ in range(20)))
     finally:
-        # Its timers would otherwise fire, on a task queue nobody polls any more, when later
-        # tests skip the shared test server's clock, and hold the clock there.
+        # Its run would otherwise stay open on the session's dev server.
         if proposal:
-            await temporal_env.client.get_workflow_handle(workflow_id(proposal["id"])).terminate()
+            await dev_temporal.client.get_workflow_handle(workflow_id(proposal["id"])).terminate()
         server.stop()
     assert Counter(code for codes in answers[:60] for code in codes) == {200: 1200}
     assert Counter(code for codes in answers[60:] for code in codes) == {404: 400}

@@ -202,10 +202,10 @@ async def test_a_forged_checkpoint_is_refused(engine, run, tmp_path):
 
 
 @pytest.fixture
-def server(temporal_env, engine, tmp_path):
+def server(dev_temporal, engine, tmp_path):
     settings = Settings(data_dir=tmp_path, secret_key="live-" + uuid.uuid4().hex, policy=factories.ONE_STAGE,
                         task_queue=f"ckpt-{uuid.uuid4().hex[:8]}", checkpoint_key=KEY)
-    live = LiveServer(temporal_env.client.service_client.config.target_host, engine, settings).start()
+    live = LiveServer(dev_temporal.client.service_client.config.target_host, engine, settings).start()
     yield live
     live.stop()
 

@@ -27,7 +27,7 @@ TITLE = "Stem" + "x" * 192 + "Tail"  # 200 characters, not one place to break
 
 
 @pytest.fixture(scope="module")
-def shipped(temporal_env, sqlite_template, tmp_path_factory):
+def shipped(dev_temporal, sqlite_template, tmp_path_factory):
     """A live server under the shipped policy, with two proposals touching every label and a long title:
     one in review with a condition set, one sent back for changes."""
     data_dir = tmp_path_factory.mktemp("layout")
@@ -35,7 +35,7 @@ def shipped(temporal_env, sqlite_template, tmp_path_factory):
     factories.all_users(engine)
     settings = Settings(data_dir=data_dir, secret_key="layout-" + uuid.uuid4().hex,
                         task_queue=f"layout-{uuid.uuid4().hex[:8]}")
-    server = LiveServer(temporal_env.client.service_client.config.target_host, engine, settings).start()
+    server = LiveServer(dev_temporal.client.service_client.config.target_host, engine, settings).start()
     try:
         tokens = {}
         with transaction(engine) as session:

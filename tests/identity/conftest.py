@@ -86,7 +86,7 @@ def identity_env():
 
 
 @pytest.fixture(scope="session")
-def providers(identity_env, tmp_path_factory, temporal_env, sqlite_template) -> Providers:
+def providers(identity_env, tmp_path_factory, dev_temporal, sqlite_template) -> Providers:
     """The providers' process and a live Countersign that trusts them (shared by the session)."""
     node = shutil.which("node")
     if node is None or not (HERE / "node_modules" / "oidc-provider").is_dir():
@@ -105,7 +105,7 @@ def providers(identity_env, tmp_path_factory, temporal_env, sqlite_template) -> 
         policy=policy_path,
         task_queue=f"identity-{uuid.uuid4().hex[:8]}",
     )
-    live = LiveServer(temporal_env.client.service_client.config.target_host, engine, settings)
+    live = LiveServer(dev_temporal.client.service_client.config.target_host, engine, settings)
     live.engine = engine
     key = RSAKey.generate_key(
         2048, parameters={"kid": "test-signing-key", "use": "sig", "alg": "RS256"}, private=True
