@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests import factories
-from tests.e2e.test_up import Countersign, api, eventually_status, free_port
+from tests.e2e.test_up import Countersign, api, eventually_status
+from tests.smtp import running_smtp
 
 pytestmark = pytest.mark.e2e
 
@@ -40,10 +40,8 @@ class Inbox:
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
+    with running_smtp(inbox) as controller:
+        yield controller, inbox
 
 
 def decide(client: httpx.Client, proposal_id: int, decision: str, comment: str = "", version: int | None = None):

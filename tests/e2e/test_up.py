@@ -20,6 +20,7 @@ from sqlmodel import Session
 from countersign.storage.accounts import authenticate
 from countersign.storage.db import make_engine
 from tests import factories
+from tests.ports import free_port
 from workflows.dev_server import UI_PORT_OFFSET, port_is_free
 
 pytestmark = pytest.mark.e2e
@@ -32,12 +33,6 @@ STOP_TIMEOUT = 15
 def countersign_command() -> list[str]:
     script = Path(sys.executable).parent / "countersign"
     return [str(script)] if script.exists() else [sys.executable, "-m", "api.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def free_temporal_port() -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from countersign.domain.policy import load_policy
 from countersign.storage.accounts import create_token, create_user
 from countersign.storage.db import make_engine, transaction
 from tests import factories
+from tests.ports import free_port
 from tests.postgres import admin_engine
 from workflows import dev_server, search_attributes
 
@@ -34,12 +34,6 @@ LEAD = "lead@example.com"
 REPS = {party: f"rep.{party}@example.com" for party in PARTIES}
 START_TIMEOUT = 60  # seconds; a loaded 2-core CI machine starts Python and Temporal slowly
 CLI_TIMEOUT = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def countersign_command() -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,17 +24,12 @@ from countersign.storage.db import transaction
 from countersign.storage.tables import ProposalNumber, utcnow
 from countersign.storage.webhook_tables import WebhookEndpoint
 from tests import factories
+from tests.ports import free_port
 from workflows.webhook_delivery import DeliveryPolicy, workflow_id
 from workflows.worker import build_worker
 
 # Seconds, not a day: 4 attempts 0.1, 0.2, 0.4 s apart; 1 s per attempt.
 FAST = DeliveryPolicy(attempts=4, first_retry_seconds=0.1, max_retry_seconds=0.4, backoff=2.0, timeout_seconds=1.0)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
