@@ -141,10 +141,10 @@ def temporal_env(dev_temporal):
 
 
 @pytest_asyncio.fixture(autouse=True)
-async def _endpoints_apart(engine, temporal_env):
+async def _endpoints_apart(engine, temporal_env, workers):
     """Endpoint ids from this test's block (as proposal ids are); at the end, the test's
-    delivery workflows end too (a retry timer firing after the worker is gone would hold
-    the time-skipping server's clock)."""
+    delivery workflows end too, while the worker still runs them (after it, each would
+    be waited for in vain)."""
     with transaction(engine) as session:
         first = max(session.exec(select(ProposalNumber.id)).all() or [1])
         session.add(WebhookEndpoint(id=first, url="http://placeholder.invalid/", events=[], secret="whsec_",
@@ -155,8 +155,7 @@ async def _endpoints_apart(engine, temporal_env):
     for endpoint_id in ids:
         handle = temporal_env.client.get_workflow_handle(workflow_id(endpoint_id))
         try:
-            # Let a delivery in flight finish first: the time-skipping server keeps its clock still
-            # for an activity that its workflow's termination abandoned.
+            # Let a delivery in flight finish first, rather than leave its activity abandoned.
             await asyncio.wait_for(handle.result(), 5)
         except (TimeoutError, WorkflowFailureError, RPCError):
             with contextlib.suppress(RPCError):  # ended already
