@@ -67,11 +67,8 @@ def test_seconds_policy_on_a_running_service(tmp_path, smtp):
     try:
         process = countersign.up("--demo")
         countersign.wait_until_ready(process)
-        emails = {"lead": "lead@example.com", "sony": "rep.sony@example.com", "merlin": "rep.merlin@example.com"}
-        outputs = countersign.run_all(*[(("tokens", "create", "--email", e,
-                                          *(("--scope", "decide") if e.startswith("rep.") else ())), None)
-                                        for e in emails.values()])
-        lead, sony, merlin = (api(countersign, out.strip()) for out in outputs)
+        tokens = countersign.tokens("lead@example.com", "rep.sony@example.com", "rep.merlin@example.com")
+        lead, sony, merlin = (api(countersign, token) for token in tokens)
 
         # A silent proposal: reminded 5 s in, escalated at 15 s, expired after the 5 s grace.
         silent_at = time.monotonic()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -44,8 +45,9 @@ class Cluster:
     """The three processes and the CLI, sharing one environment."""
 
     def __init__(self, directory: Path, database_url: str | None = None,
-                 postgres_database: str | None = None) -> None:
+                 postgres_database: str | None = None, template: Path | None = None) -> None:
         self.dir = directory
+        self.template = template  # a migrated SQLite database to start from, instead of `migrate`
         self.postgres_database = postgres_database  # the database's name, when on PostgreSQL
         self.web_port = free_port()
         self.temporal_port = free_port()
@@ -203,7 +205,11 @@ class Cluster:
         """Temporal, the schema, the accounts (lead and one rep per label), the
         worker and the web app; the API tokens by who: "lead" or a party key."""
         self.start("temporal")
-        await asyncio.gather(self.cli("migrate"), self.temporal_client())
+        if self.template is not None:  # a copy saves the CLI's start-up; tests/test_cli.py runs `migrate`
+            shutil.copy(self.template, self.database_url.removeprefix("sqlite:///"))
+            await self.temporal_client()
+        else:
+            await asyncio.gather(self.cli("migrate"), self.temporal_client())
         self.start("worker")
         self.start("web")
         tokens, *_ = await asyncio.gather(asyncio.to_thread(self.add_accounts), self.worker_ready(),
