@@ -29,7 +29,7 @@ from countersign.storage.webhook_tables import WebhookEndpoint
 from tests import factories
 from tests.live_server import LiveServer
 from tests.postgres import fresh_database
-from tests.web_client import Browser
+from tests.web_client import Browser, app_clients
 from workflows import search_attributes as sa, webhook_delivery
 from workflows.worker import build_worker
 
@@ -209,42 +209,38 @@ async def app(settings, temporal_env, engine, worker):
 
 
 @pytest_asyncio.fixture
-async def api(app, engine, users):
+async def open_client(app):
+    """`open_client(token=None, **kwargs)`: an httpx client on the app (with a bearer token if given)."""
+    async with app_clients(app) as client:
+        yield client
+
+
+@pytest.fixture
+def api(open_client, engine, users):
     """`api(role)` is an HTTP client signed in with that user's API token."""
-    clients = []
 
     def client_for(who: str) -> httpx.AsyncClient:
         with transaction(engine) as session:
             # A rep's token may decide (api.reauth); tests of tokens without the scope make their own.
             token = create_token(session, users[who].email, scopes=("decide",) if users[who].role == "rep" else ())
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
-                                   headers={"Authorization": f"Bearer {token}"})
-        clients.append(client)
-        return client
+        return open_client(token)
 
-    yield client_for
-    for client in clients:
-        await client.aclose()
+    return client_for
 
 
-@pytest_asyncio.fixture
-async def browser(app, users):
+@pytest.fixture
+def browser(open_client, users):
     """`await browser(role)` is a `Browser` signed in through the login form; `await browser()`
     (or `browser(None)`) an anonymous one. Its `client` is the plain HTTP client underneath."""
-    clients = []
 
     async def open_browser(who: str | None = None) -> Browser:
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
-        clients.append(client)
-        b = Browser(client)
+        b = Browser(open_client())
         if who is not None:
             response = await b.login(users[who].email)
             assert response.status_code == 303, response.text
         return b
 
-    yield open_browser
-    for client in clients:
-        await client.aclose()
+    return open_browser
 
 
 @pytest.fixture(scope="session")

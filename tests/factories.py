@@ -103,6 +103,12 @@ def log_reads_at_once(engines: list, writers: int, each: int) -> list[AuditEntry
         return audit.chain(session, None)
 
 
+def access_chain(engine, kind: str) -> list[AuditEntry]:
+    """The access chain's entries of one kind, in seq order."""
+    with Session(engine) as session:
+        return [e for e in audit.chain(session, None) if e.kind == kind]
+
+
 def token_scopes(session, email: str) -> tuple[str, ...]:
     """A rep's token in the tests may decide (api.reauth); others' cannot have the scope."""
     user = session.exec(select(User).where(User.email == email)).first()

@@ -4,7 +4,6 @@ their own, for tests that need a live server (browser, schemathesis)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 
 import uvicorn
@@ -15,13 +14,8 @@ from api.app import create_app
 from api.cli import KEEP_ALIVE
 from countersign.domain.policy import load_policy
 from countersign.settings import Settings
+from tests.ports import free_port
 from workflows.worker import build_worker
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LiveServer:

@@ -5,12 +5,33 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import httpx
 
 from tests import factories
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@asynccontextmanager
+async def app_clients(app) -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
+    """`client(token=None, **kwargs)`: an httpx client on the ASGI app, with that bearer token if given;
+    every one made is closed at the end."""
+    clients: list[httpx.AsyncClient] = []
+
+    def client(token: str | None = None, **kwargs) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        clients.append(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+                                         headers=headers, **kwargs))
+        return clients[-1]
+
+    try:
+        yield client
+    finally:
+        for made in clients:
+            await made.aclose()
 
 
 def csrf_of(page: str) -> str:

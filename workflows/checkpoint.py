@@ -12,18 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from temporalio import activity, workflow
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
-)
+from temporalio.client import Client
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -31,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from countersign.domain.checkpoint import Signer
     from countersign.storage import checkpoints
     from countersign.storage.db import transaction
+    from workflows import schedules
 
 if TYPE_CHECKING:
     from workflows.webhook_delivery import WebhookWaker
@@ -87,25 +77,7 @@ class CheckpointWorkflow:
         )
 
 
-def schedule(task_queue: str, every: timedelta) -> Schedule:
-    return Schedule(
-        action=ScheduleActionStartWorkflow(CheckpointWorkflow.run, CheckpointInput(), id=f"{SCHEDULE_ID}-run",
-                                           task_queue=task_queue),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-
-
 async def ensure_schedule(client: Client, task_queue: str, every: timedelta,
                           schedule_id: str = SCHEDULE_ID) -> None:
-    """Create the checkpoint Schedule, or bring an existing one to these settings
-    (each worker does at start); an operator's pause is kept."""
-    wanted = schedule(task_queue, every)
-    try:
-        await client.create_schedule(schedule_id, wanted)
-    except ScheduleAlreadyRunningError:
-        async def update(current: ScheduleUpdateInput) -> ScheduleUpdate:
-            wanted.state = current.description.schedule.state
-            return ScheduleUpdate(schedule=wanted)
-
-        await client.get_schedule_handle(schedule_id).update(update)
+    """Create the checkpoint Schedule or bring it up to date (each worker does at start)."""
+    await schedules.ensure(client, schedule_id, CheckpointWorkflow.run, CheckpointInput(), task_queue, every)

@@ -17,22 +17,14 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 from temporalio import activity, workflow
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
+from temporalio.client import Client
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from sqlmodel import Session
 
     from countersign.storage import webhooks
+    from workflows import schedules
     from workflows.webhook_delivery import WebhookWaker
 
 SCHEDULE_ID = "countersign-webhook-sweep"
@@ -75,12 +67,6 @@ class WebhookSweepWorkflow:
 
 async def ensure_schedule(client: Client, task_queue: str, every: timedelta = timedelta(minutes=1),
                           schedule_id: str = SCHEDULE_ID) -> None:
-    """Create the sweep's Schedule unless it exists (each worker does at start)."""
-    try:
-        await client.create_schedule(schedule_id, Schedule(
-            action=ScheduleActionStartWorkflow(WebhookSweepWorkflow.run, SweepInput(), id=f"{schedule_id}-run",
-                                               task_queue=task_queue),
-            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP)))
-    except ScheduleAlreadyRunningError:
-        pass
+    """Create the sweep's Schedule or bring it up to date (each worker does at
+    start): one left on an old task queue would start sweeps no worker runs."""
+    await schedules.ensure(client, schedule_id, WebhookSweepWorkflow.run, SweepInput(), task_queue, every)

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import signal
-import socket
 
 import pytest
 
 from api.worker_process import WorkerProcess
-
-
-def free_port() -> int:
-    """A port nothing listens on (a Temporal address that refuses connections)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.ports import free_port
 
 
 async def test_a_worker_stopped_before_it_got_going_has_stopped_as_asked(settings):

@@ -21,6 +21,7 @@ from countersign.storage.accounts import create_token
 from countersign.storage.db import transaction
 from tests import factories
 from tests.audit.conftest import decide
+from tests.web_client import app_clients
 from workflows import search_attributes as sa
 from workflows.worker import build_worker
 
@@ -36,23 +37,14 @@ async def dev_api(dev_temporal, engine, settings, users):
     """The web app and a worker on the dev server; `dev_api(role)` as in the `api` fixture."""
     async with build_worker(dev_temporal.client, engine, settings.task_queue, factories.policy()):
         app = create_app(settings, temporal=dev_temporal.client, engine=engine)
-        async with app.router.lifespan_context(app):
-            clients = []
+        async with app.router.lifespan_context(app), app_clients(app) as client:
 
             def client_for(who: str) -> httpx.AsyncClient:
                 with transaction(engine) as session:
                     token = create_token(session, users[who].email, scopes=factories.token_scopes(session, users[who].email))
-                client = httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app),
-                    base_url="http://testserver",
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                clients.append(client)
-                return client
+                return client(token)
 
             yield client_for
-            for client in clients:
-                await client.aclose()
 
 
 async def listed(client, query: str, expect: set[str], timeout: float = 20.0) -> set[str]:

@@ -87,9 +87,11 @@ def shoot(page, name: str) -> Path:
     return path
 
 
-def login(browser, base_url: str, email: str, viewport: dict | None = None, javascript: bool = True):
+def login(browser, base_url: str, email: str, viewport: dict | None = None, javascript: bool = True,
+          bypass_csp: bool = False):
     """A new browser context signed in through the real login page; returns its page."""
-    context = browser.new_context(base_url=base_url, viewport=viewport or DESKTOP, java_script_enabled=javascript)
+    context = browser.new_context(base_url=base_url, viewport=viewport or DESKTOP, java_script_enabled=javascript,
+                                  bypass_csp=bypass_csp)
     context.set_default_timeout(20_000)
     page = context.new_page()
     page.goto("/login")

@@ -18,6 +18,7 @@ from countersign.settings import Settings
 from countersign.storage.accounts import create_token
 from countersign.storage.db import transaction
 from tests import factories
+from tests.browser.conftest import login
 from tests.conftest import _sqlite_engine
 from tests.live_server import LiveServer
 
@@ -77,19 +78,6 @@ def pages_of(role: str, reviewed: int, returned: int) -> list[str]:
     }[role]
 
 
-def sign_in(browser, base_url: str, email: str):
-    # axe-core is injected as an inline script: the test's context alone sets the page's CSP aside.
-    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto("/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/(\?.*)?$"))
-    return page
-
-
 def check(page, role: str, path: str, shots: Path) -> list[str]:
     """What is wrong with `path` at each width: sideways scrolling (and what sticks out), axe findings.
     The page is loaded once and laid out again at each width."""
@@ -125,7 +113,8 @@ def test_every_page_fits_both_widths_and_passes_axe(chromium, shipped, tmp_path)
 
     def journey(browser):
         for role in ("lead", "rep.sony", "compliance", "admin"):
-            page = sign_in(browser, shipped.url, f"{role}@example.com")
+            # axe-core is injected as an inline script: the test's context alone sets the page's CSP aside.
+            page = login(browser, shipped.url, f"{role}@example.com", bypass_csp=True)
             for path in pages_of(role, reviewed, returned):
                 problems.extend(f"{role}: {p}" for p in check(page, role, path, tmp_path))
             page.context.close()

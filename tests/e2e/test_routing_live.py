@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests import factories
-from tests.e2e.test_up import Countersign, api, eventually_status, free_port
+from tests.e2e.test_up import Countersign, api, eventually_status
+from tests.smtp import running_smtp
 
 pytestmark = pytest.mark.e2e
 
@@ -40,10 +40,8 @@ class Inbox:
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
+    with running_smtp(inbox) as controller:
+        yield controller, inbox
 
 
 def decide(client: httpx.Client, proposal_id: int, decision: str, comment: str = "", version: int | None = None):
@@ -69,11 +67,8 @@ def test_seconds_policy_on_a_running_service(tmp_path, smtp):
     try:
         process = countersign.up("--demo")
         countersign.wait_until_ready(process)
-        emails = {"lead": "lead@example.com", "sony": "rep.sony@example.com", "merlin": "rep.merlin@example.com"}
-        outputs = countersign.run_all(*[(("tokens", "create", "--email", e,
-                                          *(("--scope", "decide") if e.startswith("rep.") else ())), None)
-                                        for e in emails.values()])
-        lead, sony, merlin = (api(countersign, out.strip()) for out in outputs)
+        tokens = countersign.tokens("lead@example.com", "rep.sony@example.com", "rep.merlin@example.com")
+        lead, sony, merlin = (api(countersign, token) for token in tokens)
 
         # A silent proposal: reminded 5 s in, escalated at 15 s, expired after the 5 s grace.
         silent_at = time.monotonic()

@@ -13,8 +13,9 @@ import uuid
 import httpx
 import pytest
 
+from countersign.storage.db import make_engine
 from tests import factories
-from tests.e2e.test_up import PASSWORD, Countersign, child_running
+from tests.e2e.test_up import Countersign, child_running
 
 pytestmark = pytest.mark.e2e
 
@@ -36,18 +37,19 @@ def ready(web: httpx.Client, want: int, within: float = 30) -> dict:
         time.sleep(0.1)
 
 
-def test_a_killed_worker_and_temporal_server_come_back(countersign):
-    countersign.run_all(
-        (("users", "add", "--email", "lead@example.com", "--role", "lead", "--password-stdin"), PASSWORD + "\n"),
-        (("users", "add", "--email", "rep.sony@example.com", "--role", "rep", "--party", "sony",
-          "--password-stdin"), PASSWORD + "\n"))
+def test_a_killed_worker_and_temporal_server_come_back(countersign, sqlite_template):
+    # The accounts and tokens in this process, on a copy of the migrated template: no CLI start-ups.
+    countersign.seed(sqlite_template)
+    engine = make_engine(f"sqlite:///{countersign.database}")
+    factories.user(engine, "lead")
+    factories.user(engine, "rep", "sony")
+    engine.dispose()
+    lead_token, rep_token = countersign.tokens("lead@example.com", "rep.sony@example.com")
     process = countersign.up()
     countersign.wait_until_ready(process)
-    lead_token, rep_token = countersign.run_all((("tokens", "create", "--email", "lead@example.com"), None),
-                                                (("tokens", "create", "--email", "rep.sony@example.com", "--scope", "decide"), None))
     web = httpx.Client(base_url=countersign.url, timeout=30)
-    lead = httpx.Client(base_url=countersign.url, timeout=30, headers={"Authorization": f"Bearer {lead_token.strip()}"})
-    rep = httpx.Client(base_url=countersign.url, timeout=30, headers={"Authorization": f"Bearer {rep_token.strip()}"})
+    lead = httpx.Client(base_url=countersign.url, timeout=30, headers={"Authorization": f"Bearer {lead_token}"})
+    rep = httpx.Client(base_url=countersign.url, timeout=30, headers={"Authorization": f"Bearer {rep_token}"})
     try:
         ready(web, 200)
         proposal = lead.post("/api/v1/proposals", json=factories.submission()).json()

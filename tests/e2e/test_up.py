@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,9 +18,10 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from countersign.storage.accounts import authenticate
-from countersign.storage.db import make_engine
+from countersign.storage.accounts import authenticate, create_token
+from countersign.storage.db import make_engine, transaction
 from tests import factories
+from tests.ports import free_port
 from workflows.dev_server import UI_PORT_OFFSET, port_is_free
 
 pytestmark = pytest.mark.e2e
@@ -32,12 +34,6 @@ STOP_TIMEOUT = 15
 def countersign_command() -> list[str]:
     script = Path(sys.executable).parent / "countersign"
     return [str(script)] if script.exists() else [sys.executable, "-m", "api.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def free_temporal_port() -> int:
@@ -105,6 +101,26 @@ class Countersign:
         self.cwd = tmp_path  # no stray .env
         self.runs: list[subprocess.Popen] = []
         self.logs = tmp_path
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "countersign.sqlite3"
+
+    def seed(self, template: Path) -> None:
+        """A migrated database (the session's template) in the data dir, as `migrate` would leave it."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(template, self.database)
+
+    def tokens(self, *emails: str) -> list[str]:
+        """A new API token each, made in this process: a CLI start-up costs a loaded machine a second
+        of CPU, and tests/test_cli.py covers `tokens create`."""
+        engine = make_engine(f"sqlite:///{self.database}")
+        try:
+            with transaction(engine) as session:
+                return [create_token(session, email, scopes=factories.token_scopes(session, email))
+                        for email in emails]
+        finally:
+            engine.dispose()
 
     def cli(self, *args: str, input: str | None = None) -> subprocess.Popen:
         return subprocess.Popen([*countersign_command(), *args], cwd=self.cwd, env=self.env, text=True,
@@ -223,20 +239,20 @@ def assert_all_gone(countersign: Countersign) -> None:
 
 def test_up_stops_cleanly_and_carries_proposals_across_a_restart(countersign):
     # The lead through `users add` (it migrates the fresh data dir), the reps and
-    # the rest through `up --demo`, a token each through `tokens create`.
+    # the rest through `up --demo`; the lead's token and the first rep's through
+    # `tokens create`, the other reps' in this process.
     lead_add = ("users", "add", "--email", "lead@example.com", "--role", "lead", "--password-stdin")
     countersign.run_all((lead_add, PASSWORD + "\n"))
     first = countersign.up("--demo")
     countersign.wait_until_ready(first)
-    who = ["lead", *factories.PARTIES]
-    emails = ["lead@example.com", *(f"rep.{party}@example.com" for party in factories.PARTIES)]
-    outputs = countersign.run_all(*[(("tokens", "create", "--email", email,
-                                      *(("--scope", "decide") if email.startswith("rep.") else ())), None)
-                                    for email in emails])
-    tokens = {}
-    for name, out in zip(who, outputs):
+    first_rep, *other_reps = factories.PARTIES
+    outputs = countersign.run_all((("tokens", "create", "--email", "lead@example.com"), None),
+                                  (("tokens", "create", "--email", f"rep.{first_rep}@example.com",
+                                    "--scope", "decide"), None))
+    for out in outputs:
         assert len(out.splitlines()) == 1, out
-        tokens[name] = out.strip()
+    tokens = dict(zip(["lead", first_rep], (out.strip() for out in outputs)))
+    tokens |= zip(other_reps, countersign.tokens(*(f"rep.{party}@example.com" for party in other_reps)))
     lead = api(countersign, tokens["lead"])
     reps = {party: api(countersign, tokens[party]) for party in factories.PARTIES}
 
@@ -270,7 +286,7 @@ def test_up_stops_cleanly_and_carries_proposals_across_a_restart(countersign):
     second = countersign.up("--demo")
     countersign.wait_until_ready(second)
     assert demo_passwords(countersign.banner(second)) == passwords  # kept, not reset
-    engine = make_engine(f"sqlite:///{countersign.data_dir / 'countersign.sqlite3'}")
+    engine = make_engine(f"sqlite:///{countersign.database}")
     with Session(engine) as session:
         assert authenticate(session, "rep.sony@example.com", passwords["rep.sony@example.com"])
         assert authenticate(session, "lead@example.com", PASSWORD)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +24,7 @@ from countersign.domain.policy import load_policy
 from countersign.storage.accounts import create_token, create_user
 from countersign.storage.db import make_engine, transaction
 from tests import factories
+from tests.ports import free_port
 from tests.postgres import admin_engine
 from workflows import dev_server, search_attributes
 
@@ -36,12 +37,6 @@ START_TIMEOUT = 60  # seconds; a loaded 2-core CI machine starts Python and Temp
 CLI_TIMEOUT = 60
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def countersign_command() -> list[str]:
     return [str(Path(sys.executable).parent / "countersign")]
 
@@ -50,8 +45,9 @@ class Cluster:
     """The three processes and the CLI, sharing one environment."""
 
     def __init__(self, directory: Path, database_url: str | None = None,
-                 postgres_database: str | None = None) -> None:
+                 postgres_database: str | None = None, template: Path | None = None) -> None:
         self.dir = directory
+        self.template = template  # a migrated SQLite database to start from, instead of `migrate`
         self.postgres_database = postgres_database  # the database's name, when on PostgreSQL
         self.web_port = free_port()
         self.temporal_port = free_port()
@@ -209,7 +205,11 @@ class Cluster:
         """Temporal, the schema, the accounts (lead and one rep per label), the
         worker and the web app; the API tokens by who: "lead" or a party key."""
         self.start("temporal")
-        await asyncio.gather(self.cli("migrate"), self.temporal_client())
+        if self.template is not None:  # a copy saves the CLI's start-up; tests/test_cli.py runs `migrate`
+            shutil.copy(self.template, self.database_url.removeprefix("sqlite:///"))
+            await self.temporal_client()
+        else:
+            await asyncio.gather(self.cli("migrate"), self.temporal_client())
         self.start("worker")
         self.start("web")
         tokens, *_ = await asyncio.gather(asyncio.to_thread(self.add_accounts), self.worker_ready(),

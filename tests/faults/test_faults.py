@@ -40,8 +40,8 @@ OUTAGE = 3.0  # seconds a killed process stays down, or the database stays cut
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    running = Cluster(tmp_path)
+def cluster(tmp_path, sqlite_template):
+    running = Cluster(tmp_path, template=sqlite_template)
     yield running
     running.stop_all()
     print(running.all_logs())  # shown when the test failed

@@ -13,7 +13,6 @@ import json
 import os
 import select
 import shutil
-import socket
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -44,12 +43,6 @@ ACCOUNTS = {
         "eve": {"email": "alice@sony.example", "name": "Eve", "groups": [REP_GROUP]},
     },
 }
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -153,3 +146,4 @@ def providers(identity_env, tmp_path_factory, dev_temporal, sqlite_template) -> 
 
 
 from tests.browser.conftest import chromium, chromium_path  # noqa: F401  (the browser fixtures, shared)
+from tests.ports import free_port

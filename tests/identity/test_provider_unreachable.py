@@ -6,13 +6,13 @@ import httpx
 
 from api.app import create_app
 from tests import factories
-from tests.identity.conftest import free_port
+from tests.ports import free_port
 
 
 async def test_an_unreachable_provider_is_a_503_page_naming_the_organisation(
     settings, temporal_env, engine, tmp_path, monkeypatch
 ):
-    dead = f"http://127.0.0.1:{free_port('127.0.0.1')}"  # nothing listens there
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     policy = tmp_path / "policy.toml"
     policy.write_text(factories.ONE_STAGE.read_text() + f"""
 [parties.merlin.oidc]

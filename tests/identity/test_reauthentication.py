@@ -11,10 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sqlmodel import Session, col, select
 
 from api.oidc import recent_provider_sign_in
-from countersign.storage.tables import AuditEntry
+from tests import factories
 
 # The providers' process and its live server start once per test process: keep their tests in one.
 pytestmark = pytest.mark.xdist_group("identity")
@@ -39,15 +38,6 @@ def through_provider(client: httpx.Client, start: str) -> tuple[httpx.Response, 
     return answer, authorization
 
 
-def access_chain(engine, kind: str) -> list[AuditEntry]:
-    with Session(engine) as session:
-        return list(
-            session.exec(
-                select(AuditEntry).where(col(AuditEntry.proposal_id).is_(None), AuditEntry.kind == kind)
-            )
-        )
-
-
 def test_sign_in_then_a_fresh_sign_in_at_the_provider_for_a_decision(providers):
     live = providers.live
     with httpx.Client(base_url=live.url, timeout=20) as client:
@@ -61,9 +51,9 @@ def test_sign_in_then_a_fresh_sign_in_at_the_provider_for_a_decision(providers):
         again, authorization = through_provider(client, "/login/oidc/reauth?next=/tokens")
         assert parse_qs(urlsplit(authorization).query)["max_age"] == ["300"]
         assert again.url.path == "/tokens" and again.status_code == 200
-    assert [e.actor for e in access_chain(live.engine, "reauthenticated")] == ["bob@sony.example"]
+    assert [e.actor for e in factories.access_chain(live.engine, "reauthenticated")] == ["bob@sony.example"]
     (created,) = [
-        e for e in access_chain(live.engine, "account_created") if e.detail["account"] == "bob@sony.example"
+        e for e in factories.access_chain(live.engine, "account_created") if e.detail["account"] == "bob@sony.example"
     ]
     assert created.detail["via"] == "oidc" and created.party == "sony"
 

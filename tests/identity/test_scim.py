@@ -7,14 +7,13 @@ from datetime import timedelta
 
 import httpx
 import pytest
-import pytest_asyncio
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from countersign.storage import delegation
 from countersign.storage.accounts import create_token
 from countersign.storage.db import transaction
 from countersign.storage.identity import create_scim_token
-from countersign.storage.tables import AuditEntry, Delegation, User, utcnow
+from countersign.storage.tables import Delegation, User, utcnow
 from tests import factories
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -22,25 +21,16 @@ PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
-@pytest_asyncio.fixture
-async def scim(app, engine, users):
+@pytest.fixture
+def scim(open_client, engine, users):
     """`scim(organisation)`: an HTTP client carrying that organisation's SCIM token."""
-    clients = []
 
     def client_for(organisation: str) -> httpx.AsyncClient:
         with transaction(engine) as session:
             token = create_scim_token(session, organisation)
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://testserver",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        clients.append(client)
-        return client
+        return open_client(token)
 
-    yield client_for
-    for client in clients:
-        await client.aclose()
+    return client_for
 
 
 def new_user(email: str, **extra) -> dict:
@@ -58,32 +48,19 @@ def patch(*operations: dict) -> dict:
     return {"schemas": [PATCH_SCHEMA], "Operations": list(operations)}
 
 
-def access_chain(engine, kind: str) -> list[AuditEntry]:
-    with Session(engine) as session:
-        return list(
-            session.exec(
-                select(AuditEntry)
-                .where(col(AuditEntry.proposal_id).is_(None), AuditEntry.kind == kind)
-                .order_by(col(AuditEntry.seq))
-            )
-        )
-
-
 async def find(client: httpx.AsyncClient, email: str) -> dict:
     answer = await client.get("/scim/v2/Users", params={"filter": f'userName eq "{email}"'})
     assert answer.status_code == 200, answer.text
     return answer.json()
 
 
-async def test_without_an_organisations_token_nothing_is_reached(app, users):
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-    ) as client:
-        for headers in ({}, {"Authorization": "Bearer cs_scim_not-a-token"}, {"Authorization": "Basic eDp5"}):
-            answer = await client.get("/scim/v2/Users", headers=headers)
-            assert answer.status_code == 401
-            assert answer.json()["schemas"] == [ERROR_SCHEMA] and "SCIM token" in answer.json()["detail"]
-            assert answer.headers["content-type"].startswith("application/scim+json")
+async def test_without_an_organisations_token_nothing_is_reached(open_client, users):
+    client = open_client()
+    for headers in ({}, {"Authorization": "Bearer cs_scim_not-a-token"}, {"Authorization": "Basic eDp5"}):
+        answer = await client.get("/scim/v2/Users", headers=headers)
+        assert answer.status_code == 401
+        assert answer.json()["schemas"] == [ERROR_SCHEMA] and "SCIM token" in answer.json()["detail"]
+        assert answer.headers["content-type"].startswith("application/scim+json")
 
 
 async def test_create_get_and_list_a_reps_account(scim, engine):
@@ -107,7 +84,7 @@ async def test_create_get_and_list_a_reps_account(scim, engine):
     with Session(engine) as session:
         dana = session.exec(select(User).where(User.email == "dana@sony.example")).one()
         assert (dana.role, dana.party) == ("rep", "sony")
-    assert [e.detail["account"] for e in access_chain(engine, "account_created")] == ["dana@sony.example"]
+    assert [e.detail["account"] for e in factories.access_chain(engine, "account_created")] == ["dana@sony.example"]
 
 
 async def test_the_platform_provisions_its_own_staff_with_their_roles(scim):
@@ -144,7 +121,7 @@ async def test_bad_accounts_are_refused_with_a_scim_error(scim, engine, body, st
     answer = await scim("sony").post("/scim/v2/Users", json=body)
     assert answer.status_code == status, answer.text
     assert answer.json()["scimType"] == scim_type and answer.json()["detail"]
-    assert access_chain(engine, "account_created") == []  # nothing half-stored
+    assert factories.access_chain(engine, "account_created") == []  # nothing half-stored
 
 
 async def test_malformed_requests_are_4xx(scim, users):
@@ -202,14 +179,14 @@ async def test_replace_and_patch_change_the_account(scim, users, engine):
     assert renamed.json()["userName"] == "new.rep@sony.example"
     with Session(engine) as session:
         assert session.get(User, rep).email == "new.rep@sony.example"
-    assert access_chain(engine, "account_renamed")[0].detail == {
+    assert factories.access_chain(engine, "account_renamed")[0].detail == {
         "account": "rep.sony@example.com",
         "to": "new.rep@sony.example",
         "via": "scim",
     }
 
 
-async def test_deactivation_ends_sessions_tokens_and_delegations_at_once(app, scim, users, engine, browser):
+async def test_deactivation_ends_sessions_tokens_and_delegations_at_once(open_client, scim, users, engine, browser):
     rep, colleague = users["sony"], factories.user(engine, "rep", "sony", "colleague@sony.example")
     with transaction(engine) as session:
         token = create_token(session, rep.email, scopes=factories.token_scopes(session, rep.email))
@@ -217,11 +194,7 @@ async def test_deactivation_ends_sessions_tokens_and_delegations_at_once(app, sc
         held = delegation.create(session, colleague, rep.email, utcnow() + timedelta(days=3))
     page = await browser("sony")
     assert (await page.get("/")).status_code == 200
-    rep_api = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://testserver",
-        headers={"Authorization": f"Bearer {token}"},
-    )
+    rep_api = open_client(token)
     assert (await rep_api.get("/api/v1/inbox")).status_code == 200
 
     ended = await scim("sony").patch(
@@ -230,16 +203,15 @@ async def test_deactivation_ends_sessions_tokens_and_delegations_at_once(app, sc
     assert ended.status_code == 200 and ended.json()["active"] is False
     assert (await page.get("/")).status_code == 303  # signed out: to the login page
     assert (await rep_api.get("/api/v1/inbox")).status_code == 401
-    await rep_api.aclose()
     with Session(engine) as session:
         for row in (given, held):
             assert session.get(Delegation, row.id).revoked_by == "scim:sony"
-    ended_entries = access_chain(engine, "delegation_ended")
+    ended_entries = factories.access_chain(engine, "delegation_ended")
     assert {(e.detail["delegator"], e.detail["reason"], e.detail["returned_to"]) for e in ended_entries} == {
         (rep.email, "account_deactivated", "sony"),
         (colleague.email, "account_deactivated", "sony"),
     }
-    (entry,) = access_chain(engine, "account_deactivated")
+    (entry,) = factories.access_chain(engine, "account_deactivated")
     assert (entry.actor, entry.detail["tokens_revoked"], entry.detail["delegations_ended"]) == (
         "scim:sony",
         1,
@@ -251,7 +223,7 @@ async def test_deactivation_ends_sessions_tokens_and_delegations_at_once(app, sc
     )
     assert back.json()["active"] is True
     assert (await page.get("/")).status_code == 303
-    assert [e.detail["account"] for e in access_chain(engine, "account_reactivated")] == [rep.email]
+    assert [e.detail["account"] for e in factories.access_chain(engine, "account_reactivated")] == [rep.email]
 
 
 async def test_delete_deactivates_and_hides_the_account(scim, users, engine):
@@ -264,11 +236,12 @@ async def test_delete_deactivates_and_hides_the_account(scim, users, engine):
     with Session(engine) as session:
         assert session.get(User, rep).active is False  # kept: decisions and the log name it
     assert [
-        e.kind for e in access_chain(engine, "account_deactivated") + access_chain(engine, "account_deleted")
+        e.kind
+        for e in factories.access_chain(engine, "account_deactivated") + factories.access_chain(engine, "account_deleted")
     ] == ["account_deactivated", "account_deleted"]
 
 
-async def test_the_service_provider_config_tells_what_is_supported(scim, app):
+async def test_the_service_provider_config_tells_what_is_supported(scim, open_client):
     answer = await scim("merlin").get("/scim/v2/ServiceProviderConfig")
     assert answer.status_code == 200, answer.text
     config = answer.json()
@@ -276,8 +249,7 @@ async def test_the_service_provider_config_tells_what_is_supported(scim, app):
     assert config["patch"]["supported"] is True and config["filter"]["supported"] is True
     assert config["bulk"]["supported"] is False
     assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as anon:
-        assert (await anon.get("/scim/v2/ServiceProviderConfig")).status_code == 401
+    assert (await open_client().get("/scim/v2/ServiceProviderConfig")).status_code == 401
 
 
 async def test_groups_are_the_organisations_roles_and_membership_gives_the_role(scim, users, engine):
@@ -299,8 +271,8 @@ async def test_groups_are_the_organisations_roles_and_membership_gives_the_role(
     assert [m["display"] for m in removed.json()["members"]] == ["admin@example.com"]
     with Session(engine) as session:
         assert session.get(User, lead).active is False
-    assert [e.detail["to"] for e in access_chain(engine, "role_changed")] == ["admin"]
-    assert [e.detail["account"] for e in access_chain(engine, "account_deactivated")] == ["lead@example.com"]
+    assert [e.detail["to"] for e in factories.access_chain(engine, "role_changed")] == ["admin"]
+    assert [e.detail["account"] for e in factories.access_chain(engine, "account_deactivated")] == ["lead@example.com"]
 
 
 async def test_group_changes_stay_within_the_organisation(scim, users, engine):

@@ -10,12 +10,12 @@ import time
 
 import httpx
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from countersign.storage.accounts import create_token
 from countersign.storage.db import transaction
 from countersign.storage.identity import create_scim_token
-from countersign.storage.tables import AuditEntry, User
+from countersign.storage.tables import User
 from tests import factories
 from tests.browser.conftest import DESKTOP, shoot
 
@@ -42,15 +42,6 @@ def sign_in_with(browser, base: str, organisation: str, login: str):
     page.wait_for_url(f"{base}/**")
     page.wait_for_load_state()
     return page, callbacks
-
-
-def access_chain(engine, kind: str) -> list[AuditEntry]:
-    with Session(engine) as session:
-        return list(
-            session.exec(
-                select(AuditEntry).where(col(AuditEntry.proposal_id).is_(None), AuditEntry.kind == kind)
-            )
-        )
 
 
 def test_reps_sign_in_through_their_own_provider_and_scim_ends_them(chromium, providers):
@@ -171,10 +162,10 @@ def test_reps_sign_in_through_their_own_provider_and_scim_ends_them(chromium, pr
     assert [(r["actor"], r["detail"]["account"]) for r in rows if r.get("kind") == "account_deactivated"] == [
         ("scim:sony", "alice@sony.example")
     ]
-    deactivated = access_chain(engine, "account_deactivated")
+    deactivated = factories.access_chain(engine, "account_deactivated")
     assert [(e.actor, e.party, e.detail["account"], e.detail["tokens_revoked"]) for e in deactivated] == [
         ("scim:sony", "sony", "alice@sony.example", 1)
     ]
-    assert any(e.detail["owner"] == "alice@sony.example" for e in access_chain(engine, "token_revoked"))
-    refusals = [e.detail["reason"] for e in access_chain(engine, "sign_in_failed")]
+    assert any(e.detail["owner"] == "alice@sony.example" for e in factories.access_chain(engine, "token_revoked"))
+    refusals = [e.detail["reason"] for e in factories.access_chain(engine, "sign_in_failed")]
     assert {"mismatching_state", "refused", "no_role"} <= set(refusals), refusals

@@ -4,31 +4,13 @@ token) sign in."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 import pytest_asyncio
 
 from countersign.storage.accounts import create_token
-from tests import factories
 from countersign.storage.db import transaction
+from tests import factories
 from tests.web_client import Browser
-
-
-@pytest_asyncio.fixture
-async def open_client(app):
-    """`open_client(token=None)`: an httpx client on the app (with a bearer token if given)."""
-    clients: list[httpx.AsyncClient] = []
-
-    def make(token: str | None = None, **kwargs) -> httpx.AsyncClient:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
-                                   headers=headers, **kwargs)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.aclose()
 
 
 @pytest_asyncio.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,17 +24,12 @@ from countersign.storage.db import transaction
 from countersign.storage.tables import ProposalNumber, utcnow
 from countersign.storage.webhook_tables import WebhookEndpoint
 from tests import factories
+from tests.ports import free_port
 from workflows.webhook_delivery import DeliveryPolicy, workflow_id
 from workflows.worker import build_worker
 
 # Seconds, not a day: 4 attempts 0.1, 0.2, 0.4 s apart; 1 s per attempt.
 FAST = DeliveryPolicy(attempts=4, first_retry_seconds=0.1, max_retry_seconds=0.4, backoff=2.0, timeout_seconds=1.0)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -147,10 +141,10 @@ def temporal_env(dev_temporal):
 
 
 @pytest_asyncio.fixture(autouse=True)
-async def _endpoints_apart(engine, temporal_env):
+async def _endpoints_apart(engine, temporal_env, workers):
     """Endpoint ids from this test's block (as proposal ids are); at the end, the test's
-    delivery workflows end too (a retry timer firing after the worker is gone would hold
-    the time-skipping server's clock)."""
+    delivery workflows end too, while the worker still runs them (after it, each would
+    be waited for in vain)."""
     with transaction(engine) as session:
         first = max(session.exec(select(ProposalNumber.id)).all() or [1])
         session.add(WebhookEndpoint(id=first, url="http://placeholder.invalid/", events=[], secret="whsec_",
@@ -161,8 +155,7 @@ async def _endpoints_apart(engine, temporal_env):
     for endpoint_id in ids:
         handle = temporal_env.client.get_workflow_handle(workflow_id(endpoint_id))
         try:
-            # Let a delivery in flight finish first: the time-skipping server keeps its clock still
-            # for an activity that its workflow's termination abandoned.
+            # Let a delivery in flight finish first, rather than leave its activity abandoned.
             await asyncio.wait_for(handle.result(), 5)
         except (TimeoutError, WorkflowFailureError, RPCError):
             with contextlib.suppress(RPCError):  # ended already

@@ -1,6 +1,7 @@
-"""The checkpoint Schedule: registered (and brought up to date) through the
-public schedule client, and a run of it signs a checkpoint of the log. On the
-dev server: the time-skipping test server has no schedules."""
+"""The checkpoint and webhook-sweep Schedules: registered (and brought up to
+date) through the public schedule client, and a run of the checkpoint one signs
+a checkpoint of the log. On the dev server: the time-skipping test server has
+no schedules."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from countersign.domain.checkpoint import Signer, check_signature, new_private_k
 from countersign.storage import audit, checkpoints
 from countersign.storage.db import transaction
 from tests import factories
+from workflows import webhook_sweep
 from workflows.checkpoint import ensure_schedule
 from workflows.worker import build_worker
 
@@ -48,5 +50,23 @@ async def test_the_schedule_is_registered_updated_and_signs_checkpoints(dev_temp
                 await asyncio.sleep(0.1)
         assert signed is not None and signed.checkpoint.size == 3
         assert check_signature(signed, signer.public_key) is None
+    finally:
+        await handle.delete()
+
+
+async def test_the_sweep_schedule_follows_a_changed_task_queue_and_keeps_a_pause(dev_temporal):
+    client, schedule_id = dev_temporal.client, f"sweep-{uuid.uuid4().hex[:8]}"
+    await webhook_sweep.ensure_schedule(client, "old-queue", schedule_id=schedule_id)
+    handle = client.get_schedule_handle(schedule_id)
+    try:
+        described = (await handle.describe()).schedule
+        assert described.action.workflow == "WebhookSweepWorkflow"
+        assert described.action.task_queue == "old-queue"
+        assert described.spec.intervals[0].every == timedelta(minutes=1)
+        await handle.pause(note="an operator's pause")
+        await webhook_sweep.ensure_schedule(client, "new-queue", schedule_id=schedule_id)  # the next start
+        updated = (await handle.describe()).schedule
+        assert updated.action.task_queue == "new-queue"  # else no worker would run its sweeps
+        assert updated.state.paused  # kept
     finally:
         await handle.delete()

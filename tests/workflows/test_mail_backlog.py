@@ -10,23 +10,24 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from countersign.storage.tables import OutboxMail, utcnow
 from tests import factories
-from tests.workflows.test_mail_dispatcher import free_port, received
+from tests.ports import free_port
+from tests.smtp import Inbox, running_smtp
+from tests.workflows.test_mail_dispatcher import received
 from workflows.mail_dispatcher import PARKED_KIND, MailDispatcher
 
 BACKLOG = 2_000
 
 
-class PickyServer:
+class PickyServer(Inbox):
     """Refuses `poison-*` recipients for good (550), `flaky-*` once (451), `busy-*` always (451)."""
 
     def __init__(self):
-        self.messages = []
+        super().__init__()
         self.tries = Counter()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -38,18 +39,12 @@ class PickyServer:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
 
 @pytest.fixture
 def picky():
     handler = PickyServer()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, handler
-    controller.stop()
+    with running_smtp(handler) as controller:
+        yield controller, handler
 
 
 def _queue(engine, recipients_and_subjects: list[tuple[str, str]]) -> None:

@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
 from countersign.storage.tables import OutboxMail, utcnow
+from tests.ports import free_port
+from tests.smtp import Inbox, running_smtp
 from workflows.mail_dispatcher import MailDispatcher, SmtpTarget
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def smtp_server():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
+    with running_smtp(inbox) as controller:
+        yield controller, inbox
 
 
 HTML = "<!DOCTYPE html>\n<html><body><p>Due <em>soon</em>.</p></body></html>"

@@ -52,9 +52,6 @@ class RecordedEvent:
     party: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
-    def key(self) -> tuple:
-        return (self.kind, self.at, self.actor, self.party, json.dumps(self.detail, sort_keys=True))
-
 
 @dataclass(frozen=True)
 class RecordedDecision:
@@ -139,9 +136,6 @@ class StoredEntry:
     actor: str | None
     party: str | None
     detail: dict[str, Any]
-
-    def key(self) -> tuple:
-        return (self.kind, self.at, self.actor, self.party, json.dumps(self.detail, sort_keys=True))
 
 
 # -- findings ---------------------------------------------------------------
@@ -290,10 +284,18 @@ def expected_trail(
     return [(s, e) for s in steps if s.completed or with_pending for e in s.events]
 
 
+def _matcher(entries: Sequence[StoredEntry], pairs: list[tuple[RecordedStep, RecordedEvent]]) -> SequenceMatcher:
+    """The audit entries against the events the history recorded, compared on what both hold."""
+    def key(e: StoredEntry | RecordedEvent) -> tuple:
+        return (e.kind, e.at, e.actor, e.party, json.dumps(e.detail, sort_keys=True))
+
+    return SequenceMatcher(None, [key(e) for e in entries], [key(ev) for _, ev in pairs], autojunk=False)
+
+
 def align(entries: Sequence[StoredEntry], history: WorkflowFacts) -> dict[int, RecordedStep]:
     """Each audit entry (by seq) that matches an event of the history, with its step."""
     pairs = expected_trail(history, with_pending=True)
-    matcher = SequenceMatcher(None, [e.key() for e in entries], [ev.key() for _, ev in pairs], autojunk=False)
+    matcher = _matcher(entries, pairs)
     aligned: dict[int, RecordedStep] = {}
     for block in matcher.get_matching_blocks():
         for i in range(block.size):
@@ -305,7 +307,7 @@ def _trail_diff(
     proposal_id: int, entries: Sequence[StoredEntry], pairs: list[tuple[RecordedStep, RecordedEvent]]
 ) -> list[Disagreement]:
     found = []
-    matcher = SequenceMatcher(None, [e.key() for e in entries], [ev.key() for _, ev in pairs], autojunk=False)
+    matcher = _matcher(entries, pairs)
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op == "equal":
             continue

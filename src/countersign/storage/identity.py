@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Collection, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, or_, select
@@ -118,25 +119,11 @@ def provider_sign_in(
     if link.deleted_at is not None or not user.active:
         raise IdentityRefused("this account has been deactivated by your organisation")
     if created:
-        audit.append(
-            session,
-            None,
-            "account_created",
-            now,
-            actor=f"oidc:{organisation}",
-            party=user.party,
-            detail={"account": user.email, "role": user.role, "via": "oidc", "issuer": issuer},
-        )
+        _log(session, "account_created", now, f"oidc:{organisation}", user,
+             {"role": user.role, "via": "oidc", "issuer": issuer})
     elif user.role != role:  # the provider is the organisation's word on its people's roles
-        audit.append(
-            session,
-            None,
-            "role_changed",
-            now,
-            actor=f"oidc:{organisation}",
-            party=user.party,
-            detail={"account": user.email, "from": user.role, "to": role, "via": "oidc"},
-        )
+        _log(session, "role_changed", now, f"oidc:{organisation}", user,
+             {"from": user.role, "to": role, "via": "oidc"})
         user.role = role
     audit.append(
         session,
@@ -249,15 +236,7 @@ def provision(
     user = _new_account(session, organisation, email, role, name, parties)
     link = _ensure_identity(session, user, organisation)
     link.external_id = external_id
-    audit.append(
-        session,
-        None,
-        "account_created",
-        utcnow(),
-        actor=f"scim:{organisation}",
-        party=user.party,
-        detail={"account": user.email, "role": user.role, "via": "scim"},
-    )
+    _log(session, "account_created", utcnow(), f"scim:{organisation}", user, {"role": user.role, "via": "scim"})
     if not active:
         deactivate(session, user, f"scim:{organisation}", "scim")
     session.flush()
@@ -280,15 +259,7 @@ def update(
     if email != user.email:
         if _by_email(session, email) is not None:
             raise AlreadyExists(f"an account for {email} exists already")
-        audit.append(
-            session,
-            None,
-            "account_renamed",
-            utcnow(),
-            actor=actor,
-            party=user.party,
-            detail={"account": user.email, "to": email, "via": "scim"},
-        )
+        _log(session, "account_renamed", utcnow(), actor, user, {"to": email, "via": "scim"})
         user.email = email
     change_role(session, organisation, user, role)
     user.name = name or user.name
@@ -297,15 +268,7 @@ def update(
         deactivate(session, user, actor, "scim")
     elif active and not user.active:
         user.active = True
-        audit.append(
-            session,
-            None,
-            "account_reactivated",
-            utcnow(),
-            actor=actor,
-            party=user.party,
-            detail={"account": user.email, "via": "scim"},
-        )
+        _log(session, "account_reactivated", utcnow(), actor, user, {"via": "scim"})
     session.flush()
     return user
 
@@ -318,8 +281,7 @@ def change_role(session: Session, organisation: str, user: User, role: str | Non
         if user.active:
             deactivate(session, user, actor, "scim")
     elif role != user.role:
-        audit.append(session, None, "role_changed", utcnow(), actor=actor, party=user.party,
-                     detail={"account": user.email, "from": user.role, "to": role, "via": "scim"})
+        _log(session, "role_changed", utcnow(), actor, user, {"from": user.role, "to": role, "via": "scim"})
         user.role = role
     session.flush()
 
@@ -330,15 +292,7 @@ def delete(session: Session, organisation: str, user: User) -> None:
     if user.active:
         deactivate(session, user, actor, "scim")
     _ensure_identity(session, user, organisation).deleted_at = utcnow()
-    audit.append(
-        session,
-        None,
-        "account_deleted",
-        utcnow(),
-        actor=actor,
-        party=user.party,
-        detail={"account": user.email, "via": "scim"},
-    )
+    _log(session, "account_deleted", utcnow(), actor, user, {"via": "scim"})
     session.flush()
 
 
@@ -383,18 +337,11 @@ def deactivate(session: Session, user: User, actor: str, via: str) -> None:
                 "returned_to": delegation.party,
             },
         )
-    audit.append(
-        session,
-        None,
-        "account_deactivated",
-        now,
-        actor=actor,
-        party=user.party,
-        detail={
-            "account": user.email,
-            "via": via,
-            "tokens_revoked": len(tokens),
-            "delegations_ended": len(delegations),
-        },
-    )
+    _log(session, "account_deactivated", now, actor, user,
+         {"via": via, "tokens_revoked": len(tokens), "delegations_ended": len(delegations)})
     session.flush()
+
+
+def _log(session: Session, kind: str, at: datetime, actor: str, user: User, detail: dict[str, Any]) -> None:
+    """An entry about `user`'s account on the access chain, naming the account first."""
+    audit.append(session, None, kind, at, actor=actor, party=user.party, detail={"account": user.email, **detail})
