@@ -4,6 +4,7 @@ local PostgreSQL, truncated), and a worker on a fresh task queue."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import shutil
 import sysconfig
@@ -29,12 +30,14 @@ from countersign.storage.webhook_tables import WebhookEndpoint
 from tests import factories
 from tests.live_server import LiveServer
 from tests.postgres import fresh_database
+from tests.started_workflows import StartedWorkflows
 from tests.web_client import Browser, app_clients
 from workflows import search_attributes as sa, webhook_delivery
 from workflows.worker import build_worker
 
 OPEN_STATUSES = ("in_review", "changes_requested")
 BIN = Path(sysconfig.get_path("scripts"))
+STARTED = StartedWorkflows()  # the workflows each test starts on the time-skipping server, ended after it
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
@@ -132,7 +135,8 @@ def any_engine(request, sqlite_template, tmp_path):
 
 @pytest_asyncio.fixture(scope="session")
 async def temporal_env():
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(BIN / "temporal-test-server"))
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(BIN / "temporal-test-server"),
+                                                        interceptors=[STARTED])
     await sa.register(env.client, "default")
     yield env
     await env.shutdown()
@@ -156,14 +160,21 @@ async def dev_temporal():
 
 @pytest_asyncio.fixture(autouse=True)
 async def _end_leftover_workflows(request):
-    """Terminate the proposals and webhook deliveries a test left open. The
-    time-skipping server only skips time while no task waits, and a leftover
-    workflow whose timer fires after its test's worker is gone would wait
-    forever and hold up the clock for every later test."""
+    """Terminate the workflows a test left open: every one it started on the time-skipping
+    server, and the proposals and webhook deliveries its database names (for the tests that
+    run on the dev server instead). The time-skipping server only skips time while no task
+    waits, and a leftover workflow whose timer fires after its test's worker is gone would
+    wait forever and hold up the clock for every later test."""
     yield
+    started = STARTED.take()
     env = request.node.funcargs.get("temporal_env")
+    if env is None:
+        return
+    for workflow_id in started:
+        with contextlib.suppress(RPCError):  # closed already
+            await env.client.get_workflow_handle(workflow_id).terminate("test finished")
     engine = request.node.funcargs.get("engine") or request.node.funcargs.get("any_engine")
-    if env is None or engine is None:
+    if engine is None:
         return
     with Session(engine) as session:
         ids = session.exec(select(Proposal.id).where(col(Proposal.status).in_(OPEN_STATUSES))).all()
