@@ -66,7 +66,7 @@ async def submit(session: Session, temporal: Client, task_queue: str, policy: Po
     checked = check_files(files)
     proposal_id = await run_in_threadpool(_allocate_number, session)
     start = ProposalInput(proposal_id, user.email, content, policy, checked)
-    await _with_files(wf.start_proposal(temporal, task_queue, start), files, files_dir)
+    await _with_files(session, wf.start_proposal(temporal, task_queue, start), files, files_dir)
     return proposal_id
 
 
@@ -75,17 +75,18 @@ def check_files(files: Uploads) -> list[FileFacts]:
     return [file_types.facts(name, content) for name, content in files]
 
 
-async def _with_files(change: Awaitable[object], files: Uploads, files_dir: Path | None) -> None:
+async def _with_files(session: Session, change: Awaitable[object], files: Uploads, files_dir: Path | None) -> None:
     """Run the workflow change that stores a version naming `files`, their bytes written first (the
     version's step stores their rows with it, in one transaction). Refused: the bytes this call wrote
-    go again. Unreachable: they stay, for the version Temporal may yet store."""
+    go again, unless a stored file has them meanwhile. Unreachable: they stay, for the version
+    Temporal may yet store."""
     written = await run_in_threadpool(messages.write_blobs, files_dir, [c for _, c in files]) if files else []
     try:
         await change
     except wf.WorkflowUnavailable:
         raise
     except DomainError:
-        messages.remove_blobs(written)
+        await run_in_threadpool(messages.drop_unrecorded, session, written)
         raise
 
 
@@ -146,7 +147,7 @@ async def resubmit(session: Session, temporal: Client, user: User, proposal_id: 
     removed = version_files.check_removals(remove_files, current, proposal.version)
     request = ResubmitRequest(user.email, body.model_dump(mode="json", exclude={"remove_files"}), check_files(files),
                               removed)
-    await _with_files(wf.resubmit(temporal, proposal_id, request), files, files_dir)
+    await _with_files(session, wf.resubmit(temporal, proposal_id, request), files, files_dir)
 
 
 def _authorize_resubmit(session: Session, user: User, proposal_id: int) -> tuple[ProposalAccess, list[int]]:

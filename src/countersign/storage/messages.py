@@ -264,15 +264,9 @@ def store_file(session: Session, uploader: User, proposal_id: int, name: str, co
 
 def write_blobs(files_dir: Path, contents: Iterable[bytes]) -> list[Path]:
     """The bytes of a new version's files, written before the workflow stores the version that
-    names them; the paths this call wrote, to `remove_blobs` if the version is refused."""
+    names them; the paths this call wrote, to `drop_unrecorded` if the version is refused."""
     return [path for content in contents
             for path in _write_blob(files_dir, hashlib.sha256(content).hexdigest(), content)]
-
-
-def remove_blobs(paths: Iterable[Path]) -> None:
-    for path in paths:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
 
 
 def store_evidence_blob(files_dir: Path, name: str, content: bytes) -> tuple[EvidenceFile, list[Path]]:
@@ -287,8 +281,9 @@ def store_evidence_blob(files_dir: Path, name: str, content: bytes) -> tuple[Evi
     return evidence, _write_blob(files_dir, sha256, content)
 
 
-def drop_unrecorded(session: Session, written: list[Path]) -> None:
-    """Remove bytes written for evidence that was refused, unless a stored file has them meanwhile."""
+def drop_unrecorded(session: Session, written: Iterable[Path]) -> None:
+    """Remove bytes written for a file whose record was refused or rolled back (a version's, a
+    message's, evidence), unless a stored file has them meanwhile."""
     for path in written:
         if session.exec(select(StoredFile.id).where(StoredFile.sha256 == path.name)).first() is None:
             with contextlib.suppress(FileNotFoundError):
@@ -308,8 +303,11 @@ def _write_blob(files_dir: Path, sha256: str, content: bytes) -> list[Path]:
 
 
 def cleanup(session: Session) -> None:
-    """After a failed transaction: remove the blobs it wrote (no row refers to them)."""
-    remove_blobs(session.info.pop("written_blobs", []))
+    """After a failed transaction: remove the blobs it wrote (no row refers to them). No query: the
+    failure may be the database's."""
+    for path in session.info.pop("written_blobs", []):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def forget_written(session: Session) -> None:
