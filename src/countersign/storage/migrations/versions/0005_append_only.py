@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import countersign.storage.tables
+from countersign.storage.append_only import protect, unprotect
 
 revision = '0005_append_only'
 down_revision = '0004_step_columns'
@@ -41,29 +42,14 @@ def upgrade() -> None:
             END
             $$
         """)
-        for table in TABLES:
-            # For each statement: refused even when no row matches.
-            op.execute(f"""
-                CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {table}
-                FOR EACH STATEMENT EXECUTE FUNCTION countersign_append_only()
-            """)
-    else:
-        for table in TABLES:
-            for action in ('UPDATE', 'DELETE'):
-                op.execute(f"""
-                    CREATE TRIGGER {table}_append_only_{action.lower()} BEFORE {action} ON {table}
-                    BEGIN SELECT RAISE(ABORT, '{table}: entries are append-only; {action} refused'); END
-                """)
+    for table in TABLES:  # on PostgreSQL for each statement: refused even when no row matches
+        protect(table)
     op.drop_column('proposal', 'last_step_at')
 
 
 def downgrade() -> None:
     op.add_column('proposal', sa.Column('last_step_at', countersign.storage.tables.UTCDateTime(timezone=True), nullable=True))
+    for table in TABLES:
+        unprotect(table)
     if op.get_bind().dialect.name == 'postgresql':
-        for table in TABLES:
-            op.execute(f"DROP TRIGGER {table}_append_only ON {table}")
         op.execute("DROP FUNCTION countersign_append_only()")
-    else:
-        for table in TABLES:
-            for action in ('update', 'delete'):
-                op.execute(f"DROP TRIGGER {table}_append_only_{action}")

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from countersign.storage.append_only import protect
+
 import countersign.storage.tables
 
 revision = '0008_threads_files'
@@ -98,19 +100,8 @@ def upgrade() -> None:
     op.create_index(op.f('ix_redaction_proposal_id'), 'redaction', ['proposal_id'], unique=False)
     op.create_index(op.f('ix_redaction_message_id'), 'redaction', ['message_id'], unique=False)
     op.create_index(op.f('ix_redaction_file_id'), 'redaction', ['file_id'], unique=False)
-    if op.get_bind().dialect.name == 'postgresql':
-        for table in APPEND_ONLY:  # countersign_append_only(): migration 0005
-            op.execute(f"""
-                CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {table}
-                FOR EACH STATEMENT EXECUTE FUNCTION countersign_append_only()
-            """)
-    else:
-        for table in APPEND_ONLY:
-            for action in ('UPDATE', 'DELETE'):
-                op.execute(f"""
-                    CREATE TRIGGER {table}_append_only_{action.lower()} BEFORE {action} ON {table}
-                    BEGIN SELECT RAISE(ABORT, '{table}: entries are append-only; {action} refused'); END
-                """)
+    for table in APPEND_ONLY:  # triggers calling 0005's countersign_append_only() on PostgreSQL
+        protect(table)
 
 
 def downgrade() -> None:

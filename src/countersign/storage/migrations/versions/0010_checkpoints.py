@@ -13,6 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from countersign.storage.append_only import protect, unprotect
+
 import countersign.storage.tables
 
 revision = '0010_checkpoints'
@@ -67,30 +69,13 @@ def upgrade() -> None:
         sa.UniqueConstraint('size', 'key_id'),
     )
     op.create_index(op.f('ix_checkpoint_cosignature_size'), 'checkpoint_cosignature', ['size'], unique=False)
-    if op.get_bind().dialect.name == 'postgresql':
-        # countersign_append_only() is 0005's: it names the table and the refused operation.
-        for table in TABLES:
-            op.execute(f"""
-                CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {table}
-                FOR EACH STATEMENT EXECUTE FUNCTION countersign_append_only()
-            """)
-    else:
-        for table in TABLES:
-            for action in ('UPDATE', 'DELETE'):
-                op.execute(f"""
-                    CREATE TRIGGER {table}_append_only_{action.lower()} BEFORE {action} ON {table}
-                    BEGIN SELECT RAISE(ABORT, '{table}: entries are append-only; {action} refused'); END
-                """)
+    for table in TABLES:  # triggers calling 0005's countersign_append_only() on PostgreSQL
+        protect(table)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
-        for table in TABLES:
-            op.execute(f"DROP TRIGGER {table}_append_only ON {table}")
-    else:
-        for table in TABLES:
-            for action in ('update', 'delete'):
-                op.execute(f"DROP TRIGGER {table}_append_only_{action}")
+    for table in TABLES:
+        unprotect(table)
     op.drop_index(op.f('ix_checkpoint_cosignature_size'), table_name='checkpoint_cosignature')
     op.drop_table('checkpoint_cosignature')
     op.drop_index(op.f('ix_witness_key_party'), table_name='witness_key')

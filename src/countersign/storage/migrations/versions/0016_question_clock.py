@@ -14,6 +14,7 @@ import sqlmodel
 from alembic import op
 
 import countersign.storage.tables
+from countersign.storage.append_only import protect
 
 revision = '0016_question_clock'
 down_revision = '0019_proposal_words'
@@ -41,17 +42,7 @@ def upgrade() -> None:
         sa.UniqueConstraint('file_id'),
     )
     op.create_index(op.f('ix_version_file_removal_proposal_id'), TABLE, ['proposal_id'], unique=False)
-    if op.get_bind().dialect.name == 'postgresql':  # countersign_append_only(): migration 0005
-        op.execute(f"""
-            CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {TABLE}
-            FOR EACH STATEMENT EXECUTE FUNCTION countersign_append_only()
-        """)
-    else:
-        for action in ('UPDATE', 'DELETE'):
-            op.execute(f"""
-                CREATE TRIGGER {TABLE}_append_only_{action.lower()} BEFORE {action} ON {TABLE}
-                BEGIN SELECT RAISE(ABORT, '{TABLE}: entries are append-only; {action} refused'); END
-            """)
+    protect(TABLE)  # triggers calling 0005's countersign_append_only() on PostgreSQL
 
 
 def downgrade() -> None:

@@ -15,6 +15,7 @@ import sqlmodel
 from alembic import op
 
 import countersign.storage.tables
+from countersign.storage.append_only import protect, unprotect
 
 revision = '0017_witness_revocations'
 down_revision = '0021_inbox_waiting'
@@ -37,24 +38,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('key_id'),
     )
-    if op.get_bind().dialect.name == 'postgresql':
-        # countersign_append_only() is 0005's: it names the table and the refused operation.
-        op.execute(f"""
-            CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {TABLE}
-            FOR EACH STATEMENT EXECUTE FUNCTION countersign_append_only()
-        """)
-    else:
-        for action in ('UPDATE', 'DELETE'):
-            op.execute(f"""
-                CREATE TRIGGER {TABLE}_append_only_{action.lower()} BEFORE {action} ON {TABLE}
-                BEGIN SELECT RAISE(ABORT, '{TABLE}: entries are append-only; {action} refused'); END
-            """)
+    protect(TABLE)  # triggers calling 0005's countersign_append_only() on PostgreSQL
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute(f"DROP TRIGGER {TABLE}_append_only ON {TABLE}")
-    else:
-        for action in ('update', 'delete'):
-            op.execute(f"DROP TRIGGER {TABLE}_append_only_{action}")
+    unprotect(TABLE)
     op.drop_table(TABLE)

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from countersign.storage.append_only import protect
+
 revision = '0020_obligation_files'
 down_revision = '0018_version_views'
 branch_labels = None
@@ -35,17 +37,7 @@ def upgrade() -> None:
         sa.UniqueConstraint('file_id'),
     )
     op.create_index(op.f('ix_obligation_file_proposal_id'), 'obligation_file', ['proposal_id'], unique=False)
-    if op.get_bind().dialect.name == 'postgresql':  # countersign_append_only(): migration 0005
-        op.execute("""
-            CREATE TRIGGER obligation_file_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON obligation_file
-            FOR EACH STATEMENT EXECUTE FUNCTION countersign_append_only()
-        """)
-    else:
-        for action in ('UPDATE', 'DELETE'):
-            op.execute(f"""
-                CREATE TRIGGER obligation_file_append_only_{action.lower()} BEFORE {action} ON obligation_file
-                BEGIN SELECT RAISE(ABORT, 'obligation_file: entries are append-only; {action} refused'); END
-            """)
+    protect('obligation_file')  # triggers calling 0005's countersign_append_only() on PostgreSQL
 
 
 def downgrade() -> None:
