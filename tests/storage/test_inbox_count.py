@@ -55,6 +55,7 @@ def test_the_inbox_count_is_the_rows_the_inbox_lists(any_engine):
     with Session(any_engine) as session:
         sony = queries.inbox_rows(session, "sony")
         assert [p.id for p, _ in sony] == [5_150_000, 5_150_001, 5_150_004]
+        assert [p.id for p in queries.inbox(session, "sony")] == [5_150_000, 5_150_001, 5_150_004]  # the API's
         assert queries.inbox_count(session, "sony") == 3
         assert queries.inbox_count(session, "warner") == len(queries.inbox_rows(session, "warner")) == 2
         assert queries.inbox_count(session, "merlin") == 0

@@ -88,19 +88,8 @@ def list_visible(
 
 
 def inbox(session: Session, party: str) -> list[Proposal]:
-    """Proposals waiting on `party`, soonest due first."""
-    query = (
-        select(Proposal)
-        .join(PartyReview, PartyReview.proposal_id == Proposal.id)
-        .where(
-            PartyReview.party == party,
-            PartyReview.current,
-            PartyReview.state == "pending",
-            Proposal.status == "in_review",
-        )
-        .order_by(col(PartyReview.due_at).asc(), col(Proposal.id))
-    )
-    return list(session.exec(query))
+    """Proposals waiting on `party`, soonest due first: every row the inbox page pages through."""
+    return [proposal for proposal, _ in inbox_rows(session, party, limit=None)]
 
 
 def stage_matrix(session: Session, proposal_id: int) -> list[tuple[str, dict[str, PartyReview]]]:
@@ -154,7 +143,7 @@ def waits_on(status: str, pending: list[str], party: str, state: str, current: b
     return current and state == "pending" and status == "in_review" and party in pending
 
 
-def inbox_rows(session: Session, party: str, limit: int = 50, offset: int = 0) -> list[tuple[Proposal, PartyReview]]:
+def inbox_rows(session: Session, party: str, limit: int | None = 50, offset: int = 0) -> list[tuple[Proposal, PartyReview]]:
     """What waits on `party`, with its row (due time), soonest due first."""
     query = (
         select(Proposal, PartyReview)
