@@ -1,4 +1,4 @@
-"""The workflow sandbox as the SDK ships it meets no CPython gh-106905.
+"""The workflow sandbox checks our workflow modules, and as the SDK ships it meets no CPython gh-106905.
 
 Before 3.11.8, two threads building `ast` objects at once can fail with
 "SystemError: AST constructor recursion depth mismatch". The sandbox
@@ -20,8 +20,11 @@ from pathlib import Path
 from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Worker
 
+from tests import factories
+from tests.workflows.clock_probe import ReadsTheClock
 from tests.workflows.tally import UPDATES, Tally
 from workflows import sandbox
+from workflows.worker import build_worker
 
 HAS_THE_BUG = sys.version_info < (3, 11, 8)  # fixed in 3.11.8 (CPython PR #113476)
 SOURCE = Path(ast.__file__).read_text()  # a long module: each parse builds many nodes
@@ -113,3 +116,37 @@ async def test_workflows_run_in_the_sandbox_beside_a_parsing_thread(temporal_env
     for workflow_id in ids:  # a task that failed and was retried leaves its failure in the history
         history = await client.get_workflow_handle(workflow_id).fetch_history()
         assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in {event.event_type for event in history.events}
+
+
+def passed_through(module: str, passthrough: set[str]) -> bool:
+    """Whether the sandbox shares `module` with the host: it or a package it is in is passed through."""
+    parts = module.split(".")
+    return any(".".join(parts[:n]) in passthrough for n in range(1, len(parts) + 1))
+
+
+async def test_the_sandbox_imports_every_workflow_module_anew(engine, temporal_env, task_queue):
+    """Passed through, a workflow's module would run unchecked: a call to the clock in it would go by."""
+    worker = build_worker(temporal_env.client, engine, task_queue, factories.policy())
+    passthrough = sandbox.runner().restrictions.passthrough_modules
+    modules = {workflow.__module__ for workflow in worker.config()["workflows"]}
+    assert "workflows.proposal" in modules
+    assert [module for module in modules if passed_through(module, passthrough)] == []
+    assert passed_through("countersign.domain.routing", passthrough)  # the pure core is shared
+
+
+async def test_the_sandbox_refuses_a_workflow_that_reads_the_clock(temporal_env, task_queue):
+    client = temporal_env.client
+    async with Worker(client, task_queue=task_queue, workflows=[ReadsTheClock], workflow_runner=sandbox.runner()):
+        handle = await client.start_workflow(ReadsTheClock.run, id=f"clock-{uuid.uuid4().hex[:8]}",
+                                             task_queue=task_queue)
+        failure = await asyncio.wait_for(first_task_failure(handle), 30)
+    assert "Cannot access datetime.datetime.now" in failure
+
+
+async def first_task_failure(handle) -> str:
+    """The message of the run's first failed workflow task (it is retried, never completed)."""
+    while True:
+        async for event in handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                return event.workflow_task_failed_event_attributes.failure.message
+        await asyncio.sleep(0.1)
