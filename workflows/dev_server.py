@@ -48,9 +48,15 @@ STOP_TIMEOUT = timedelta(seconds=10)
 # database reads per decision (`--metrics-port`, persistence_requests). One
 # registered on an existing database by a later release (`running`) is known
 # a few seconds later, when the server refreshes its namespaces.
+# And the queues of the dev server's single history shard are read up to 200
+# times a second instead of 20: every step hands its activity, the workflow
+# task after it and its search attributes through them, and at 20 reads a
+# second each hand-over waited about 25 ms once a few decisions came at once
+# (one person's decision: 12 ms quicker, docs/performance.md).
 DYNAMIC_CONFIG = ("frontend.enableServerVersionCheck=false", "frontend.enableUpdateWorkflowExecution=true",
                   "frontend.enableUpdateWorkflowExecutionAsyncAccepted=true",
-                  "system.forceSearchAttributesCacheRefreshOnRead=false")
+                  "system.forceSearchAttributesCacheRefreshOnRead=false",
+                  "history.transferProcessorMaxPollRPS=200", "history.visibilityProcessorMaxPollRPS=200")
 
 
 class DevServerError(Exception):
