@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from countersign.domain.policy import load_policy
 from countersign.settings import Settings
 from countersign.storage.accounts import create_token, use_password_cost
 from countersign.storage.db import make_engine, migrate, transaction
@@ -195,8 +196,10 @@ def task_queue() -> str:
 
 
 @pytest_asyncio.fixture
-async def worker(temporal_env, engine, task_queue):
-    async with build_worker(temporal_env.client, engine, task_queue, factories.policy()) as running:
+async def worker(temporal_env, engine, task_queue, settings):
+    """A worker under the app's policy (`settings.policy`), as `countersign up` runs it: a module
+    that overrides `settings` with another policy gets its worker and its holiday calendars too."""
+    async with build_worker(temporal_env.client, engine, task_queue, load_policy(settings.policy)) as running:
         yield running
 
 

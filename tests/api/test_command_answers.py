@@ -8,15 +8,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import pytest_asyncio
 from sqlmodel import Session, select
 
 from countersign.domain import errors
-from countersign.domain.policy import load_policy
 from countersign.storage.tables import Decision
 from tests import factories
 from workflows import client as wf
-from workflows.worker import build_worker
 
 # allow_partial; Rights: all must approve, Legal: any two, Executive: any one
 QUORUM_PARTIAL = factories.POLICIES / "quorum_partial.toml"
@@ -31,13 +28,6 @@ def engine(any_engine):
 @pytest.fixture
 def settings(settings):
     return settings.model_copy(update={"policy": QUORUM_PARTIAL})
-
-
-@pytest_asyncio.fixture
-async def worker(temporal_env, engine, task_queue):
-    """With the policy's holiday calendars loaded (GB-ENG is not the default's)."""
-    async with build_worker(temporal_env.client, engine, task_queue, load_policy(QUORUM_PARTIAL)) as running:
-        yield running
 
 
 def decision_ids(engine, proposal_id: int) -> list[str]:

@@ -7,13 +7,11 @@ from __future__ import annotations
 import html
 
 import pytest
-import pytest_asyncio
 from sqlmodel import Session, select
 
 from countersign.domain.policy import load_policy
 from countersign.storage.tables import VersionView
 from tests import factories
-from workflows.worker import build_worker
 
 QUORUM_PARTIAL = factories.POLICIES / "quorum_partial.toml"  # allow_partial; the first stage: all must approve
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -23,12 +21,6 @@ PARTIES = ["sony", "warner", "merlin"]
 @pytest.fixture
 def settings(settings):
     return settings.model_copy(update={"policy": QUORUM_PARTIAL})
-
-
-@pytest_asyncio.fixture
-async def worker(temporal_env, engine, task_queue):
-    async with build_worker(temporal_env.client, engine, task_queue, load_policy(QUORUM_PARTIAL)) as running:
-        yield running
 
 
 def body(summary: str) -> dict:

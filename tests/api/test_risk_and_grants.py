@@ -13,7 +13,6 @@ import html
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -24,18 +23,11 @@ from countersign.storage.tables import AuditEntry
 from tests import factories
 from tests.web_client import csrf_of
 from workflows.history import reconcile_proposal
-from workflows.worker import build_worker
 
 POLICY_FILE = factories.POLICIES / "tiers_seconds.toml"
 POLICY = load_policy(POLICY_FILE)
 LABELS = ("sony", "universal", "warner")
 FIRST, COUNCIL, EXECUTIVE = "Rights & licensing review", "Artist council", "Executive approval"
-
-
-@pytest_asyncio.fixture
-async def worker(temporal_env, engine, task_queue):
-    async with build_worker(temporal_env.client, engine, task_queue, POLICY) as running:
-        yield running
 
 
 @pytest.fixture

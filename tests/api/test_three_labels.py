@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 
 import pytest
-import pytest_asyncio
 from sqlmodel import select
 
 from api import cli
@@ -18,7 +17,6 @@ from countersign.storage.db import transaction
 from countersign.storage.tables import User
 from tests import factories
 from tests.web_client import csrf_of
-from workflows.worker import build_worker
 
 THREE = load_policy(factories.THREE_LABELS)
 NAMES = {"kobalt": "Kobalt Music", "bmg": "BMG Rights Management", "concord": "Concord"}
@@ -27,12 +25,6 @@ SHIPPED_NAMES = ("Sony Music Group", "Universal Music Group", "Warner Music Grou
 
 # The conftest's fixtures, under the three labels' policy: the worker, the app
 # (through its settings) and the users.
-@pytest_asyncio.fixture
-async def worker(temporal_env, engine, task_queue):
-    async with build_worker(temporal_env.client, engine, task_queue, THREE) as running:
-        yield running
-
-
 @pytest.fixture
 def settings(settings):
     return settings.model_copy(update={"policy": factories.THREE_LABELS})
