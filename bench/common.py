@@ -1,16 +1,19 @@
-"""Helpers shared by the benchmarks: ports, fresh databases, memory, statistics."""
+"""Helpers shared by the benchmarks: ports, fresh databases, memory, CPU, Temporal's work, statistics."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import sysconfig
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import sqlalchemy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,6 +126,28 @@ class CpuMeter:
         self.shares = {name: (_seconds(process) - self._before[name]) / elapsed
                        for name, process in self.processes.items()}
         return self.shares
+
+
+class TemporalRequests:
+    """The Temporal server's database requests by operation (its `persistence_requests` metric), read
+    from the Prometheus page the dev server prints at start ("Temporal Metrics: <url>"). What a
+    decision costs the engine in work it must do, steadier than CPU time on a noisy machine."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @classmethod
+    def from_log(cls, log: str) -> TemporalRequests | None:
+        found = re.search(r"Temporal Metrics:\s+(http://\S+/metrics)", log)
+        return cls(found.group(1)) if found else None
+
+    def read(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for line in httpx.get(self.url, timeout=30).text.splitlines():
+            if line.startswith("persistence_requests{"):
+                labels, value = line.rsplit(" ", 1)
+                counts[re.search(r'operation="([^"]*)"', labels).group(1)] += float(value)
+        return counts
 
 
 def _seconds(process: int | Callable[[], float]) -> float:

@@ -66,6 +66,7 @@ from bench.common import (
     ONE_STAGE_POLICY,
     ROOT,
     CpuMeter,
+    TemporalRequests,
     children,
     free_port,
     fresh_postgres,
@@ -95,6 +96,7 @@ class Figures:
     workflow_ids: list[str] = field(default_factory=list)
     steps: dict[str, list[float]] = field(default_factory=dict)  # from histories: see `timeline`
     cpu: dict[str, float] = field(default_factory=dict)  # share of one core per process, deciding phase
+    requests: dict[str, float] = field(default_factory=dict)  # Temporal's database requests per decision, by kind
 
     @property
     def per_second(self) -> float:
@@ -129,11 +131,11 @@ async def in_parallel(items: list, concurrency: int, work) -> None:
 
 
 async def open_then_decide(figures: Figures, open_one, decide_all, proposals: int, concurrency: int, warmup: int,
-                           meter: CpuMeter) -> list:
+                           meter: CpuMeter, requests: TemporalRequests | None = None) -> list:
     """The phases each side runs: `warmup` proposals opened and decided, not
     measured (`open_one` gets negative indexes); then `proposals` opened,
     `concurrency` at a time; then all of them decided, `concurrency` at a
-    time, with CPU metered. The ids opened, in order."""
+    time, with CPU and Temporal's database requests metered. The ids opened, in order."""
     for index in range(warmup):
         await decide_all(await open_one(-1 - index), measured=False)
     ids: list = []
@@ -144,11 +146,16 @@ async def open_then_decide(figures: Figures, open_one, decide_all, proposals: in
     started = time.perf_counter()
     await in_parallel(list(range(proposals)), concurrency, opened)
     figures.opened_per_second = proposals / (time.perf_counter() - started)
+    before = requests.read() if requests else None
     meter.start()
     started = time.perf_counter()
     await in_parallel(ids, concurrency, decide_all)
     figures.seconds = time.perf_counter() - started
     figures.cpu = meter.stop()
+    if requests:
+        after = requests.read()
+        figures.requests = {kind: (after[kind] - before[kind]) / figures.decisions
+                            for kind in after if after[kind] > before[kind]}
     return ids
 
 
@@ -243,7 +250,7 @@ def sampled(ids: list, sample: int) -> list:
 
 
 async def raw_engine(address: str, proposals: int, concurrency: int, warmup: int, sample: int,
-                     meter: CpuMeter) -> Figures:
+                     meter: CpuMeter, requests: TemporalRequests | None = None) -> Figures:
     workflow = RawFivePartyApproval
     client = await Client.connect(address)
     task_queue = f"bench-raw-{uuid.uuid4().hex[:8]}"
@@ -265,7 +272,7 @@ async def raw_engine(address: str, proposals: int, concurrency: int, warmup: int
             figures.decisions += len(PARTIES)
 
     async with Worker(client, task_queue=task_queue, workflows=[workflow]):
-        ids = await open_then_decide(figures, open_run, decide_all, proposals, concurrency, warmup, meter)
+        ids = await open_then_decide(figures, open_run, decide_all, proposals, concurrency, warmup, meter, requests)
         for workflow_id in ids[:5]:
             assert set(await client.get_workflow_handle(workflow_id).result()) == set(PARTIES)
     figures.workflow_ids = sampled(ids, sample)
@@ -277,7 +284,7 @@ async def raw_engine(address: str, proposals: int, concurrency: int, warmup: int
 
 
 async def countersign(service: Service, tokens: dict[str, str], proposals: int, concurrency: int, warmup: int,
-                      sample: int, meter: CpuMeter) -> Figures:
+                      sample: int, meter: CpuMeter, requests: TemporalRequests | None = None) -> Figures:
     figures = Figures()
     # aiohttp, not httpx: the client shares the machine's two cores with the
     # service; httpx took 3.4 ms of CPU per decision here, aiohttp 0.9.
@@ -315,7 +322,8 @@ async def countersign(service: Service, tokens: dict[str, str], proposals: int, 
         async def submit_one(_index: int) -> int:
             return await submit()
 
-        ids = await open_then_decide(figures, submit_one, decide_all, proposals, concurrency, warmup, meter)
+        ids = await open_then_decide(figures, submit_one, decide_all, proposals, concurrency, warmup, meter,
+                                     requests)
     client = await Client.connect(service.temporal_address)
     figures.workflow_ids = [proposal_workflow_id(pid) for pid in sampled(ids, sample)]
     figures.steps = await timeline(client, figures.workflow_ids, opened_by_update=True)
@@ -366,6 +374,10 @@ def print_timeline(title: str, figures: Figures) -> None:
     # CPU time per decision shifts less than rates do when other work shares the machine.
     print("  CPU per decision, ms: "
           + "; ".join(f"{name} {1000 * ms:.1f}" for name, ms in figures.cpu_per_decision().items()))
+    if figures.requests:
+        kinds = sorted(figures.requests.items(), key=lambda item: -item[1])
+        print(f"  Temporal database requests per decision: {sum(figures.requests.values()):.1f} ("
+              + ", ".join(f"{kind} {count:.1f}" for kind, count in kinds if count >= 0.5) + ")")
     rows = sorted(figures.steps.items(), key=lambda item: -sum(item[1]))
     for name, values in rows:
         per_decision = 1000 * sum(values) / decisions
@@ -449,16 +461,17 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str | None
         # The app's database server shares the cores too (the raw engine uses none).
         database_server = {"PostgreSQL server": postgres_cpu_seconds} if database_url else {}
         dev_server = {k: v for k, v in service.processes().items() if k == "Temporal dev server"}
+        requests = TemporalRequests.from_log(service.log.read_text(errors="replace"))
         rounds: list[Round] = []
         for index in range(args.rounds):
             label = f" (round {index + 1} of {args.rounds})" if args.rounds > 1 else ""
             print(f"(a) raw engine{label} ...")
             raw = await raw_engine(service.temporal_address, args.proposals, args.concurrency, args.warmup,
-                                   args.sample, CpuMeter(here | dev_server | database_server))
+                                   args.sample, CpuMeter(here | dev_server | database_server), requests)
             print(f"(b) Countersign{label} ...")
             meter = CpuMeter(service.processes() | database_server | {"bench process (HTTP client)": os.getpid()})
             ours = await countersign(service, tokens, args.proposals, args.concurrency, args.warmup, args.sample,
-                                     meter)
+                                     meter, requests)
             print(f"(c) raw engine, one client{label} ...")
             raw_one = await raw_engine(service.temporal_address, args.sequential, 1, 0, 0, CpuMeter({}))
             print(f"(d) Countersign, one client{label} ...")
@@ -476,6 +489,8 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str | None
             print(f"  {index}: {r.ours.per_second:.1f} / {r.raw.per_second:.1f} = {r.ratio:.2f}")
     result = report(args, chosen.raw, chosen.ours, chosen.raw_one, chosen.ours_one)
     result["round_ratios"] = [round(r.ratio, 3) for r in rounds]
+    result["temporal_requests_per_decision"] = {side: round(sum(figures.requests.values()), 1)
+                                                for side, figures in (("raw", chosen.raw), ("countersign", chosen.ours))}
     return result
 
 
