@@ -51,8 +51,8 @@ STOP_TIMEOUT = timedelta(seconds=10)
 # And the queues of the dev server's single history shard are read up to 200
 # times a second instead of 20: every step hands its activity, the workflow
 # task after it and its search attributes through them, and at 20 reads a
-# second each hand-over waited about 25 ms once a few decisions came at once
-# (one person's decision: 12 ms quicker, docs/performance.md).
+# second a hand-over could wait up to 50 ms for the next read (one person's
+# decision comes back about 14 ms sooner, docs/performance.md).
 DYNAMIC_CONFIG = ("frontend.enableServerVersionCheck=false", "frontend.enableUpdateWorkflowExecution=true",
                   "frontend.enableUpdateWorkflowExecutionAsyncAccepted=true",
                   "system.forceSearchAttributesCacheRefreshOnRead=false",
