@@ -1,12 +1,15 @@
 """WebhookSweepWorkflow: wakes the delivery workflow of every active endpoint
-that has deliveries waiting. A Temporal Schedule starts it every minute
-(`ensure_schedule`, at each worker's start).
+that has deliveries waiting, and tells proposals' workflows of the questions
+and answers they have not been told of. A Temporal Schedule starts it every
+minute (`ensure_schedule`, at each worker's start).
 
 The step's activity wakes its endpoints right after its transaction commits
-(workflows.webhook_delivery.WebhookWaker). A wake can still be lost: Temporal
-unreachable for that moment, or the worker gone between the commit and the
-wake (a retried step finds itself stored and wakes no one). The sweep bounds
-that delay to a minute; waking a workflow that is running only signals it.
+(workflows.webhook_delivery.WebhookWaker), and the web app tells a workflow of
+a question right after storing it (workflows.question_signals). Either can
+still be lost: Temporal unreachable for that moment, or the process gone
+between the commit and the call (a retried step finds itself stored and wakes
+no one). The sweep bounds that delay to a minute; waking a workflow that is
+running only signals it, and a question told twice counts once.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from sqlmodel import Session
 
     from countersign.storage import webhooks
-    from workflows import schedules
+    from workflows import question_signals, schedules
     from workflows.webhook_delivery import WebhookWaker
 
 SCHEDULE_ID = "countersign-webhook-sweep"
@@ -38,6 +41,7 @@ class SweepInput:
 @dataclass
 class SweepResult:
     woken: int  # endpoints woken
+    told: int = 0  # questions and answers told to their proposals' workflows
 
 
 class WebhookSweepActivities:
@@ -49,7 +53,8 @@ class WebhookSweepActivities:
     async def sweep(self, _: SweepInput) -> SweepResult:
         ids = await asyncio.to_thread(self._waiting)
         await WebhookWaker(activity.client(), self._task_queue).wake(ids)
-        return SweepResult(len(ids))
+        told = await question_signals.tell_untold(activity.client(), self._engine)
+        return SweepResult(len(ids), told)
 
     def _waiting(self) -> list[int]:
         with Session(self._engine) as session:

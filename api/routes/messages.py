@@ -14,12 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ApiUser, SessionDep, SettingsDep, WriteSessionDep
 from api.errors import ERROR_RESPONSES
 from api.message_schemas import FileOut, MessageIn, MessageOut, RedactIn, file_out, message_out
-from api.question_clock import tell_workflow
 from api.routes.pages import PageRoute, Viewer
 from countersign.settings import Settings
 from countersign.storage import messages as store
 from countersign.storage import queries
 from countersign.storage.tables import User
+from workflows import question_signals
 
 ProposalId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The proposal's id")]
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -42,7 +42,7 @@ async def post_message(proposal_id: ProposalId, body: MessageIn, user: ApiUser, 
                        settings: SettingsDep, request: Request) -> MessageOut:
     """The lead and the reps of the parties it touches write; a reply keeps its thread's visibility."""
     message, out = await run_in_threadpool(_post, session, user, proposal_id, body, settings)
-    await tell_workflow(request.app.state.temporal, message)  # a question may stop a clock
+    await question_signals.tell(request.app.state.temporal, request.app.state.engine, message)  # may stop a clock
     return out
 
 
@@ -50,8 +50,9 @@ def _post(session: Session, user: User, proposal_id: int, body: MessageIn, setti
     queries.get_visible(session, user, proposal_id)
     message = store.post_message(session, user, proposal_id, body.text, body.visibility, body.party, body.reply_to,
                                  body.question, settings.base_url, body.version, body.checklist_item)
-    session.commit()
-    return message, _message(session, user, proposal_id, message.id)
+    out = _message(session, user, proposal_id, message.id)
+    session.commit()  # and no transaction left open (nor SQLite's write lock held) while Temporal is told
+    return message, out
 
 
 @router.get("/{proposal_id}/messages", response_model=list[MessageOut])

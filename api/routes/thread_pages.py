@@ -15,7 +15,6 @@ from starlette.datastructures import UploadFile
 from api.csrf import CsrfProtected
 from api.deps import PolicyDep, SessionDep, SettingsDep, WriteSessionDep
 from api.errors import status_for
-from api.question_clock import tell_workflow
 from api.routes.messages import files_dir, read_upload
 from api.routes.pages import PageRoute, Viewer, live, sentence
 from api.templating import flash, render
@@ -28,6 +27,7 @@ from countersign.storage import messages as store
 from countersign.storage import queries
 from countersign.storage.message_tables import Message
 from countersign.storage.tables import Proposal, User
+from workflows import question_signals
 
 router = APIRouter(prefix="/proposals", route_class=PageRoute, include_in_schema=False)
 
@@ -80,8 +80,8 @@ async def post_message(request: Request, proposal_id: int, user: Viewer, _: Csrf
         attachments.append((upload.filename, await read_upload(upload, settings)))
     response, message = await run_in_threadpool(_post, request, session, user, proposal_id, values, attachments,
                                                 settings, policy)
-    if message is not None:
-        await tell_workflow(request.app.state.temporal, message)  # a question may stop a clock
+    if message is not None:  # a question may stop a clock
+        await question_signals.tell(request.app.state.temporal, request.app.state.engine, message)
     return response
 
 

@@ -1,27 +1,37 @@
 """A stage's clock paused by an open question (policy key pause_while_question_open), end to end on
 the time-skipping server: the rep's question through the API signals the workflow once stored, the
 deadline holds (no escalation or expiry) while it is open, the lead's answer moves the due date on
-by the open span; under a policy without the key the same question leaves the clock running."""
+by the open span; under a policy without the key the same question leaves the clock running. A
+question asked while Temporal could not be reached is told by the worker's minute sweep."""
 
 from __future__ import annotations
 
 import html
+import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
+from temporalio.client import Client
+
+from api.app import create_app
 
 from countersign.domain.policy import load_policy
 from countersign.domain.reconcile import reconcile
 from countersign.storage import audit
+from countersign.storage.accounts import create_token
 from countersign.storage.db import transaction
+from countersign.storage.message_tables import QuestionTold
 from countersign.storage.queries import workflow_id
 from countersign.storage.tables import AuditEntry, ProposalNumber, utcnow
 from tests import factories
+from tests.ports import free_port
+from tests.web_client import app_clients
 from workflows import client as wf
 from workflows import history
 from workflows.messages import ProposalInput
+from workflows.webhook_sweep import SweepInput, WebhookSweepWorkflow
 
 POLICY = factories.POLICIES / "question_clock.toml"
 
@@ -92,3 +102,44 @@ async def test_an_open_question_holds_the_deadline_and_the_answer_moves_it_on(
         stored, decisions, entries = audit.stored_state(session, paused["id"])
     facts = (await history.load(temporal_env.client, paused["id"])).facts
     assert reconcile(paused["id"], stored, decisions, entries, facts) == []
+
+
+def _told(engine) -> set[int]:
+    with Session(engine) as session:
+        return set(session.exec(select(QuestionTold.message_id)))
+
+
+async def _sweep(temporal_env, task_queue) -> int:
+    """One run of the worker's minute sweep, as its Schedule starts it; the questions it told."""
+    result = await temporal_env.client.execute_workflow(WebhookSweepWorkflow.run, SweepInput(),
+                                                        id=f"sweep-{uuid.uuid4().hex[:8]}", task_queue=task_queue)
+    return result.told
+
+
+async def test_a_question_asked_while_temporal_is_unreachable_is_told_by_the_sweep(
+        api, engine, settings, users, temporal_env, task_queue):
+    lead = api("lead")
+    proposal = (await lead.post("/api/v1/proposals", json=factories.submission(parties=["sony", "universal"]))).json()
+    url = f"/api/v1/proposals/{proposal['id']}"
+    # The same web app, whose Temporal cannot be reached: nothing listens at that address.
+    cut_off = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
+    with transaction(engine) as session:
+        token = create_token(session, users["sony"].email)
+    app = create_app(settings, temporal=cut_off, engine=engine)
+    async with app.router.lifespan_context(app), app_clients(app) as client:
+        asked = await client(token).post(f"{url}/messages", json={"text": "Which stems?", "question": True})
+    assert asked.status_code == 201, asked.text  # stored all the same
+    assert _told(engine) == set()
+    assert (await lead.get(url)).json()["parties"]["sony"]["paused_since"] is None  # not told: the clock runs
+
+    # Another question, through the app that reaches Temporal: told at once, and marked so.
+    told_now = await api("universal").post(f"{url}/messages", json={"text": "Which markets?", "question": True})
+    assert _told(engine) == {told_now.json()["id"]}
+
+    assert await _sweep(temporal_env, task_queue) == 1  # the one Temporal missed, and only it
+    await temporal_env.sleep(timedelta(seconds=1))  # the signal is handled before the server's clock moves
+    assert _told(engine) == {asked.json()["id"], told_now.json()["id"]}
+    held = (await lead.get(url)).json()["parties"]
+    assert held["sony"]["paused_since"] is not None and held["universal"]["paused_since"] is not None
+    assert [e.kind for e in _kinds(engine, proposal["id"])].count("clock_paused") == 2
+    assert await _sweep(temporal_env, task_queue) == 0  # told once

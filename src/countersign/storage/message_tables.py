@@ -1,8 +1,9 @@
 """The conversation on a proposal: messages, attached files and redactions (countersign.storage.messages).
 
-Messages, files, their links, removals from a version and redactions are append-only facts (the database
-refuses to change them: migrations 0008_threads_files and 0016_question_clock). What redaction removes,
-a message's text or a file's bytes, is held apart: `message_text` rows and the
+Messages, files, their links, removals from a version, redactions and which questions the workflow was
+told of are append-only facts (the database refuses to change them: migrations 0008_threads_files,
+0016_question_clock and 0022_question_told). What redaction removes, a message's text or a file's
+bytes, is held apart: `message_text` rows and the
 content-addressed blobs on disk; their SHA-256 stays, in the row and on the audit chain.
 """
 
@@ -55,6 +56,17 @@ class StoredFile(SQLModel, table=True):
     version: int | None = None
     uploaded_by: str = Field(max_length=254)
     created_at: datetime = _ts(nullable=False)
+
+
+class QuestionTold(SQLModel, table=True):
+    """A question or its answer that the proposal's workflow has been told of (it may stop or restart
+    a clock: workflows.question_signals). One row each, never changed; one without a row is told
+    again by the minute sweep (workflows.webhook_sweep)."""
+
+    __tablename__ = "question_told"
+    message_id: int = Field(sa_column=Column(Integer, ForeignKey("message.id"), primary_key=True,
+                                             autoincrement=False))
+    told_at: datetime = _ts(nullable=False)
 
 
 class MessageFile(SQLModel, table=True):
