@@ -58,7 +58,9 @@ async def tell_untold(temporal: Client, engine: Engine) -> int:
         pending = questions_told.untold(session)
     told = 0
     for message in pending:
-        told += await tell(temporal, engine, message)
+        if not await tell(temporal, engine, message):
+            break  # Temporal missed this one too: the next sweep goes on from it
+        told += 1
     return told
 
 
