@@ -21,7 +21,7 @@ import secrets
 import signal
 import socket
 import sys
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +39,7 @@ from api.cli_witness import witness_app
 from api.cli_identity import scim_token_app
 from countersign.domain.access import Role
 from countersign.domain.errors import NotFound, PolicyError
+from countersign.domain.passwords import problem
 from countersign.domain.policy import Policy, load_policy
 from countersign.settings import Settings
 from countersign.storage.accounts import (
@@ -486,13 +487,21 @@ def demo_accounts(engine: Engine, data_dir: Path, policy: Policy) -> list[tuple[
     with transaction(engine) as session:
         for email, role, party, name in wanted:
             if session.exec(select(User).where(User.email == email)).first() is None:
-                saved[email] = secrets.token_urlsafe(12)
+                saved[email] = demo_password(email, name)
                 create_user(session, email, role, saved[email], name=name, party=party or None,
                             parties=policy.parties)
             rows.append((email, role, party, saved.get(email, "(exists; password unchanged)")))
         # Written before the commit: no account is left without its password.
         _write_private(path, json.dumps(saved, indent=2) + "\n")
     return rows
+
+
+def demo_password(email: str, name: str, draw: Callable[[], str] = lambda: secrets.token_urlsafe(12)) -> str:
+    """A random password that the account's password checks take. A drawn one now and then holds a
+    piece of the account's own address or name ("rep", "com", a name's letters), which they refuse."""
+    while problem(password := draw(), email, name):
+        pass
+    return password
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api import cli
+from countersign.domain import passwords
 from countersign.domain.policy import load_policy
 from countersign.storage import accounts
 from countersign.storage.accounts import user_for_token
@@ -278,6 +279,16 @@ def test_demo_accounts_keep_their_passwords_on_a_second_run(data_dir, engine, mo
     assert len(by_email["lead@example.com"][3]) >= accounts.MIN_PASSWORD_LENGTH
     saved = data_dir / cli.DEMO_PASSWORDS_FILE
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+
+
+def test_a_demo_password_is_one_the_password_checks_take():
+    """A random draw holding a piece of the account's own address or name is drawn again."""
+    drawn = iter(["xQrep9sonyZZ41kd", "Qk-RiVeRa7w2LmN0", "tR8vWq3zHn5bKy2p"])
+    password = cli.demo_password("rep.sony@example.com", "Sam Rivera", draw=lambda: next(drawn))
+    assert password == "tR8vWq3zHn5bKy2p"
+    assert passwords.problem("xQrep9sonyZZ41kd", "rep.sony@example.com", "Sam Rivera")  # why the first went
+    assert passwords.problem("Qk-RiVeRa7w2LmN0", "rep.sony@example.com", "Sam Rivera")
+    assert passwords.problem(password, "rep.sony@example.com", "Sam Rivera") is None
 
 
 @pytest.mark.parametrize("installed", [True, False])
