@@ -498,7 +498,7 @@ def demo_accounts(engine: Engine, data_dir: Path, policy: Policy) -> list[tuple[
 
 def demo_password(email: str, name: str, draw: Callable[[], str] = lambda: secrets.token_urlsafe(12)) -> str:
     """A random password that the account's password checks take. A drawn one now and then holds a
-    piece of the account's own address or name ("rep", "com", a name's letters), which they refuse."""
+    piece of the account's own address or name ("rep", "sam"), which they refuse."""
     while problem(password := draw(), email, name):
         pass
     return password

@@ -54,14 +54,18 @@ async def tell(temporal: Client, engine: Engine, message: Message) -> bool:
 
 async def tell_untold(temporal: Client, engine: Engine) -> int:
     """The sweep's part: tell every question and answer not told yet; how many were told now."""
-    with Session(engine) as session:
-        pending = questions_told.untold(session)
+    pending = await asyncio.to_thread(_untold, engine)  # off the worker's event loop, as its other reads
     told = 0
     for message in pending:
         if not await tell(temporal, engine, message):
             break  # Temporal missed this one too: the next sweep goes on from it
         told += 1
     return told
+
+
+def _untold(engine: Engine) -> list[Message]:
+    with Session(engine) as session:
+        return questions_told.untold(session)
 
 
 def _mark(engine: Engine, message_id: int) -> None:

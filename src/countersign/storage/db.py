@@ -11,6 +11,7 @@ from importlib import resources
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, create_engine
 
 # The execution option that marks a write transaction (`transaction`, `write_session`): an
@@ -80,6 +81,13 @@ def _writer_lock(engine: Engine):
         return nullcontext()
     with _sqlite_writers_guard:
         return _sqlite_writers.setdefault(engine, threading.Lock())
+
+
+def insert_new(bind: Engine | Connection, model, rows: dict | list[dict]):
+    """An INSERT of `rows` that skips those whose key is stored already (ON CONFLICT DO NOTHING),
+    on SQLite and PostgreSQL: for facts written once, which two writers may both write."""
+    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).values(rows).on_conflict_do_nothing()
 
 
 def write_session(engine: Engine) -> Session:

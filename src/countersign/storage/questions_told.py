@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, or_, select
 
+from countersign.storage.db import insert_new
 from countersign.storage.message_tables import Message, QuestionTold
 
 
@@ -27,5 +27,4 @@ def mark_told(session: Session, message_ids: Iterable[int], at: datetime) -> Non
     """Each once: a message told again (by the sweep and the web app at once) keeps its first row."""
     rows = [{"message_id": message_id, "told_at": at} for message_id in message_ids]
     if rows:
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        session.execute(dialect.insert(QuestionTold).values(rows).on_conflict_do_nothing())
+        session.execute(insert_new(session.get_bind(), QuestionTold, rows))

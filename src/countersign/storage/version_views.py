@@ -8,14 +8,10 @@ form on it, or decided on it. Each (person, proposal, version) is written once.
 from __future__ import annotations
 
 from sqlalchemy import Engine, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from countersign.storage.db import transaction
+from countersign.storage.db import insert_new, transaction
 from countersign.storage.tables import Decision, User, VersionView, utcnow
-
-_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
-
 
 def seen(session: Session, user_id: int, proposal_id: int, version: int) -> bool:
     return session.exec(select(VersionView.id).where(
@@ -25,10 +21,9 @@ def seen(session: Session, user_id: int, proposal_id: int, version: int) -> bool
 
 def record(engine: Engine, user_id: int, proposal_id: int, version: int) -> None:
     """Note that the person saw this version (a second request for the same one writes nothing)."""
-    insert = _INSERT[engine.dialect.name](VersionView).values(
-        user_id=user_id, proposal_id=proposal_id, version=version, seen_at=utcnow())
+    row = dict(user_id=user_id, proposal_id=proposal_id, version=version, seen_at=utcnow())
     with transaction(engine) as session:
-        session.execute(insert.on_conflict_do_nothing())
+        session.execute(insert_new(engine, VersionView, row))
 
 
 def last_seen_before(session: Session, user: User, proposal_id: int, version: int) -> int | None:
